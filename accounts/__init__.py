@@ -1,0 +1,1 @@
+"""Accounts: people who use same, their private email, preferences, tokens and their own data."""

@@ -1,0 +1,59 @@
+"""Reads on accounts."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.utils import timezone
+
+from .models import AccessToken, User
+
+ExportSection = Callable[[User], Any]
+_export_sections: dict[str, ExportSection] = {}
+
+
+def register_export_section(name: str) -> Callable[[ExportSection], ExportSection]:
+    """Each feature adds the part of a person's data it holds to their export."""
+
+    def register(section: ExportSection) -> ExportSection:
+        _export_sections[name] = section
+        return section
+
+    return register
+
+
+@register_export_section("account")
+def _account_section(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "pending_email": user.pending_email or None,
+        "timezone": user.timezone,
+        "language": user.language,
+        "joined_at": user.date_joined.isoformat(),
+    }
+
+
+@register_export_section("tokens")
+def _tokens_section(user: User) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": token.public_id,
+            "name": token.name,
+            "created_at": token.created_at.isoformat(),
+            "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+        }
+        for token in user_tokens(user=user)
+    ]
+
+
+def account_export(*, user: User) -> dict[str, Any]:
+    """Everything same holds about this person, for them alone."""
+    data: dict[str, Any] = {"format": "same-export/1", "exported_at": timezone.now().isoformat()}
+    for name, section in _export_sections.items():
+        data[name] = section(user)
+    return data
+
+
+def user_tokens(*, user: User) -> list[AccessToken]:
+    return list(AccessToken.objects.filter(user=user).order_by("-created_at"))

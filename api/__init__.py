@@ -1,0 +1,1 @@
+"""The JSON API under /api/v1 (django-ninja): a thin door onto the same services as the web pages."""

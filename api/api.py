@@ -1,0 +1,15 @@
+from ninja import NinjaAPI
+
+from . import errors
+from .routers import accounts
+
+api = NinjaAPI(
+    title="same",
+    version="1",
+    description="The JSON API of same. Errors are `{code, message, fields}`; ids are opaque strings.",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+errors.install(api)
+api.add_router("", accounts.router)

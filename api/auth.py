@@ -1,0 +1,22 @@
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+
+from accounts.services import token_authenticate
+
+
+class BearerToken(HttpBearer):
+    """Apps send `Authorization: Bearer <token>`; tokens never travel in URLs."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = token_authenticate(secret=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+# The web UI's session cookie works too; ninja then checks the CSRF token like a form would.
+session = SessionAuth(csrf=True)
+bearer = BearerToken()
+AUTH = [bearer, session]

@@ -1,0 +1,86 @@
+"""Every error the API gives has the shape {code, message, fields}, with a fitting status."""
+
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+
+from core.errors import RateLimited, ServiceError
+
+logger = logging.getLogger(__name__)
+
+_CODES_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    429: "rate_limited",
+}
+
+
+def error_response(
+    api: NinjaAPI,
+    request: HttpRequest,
+    *,
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, list[str]] | None = None,
+) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "fields": fields or {}}, status=status)
+
+
+def _field_name(location: list[object] | tuple[object, ...]) -> str:
+    # ninja reports ("body", "payload", "email"); a person knows the field as "email".
+    parts = [str(part) for part in location if part not in {"body", "payload", "query", "path", "form", "file"}]
+    return ".".join(parts) or "body"
+
+
+def install(api: NinjaAPI) -> None:
+    @api.exception_handler(ServiceError)
+    def service_error(request: HttpRequest, error: ServiceError) -> HttpResponse:
+        response = error_response(
+            api, request, status=error.status, code=error.code, message=error.message, fields=error.fields
+        )
+        if isinstance(error, RateLimited):
+            response["Retry-After"] = str(error.retry_after)
+        return response
+
+    @api.exception_handler(ValidationError)
+    def validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
+        fields: dict[str, list[str]] = {}
+        for item in error.errors:
+            fields.setdefault(_field_name(item.get("loc", ())), []).append(str(item.get("msg", "Invalid value.")))
+        return error_response(
+            api, request, status=400, code="invalid", message="Some fields need another look.", fields=fields
+        )
+
+    @api.exception_handler(AuthenticationError)
+    def authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+        return error_response(
+            api, request, status=401, code="unauthorized", message="Log in first: send a valid token."
+        )
+
+    @api.exception_handler(AuthorizationError)
+    def authorization_error(request: HttpRequest, error: AuthorizationError) -> HttpResponse:
+        return error_response(api, request, status=403, code="forbidden", message="You can't do that.")
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+        code = _CODES_BY_STATUS.get(error.status_code, "error")
+        return error_response(api, request, status=error.status_code, code=code, message=str(error))
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+        return error_response(api, request, status=404, code="not_found", message="Not found.")
+
+    @api.exception_handler(Exception)
+    def server_error(request: HttpRequest, error: Exception) -> HttpResponse:
+        logger.exception("Unhandled API error on %s %s", request.method, request.path)
+        return error_response(
+            api, request, status=500, code="server_error", message="Something went wrong on our side."
+        )

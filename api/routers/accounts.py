@@ -1,0 +1,229 @@
+"""/auth and /me: sign-up, tokens and one's own account."""
+
+from datetime import datetime
+from typing import Any, cast
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router, Schema
+
+from accounts import services
+from accounts.models import User
+from accounts.selectors import account_export, user_tokens
+from api.auth import AUTH
+from api.schemas import ErrorOut
+from core.http import client_ip
+
+router = Router(tags=["accounts"])
+
+ERRORS = {400: ErrorOut, 429: ErrorOut}
+AUTH_ERRORS = {401: ErrorOut}
+
+
+class RegisterIn(Schema):
+    email: str
+    username: str
+    password: str
+    timezone: str = "UTC"
+    language: str = "en"
+
+
+class RegisterOut(Schema):
+    username: str
+
+
+class VerifyIn(Schema):
+    token: str
+
+
+class OkOut(Schema):
+    ok: bool = True
+
+
+class TokenIn(Schema):
+    login: str
+    password: str
+    name: str = ""
+
+
+class TokenOut(Schema):
+    token: str
+    id: str
+
+
+class PasswordResetIn(Schema):
+    email: str
+
+
+class PasswordResetConfirmIn(Schema):
+    token: str
+    new_password: str
+
+
+class UsernameOut(Schema):
+    username: str
+    available: bool
+
+
+class MeOut(Schema):
+    username: str
+    email: str
+    timezone: str
+    language: str
+    email_verified: bool
+    pending_email: str | None = None
+
+
+class MeUpdateIn(Schema):
+    username: str | None = None
+    timezone: str | None = None
+    language: str | None = None
+
+
+class EmailChangeIn(Schema):
+    email: str
+    password: str
+
+
+class PasswordChangeIn(Schema):
+    old_password: str
+    new_password: str
+
+
+class PasswordIn(Schema):
+    password: str
+
+
+class TokenInfoOut(Schema):
+    id: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def _me(request: HttpRequest) -> User:
+    return cast(User, request.auth)  # type: ignore[attr-defined]  # ninja sets request.auth on authenticated operations
+
+
+def _me_out(user: User) -> MeOut:
+    return MeOut(
+        username=user.username,
+        email=user.email,
+        timezone=user.timezone,
+        language=user.language,
+        email_verified=user.email_verified,
+        pending_email=user.pending_email or None,
+    )
+
+
+@router.post("/auth/register", response={201: RegisterOut, **ERRORS}, auth=None)
+def register(request: HttpRequest, payload: RegisterIn) -> tuple[int, RegisterOut]:
+    """Create an account; a verification link is emailed. The answer is the same if the email was already registered."""
+    registration = services.user_register(
+        email=payload.email,
+        username=payload.username,
+        password=payload.password,
+        time_zone=payload.timezone,
+        language=payload.language,
+        client_ip=client_ip(request),
+    )
+    return 201, RegisterOut(username=registration.username)
+
+
+@router.get("/auth/username", response={200: UsernameOut, **ERRORS, 409: ErrorOut}, auth=None)
+def username_available(request: HttpRequest, username: str) -> UsernameOut:
+    """Whether a username can be had (rate-limited: the one check that tells whether a name exists)."""
+    services.username_check(username=username, client_ip=client_ip(request))
+    return UsernameOut(username=username.strip(), available=True)
+
+
+@router.post("/auth/verify", response={200: OkOut, **ERRORS}, auth=None)
+def verify(request: HttpRequest, payload: VerifyIn) -> OkOut:
+    services.email_verify(token=payload.token)
+    return OkOut()
+
+
+@router.post("/auth/token", response={200: TokenOut, **ERRORS}, auth=None)
+def token(request: HttpRequest, payload: TokenIn) -> TokenOut:
+    """Exchange a login (email or username) and password for a bearer token."""
+    issued = services.token_issue(
+        login=payload.login, password=payload.password, client_ip=client_ip(request), name=payload.name
+    )
+    return TokenOut(token=issued.secret, id=issued.token.public_id)
+
+
+@router.post("/auth/password-reset", response={202: OkOut, **ERRORS}, auth=None)
+def password_reset(request: HttpRequest, payload: PasswordResetIn) -> tuple[int, OkOut]:
+    """Email a reset link if the address has an account; the answer is the same either way."""
+    services.password_reset_request(email=payload.email, client_ip=client_ip(request))
+    return 202, OkOut()
+
+
+@router.post("/auth/password-reset/confirm", response={200: OkOut, **ERRORS}, auth=None)
+def password_reset_confirm(request: HttpRequest, payload: PasswordResetConfirmIn) -> OkOut:
+    services.password_reset_confirm(token=payload.token, new_password=payload.new_password)
+    return OkOut()
+
+
+@router.get("/me", response={200: MeOut, **AUTH_ERRORS}, auth=AUTH)
+def me(request: HttpRequest) -> MeOut:
+    """The only place the email appears: to its owner."""
+    return _me_out(_me(request))
+
+
+@router.patch("/me", response={200: MeOut, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
+def me_update(request: HttpRequest, payload: MeUpdateIn) -> MeOut:
+    user = _me(request)
+    services.user_update_profile(
+        user=user,
+        username=payload.username if payload.username is not None else user.username,
+        time_zone=payload.timezone if payload.timezone is not None else user.timezone,
+        language=payload.language if payload.language is not None else user.language,
+    )
+    return _me_out(user)
+
+
+@router.post("/me/verify/resend", response={202: OkOut, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
+def verify_resend(request: HttpRequest) -> tuple[int, OkOut]:
+    services.verification_resend(user=_me(request))
+    return 202, OkOut()
+
+
+@router.post("/me/email", response={202: OkOut, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
+def change_email(request: HttpRequest, payload: EmailChangeIn) -> tuple[int, OkOut]:
+    """The new address takes effect when its owner follows the link sent there."""
+    services.user_change_email(user=_me(request), new_email=payload.email, password=payload.password)
+    return 202, OkOut()
+
+
+@router.post("/me/password", response={200: OkOut, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
+def change_password(request: HttpRequest, payload: PasswordChangeIn) -> OkOut:
+    services.user_change_password(
+        user=_me(request), old_password=payload.old_password, new_password=payload.new_password
+    )
+    return OkOut()
+
+
+@router.delete("/me", response={204: None, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
+def delete_me(request: HttpRequest, payload: PasswordIn) -> tuple[int, None]:
+    """Delete the account and everything it made. Asks for the password."""
+    services.user_delete(user=_me(request), password=payload.password)
+    return 204, None
+
+
+@router.get("/me/export", response={200: dict[str, Any], **AUTH_ERRORS}, auth=AUTH)
+def export(request: HttpRequest) -> HttpResponse | dict[str, Any]:
+    return account_export(user=_me(request))
+
+
+@router.get("/me/tokens", response={200: list[TokenInfoOut], **AUTH_ERRORS}, auth=AUTH)
+def tokens(request: HttpRequest) -> list[TokenInfoOut]:
+    return [
+        TokenInfoOut(id=t.public_id, name=t.name, created_at=t.created_at, last_used_at=t.last_used_at)
+        for t in user_tokens(user=_me(request))
+    ]
+
+
+@router.delete("/me/tokens/{token_id}", response={204: None, 404: ErrorOut, **AUTH_ERRORS}, auth=AUTH)
+def revoke_token(request: HttpRequest, token_id: str) -> tuple[int, None]:
+    services.token_revoke(user=_me(request), token_id=token_id)
+    return 204, None

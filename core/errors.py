@@ -1,0 +1,56 @@
+"""The one error type services raise. Each door turns it into what its audience reads:
+a form error next to the field on the web, `{code, message, fields}` in the API."""
+
+from django.utils.functional import Promise
+
+
+class ServiceError(Exception):
+    """A refusal a person can act on. `field` names the input at fault, if one is."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str | Promise, *, field: str | None = None, status: int | None = None):
+        super().__init__(str(message))
+        self.code = code
+        self.message = str(message)
+        self.field = field
+        if status is not None:
+            self.status = status
+
+    @property
+    def fields(self) -> dict[str, list[str]]:
+        return {self.field: [self.message]} if self.field else {}
+
+
+class ValidationFailed(ServiceError):
+    """Several inputs were wrong at once; `errors` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]], *, message: str | Promise = "Some fields need another look."):
+        super().__init__("invalid", message)
+        self.errors = errors
+
+    @property
+    def fields(self) -> dict[str, list[str]]:
+        return self.errors
+
+
+class RateLimited(ServiceError):
+    status = 429
+
+    def __init__(self, retry_after: int):
+        super().__init__("rate_limited", f"Too many attempts. Try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+class NotFound(ServiceError):
+    status = 404
+
+    def __init__(self, message: str | Promise = "Not found."):
+        super().__init__("not_found", message)
+
+
+class PermissionDenied(ServiceError):
+    status = 403
+
+    def __init__(self, code: str = "forbidden", message: str | Promise = "You can't do that."):
+        super().__init__(code, message)

@@ -1,0 +1,14 @@
+"""Small helpers every door shares."""
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The caller's address. Behind a reverse proxy, set TRUSTED_PROXY_HOPS to read X-Forwarded-For."""
+    hops = getattr(settings, "TRUSTED_PROXY_HOPS", 0)
+    if hops:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return str(forwarded[-hops])
+    return str(request.META.get("REMOTE_ADDR", "unknown"))

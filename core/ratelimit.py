@@ -1,0 +1,31 @@
+"""Fixed-window rate limits kept in the cache (Redis in production, so every worker shares them)."""
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from .errors import RateLimited
+
+
+def _cache_key(scope: str, key: str, window_start: int) -> str:
+    # Keys may be emails: hash them so the cache never holds one in clear.
+    digest = hashlib.sha256(f"{scope}:{key.lower()}".encode()).hexdigest()[:32]
+    return f"rl:{scope}:{digest}:{window_start}"
+
+
+def rate_limit_hit(*, scope: str, key: str) -> None:
+    """Count one attempt against `scope` for `key`; raise RateLimited once the window is full."""
+    limit, window = settings.RATE_LIMITS[scope]
+    now = int(time.time())
+    window_start = now - now % window
+    cache_key = _cache_key(scope, key, window_start)
+    cache.add(cache_key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.set(cache_key, 1, timeout=window + 1)
+        count = 1
+    if count > limit:
+        raise RateLimited(retry_after=max(1, window_start + window - now))

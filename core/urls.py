@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "core"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("explore", views.explore, name="explore"),
+    path("chats", views.chats, name="chats"),
+    path("healthz", views.health, name="health"),
+]

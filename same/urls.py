@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+from django.views.static import serve
+
+from api.api import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("accounts.urls")),
+    path("", include("core.urls")),
+]
+
+if settings.DEBUG or not settings.PRODUCTION:
+    # The embedded default serves uploaded media itself; production puts them behind the proxy or a bucket.
+    urlpatterns.append(
+        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
+    )

@@ -1,0 +1,113 @@
+import asyncio
+import email
+import email.policy
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core.cache import cache
+
+from tests.factories import PASSWORD, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    # Rate-limit counters live in the cache: every test starts from zero.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="maple", email="maple@example.org")
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    """Run tasks as they are enqueued (the Immediate backend), for tests that need their effect."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+@dataclass
+class ReceivedMail:
+    sender: str
+    recipients: list[str]
+    message: email.message.EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def body(self) -> str:
+        part = self.message.get_body(preferencelist=("plain",))
+        assert part is not None
+        return str(part.get_content())
+
+    def link(self, path_prefix: str) -> str:
+        match = re.search(r"https?://\S+" + re.escape(path_prefix) + r"\S+", self.body)
+        assert match, f"no {path_prefix} link in: {self.body}"
+        return match.group(0)
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    messages: list[ReceivedMail] = field(default_factory=list)
+    _arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._arrived:
+            self.messages.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), parsed))
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, to: str, count: int = 1, timeout: float = 10.0) -> list[ReceivedMail]:
+        def mine() -> list[ReceivedMail]:
+            return [m for m in self.messages if to in m.recipients]
+
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(mine()) >= count, timeout=timeout)
+        found = mine()
+        assert len(found) >= count, f"expected {count} email(s) to {to}, got {len(found)}"
+        return found
+
+    def to(self, address: str) -> list[ReceivedMail]:
+        return [m for m in self.messages if address in m.recipients]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server(settings) -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1; the app is configured to send to it."""
+    server = SmtpServer(host="127.0.0.1", port=_free_port())
+    controller = Controller(server, hostname=server.host, port=server.port, loop=asyncio.new_event_loop())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = server.host
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield server
+    finally:
+        controller.stop()
