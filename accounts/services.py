@@ -171,9 +171,17 @@ def verification_resend(*, user: User) -> None:
     transaction.on_commit(lambda: tasks.send_verification_email.enqueue(user_public_id=public_id))
 
 
-@transaction.atomic
 def email_verify(*, token: str) -> User:
     """Confirm the address a link was sent to. A link works once and for three days."""
+    with transaction.atomic():
+        outcome = _apply_verification(token)
+    # Raised after the commit: refusing a taken address also drops it from pending_email.
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    return outcome
+
+
+def _apply_verification(token: str) -> User | ServiceError:
     try:
         payload = read_email_verification_token(token.strip())
     except signing.SignatureExpired:
@@ -188,7 +196,7 @@ def email_verify(*, token: str) -> User:
         if User.objects.filter(email__iexact=payload.email).exclude(pk=user.pk).exists():
             user.pending_email = ""
             user.save(update_fields=["pending_email"])
-            raise ServiceError("email_taken", _("This address now belongs to another account."), field="token")
+            return ServiceError("email_taken", _("This address now belongs to another account."), field="token")
         user.email = payload.email
         user.pending_email = ""
         user.email_verified = True

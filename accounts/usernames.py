@@ -56,12 +56,17 @@ def username_key(username: str) -> str:
     return "".join(_latin_lookalike(char) if not char.isascii() else char for char in folded)
 
 
+def _width(text: str) -> int:
+    # A Chinese or Japanese character fills two columns: "小雨" is as long a name as "rain".
+    return sum(2 if unicodedata.east_asian_width(char) in {"W", "F"} else 1 for char in text)
+
+
 def clean_username(raw: str) -> str:
     """The username as it will be stored, or a ValidationError a person can act on."""
     username = unicodedata.normalize("NFKC", raw.strip())
     if not username:
         raise ValidationError(_("Choose a username."), code="required")
-    if len(username) < MIN_LENGTH:
+    if _width(username) < MIN_LENGTH:
         raise ValidationError(_("A username has at least %(n)d characters.") % {"n": MIN_LENGTH}, code="too_short")
     if len(username) > MAX_LENGTH:
         raise ValidationError(_("A username has at most %(n)d characters.") % {"n": MAX_LENGTH}, code="too_long")

@@ -181,29 +181,31 @@ EMAIL_URL = os.environ.get("EMAIL_URL", "console://")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "same <no-reply@same.local>")
 
 
-def _email_settings(url: str) -> dict[str, object]:
+def _mailer(url: str) -> dict[str, object]:
     parsed = urlparse(url)
     if parsed.scheme == "console":
-        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if parsed.scheme == "locmem":
-        return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+        return {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     if parsed.scheme in {"smtp", "smtps", "submission"}:
         query = parse_qs(parsed.query)
         default_port = {"smtp": 25, "smtps": 465, "submission": 587}[parsed.scheme]
         return {
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": parsed.hostname or "localhost",
-            "EMAIL_PORT": parsed.port or default_port,
-            "EMAIL_HOST_USER": unquote(parsed.username or ""),
-            "EMAIL_HOST_PASSWORD": unquote(parsed.password or ""),
-            "EMAIL_USE_SSL": parsed.scheme == "smtps",
-            "EMAIL_USE_TLS": parsed.scheme == "submission" or query.get("tls", ["0"])[0] in {"1", "true"},
-            "EMAIL_TIMEOUT": 10,
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": parsed.hostname or "localhost",
+                "port": parsed.port or default_port,
+                "username": unquote(parsed.username or ""),
+                "password": unquote(parsed.password or ""),
+                "use_ssl": parsed.scheme == "smtps",
+                "use_tls": parsed.scheme == "submission" or query.get("tls", ["0"])[0] in {"1", "true"},
+                "timeout": 10,
+            },
         }
     raise ImproperlyConfigured(f"EMAIL_URL scheme {parsed.scheme!r} is not one of smtp, smtps, submission, console.")
 
 
-globals().update(_email_settings(EMAIL_URL))
+MAILERS = {"default": _mailer(EMAIL_URL)}
 
 # Internationalisation
 LANGUAGE_CODE = "en"

@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.core.cache import cache
 
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,7 @@ def password() -> str:
 
 @pytest.fixture
 def user(db):
-    return UserFactory(username="maple", email="maple@example.org")
+    return make_user(username="maple", email="maple@example.org")
 
 
 @pytest.fixture
@@ -100,13 +100,12 @@ def smtp_server(settings) -> Iterator[SmtpServer]:
     server = SmtpServer(host="127.0.0.1", port=_free_port())
     controller = Controller(server, hostname=server.host, port=server.port, loop=asyncio.new_event_loop())
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = server.host
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": server.host, "port": server.port, "use_tls": False, "use_ssl": False, "timeout": 5},
+        }
+    }
     try:
         yield server
     finally:

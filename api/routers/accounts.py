@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from accounts import services
 from accounts.models import User
@@ -116,7 +116,7 @@ def _me_out(user: User) -> MeOut:
 
 
 @router.post("/auth/register", response={201: RegisterOut, **ERRORS}, auth=None)
-def register(request: HttpRequest, payload: RegisterIn) -> tuple[int, RegisterOut]:
+def register(request: HttpRequest, payload: RegisterIn) -> Status[RegisterOut]:
     """Create an account; a verification link is emailed. The answer is the same if the email was already registered."""
     registration = services.user_register(
         email=payload.email,
@@ -126,7 +126,7 @@ def register(request: HttpRequest, payload: RegisterIn) -> tuple[int, RegisterOu
         language=payload.language,
         client_ip=client_ip(request),
     )
-    return 201, RegisterOut(username=registration.username)
+    return Status(201, RegisterOut(username=registration.username))
 
 
 @router.get("/auth/username", response={200: UsernameOut, **ERRORS, 409: ErrorOut}, auth=None)
@@ -152,10 +152,10 @@ def token(request: HttpRequest, payload: TokenIn) -> TokenOut:
 
 
 @router.post("/auth/password-reset", response={202: OkOut, **ERRORS}, auth=None)
-def password_reset(request: HttpRequest, payload: PasswordResetIn) -> tuple[int, OkOut]:
+def password_reset(request: HttpRequest, payload: PasswordResetIn) -> Status[OkOut]:
     """Email a reset link if the address has an account; the answer is the same either way."""
     services.password_reset_request(email=payload.email, client_ip=client_ip(request))
-    return 202, OkOut()
+    return Status(202, OkOut())
 
 
 @router.post("/auth/password-reset/confirm", response={200: OkOut, **ERRORS}, auth=None)
@@ -183,16 +183,16 @@ def me_update(request: HttpRequest, payload: MeUpdateIn) -> MeOut:
 
 
 @router.post("/me/verify/resend", response={202: OkOut, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
-def verify_resend(request: HttpRequest) -> tuple[int, OkOut]:
+def verify_resend(request: HttpRequest) -> Status[OkOut]:
     services.verification_resend(user=_me(request))
-    return 202, OkOut()
+    return Status(202, OkOut())
 
 
 @router.post("/me/email", response={202: OkOut, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
-def change_email(request: HttpRequest, payload: EmailChangeIn) -> tuple[int, OkOut]:
+def change_email(request: HttpRequest, payload: EmailChangeIn) -> Status[OkOut]:
     """The new address takes effect when its owner follows the link sent there."""
     services.user_change_email(user=_me(request), new_email=payload.email, password=payload.password)
-    return 202, OkOut()
+    return Status(202, OkOut())
 
 
 @router.post("/me/password", response={200: OkOut, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
@@ -204,10 +204,10 @@ def change_password(request: HttpRequest, payload: PasswordChangeIn) -> OkOut:
 
 
 @router.delete("/me", response={204: None, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
-def delete_me(request: HttpRequest, payload: PasswordIn) -> tuple[int, None]:
+def delete_me(request: HttpRequest, payload: PasswordIn) -> Status[None]:
     """Delete the account and everything it made. Asks for the password."""
     services.user_delete(user=_me(request), password=payload.password)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/me/export", response={200: dict[str, Any], **AUTH_ERRORS}, auth=AUTH)
@@ -224,6 +224,6 @@ def tokens(request: HttpRequest) -> list[TokenInfoOut]:
 
 
 @router.delete("/me/tokens/{token_id}", response={204: None, 404: ErrorOut, **AUTH_ERRORS}, auth=AUTH)
-def revoke_token(request: HttpRequest, token_id: str) -> tuple[int, None]:
+def revoke_token(request: HttpRequest, token_id: str) -> Status[None]:
     services.token_revoke(user=_me(request), token_id=token_id)
-    return 204, None
+    return Status(204, None)

@@ -1,0 +1,113 @@
+import json
+
+import pytest
+from django.urls import reverse
+
+from accounts.deletion import register_file_cleanup
+from accounts.models import AccessToken, User
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signed_in(client):
+    user = make_user(username="maple", email="maple@example.org")
+    client.force_login(user)
+    return user
+
+
+class TestProfile:
+    def test_changes_username_time_zone_and_language(self, client, signed_in):
+        response = client.post(
+            reverse("accounts:settings_profile"),
+            {"username": "Willow", "timezone": "Asia/Tokyo", "language": "zh-hans"},
+        )
+        assert response.status_code == 302
+        signed_in.refresh_from_db()
+        assert (signed_in.username, signed_in.username_key, signed_in.timezone, signed_in.language) == (
+            "Willow",
+            "willow",
+            "Asia/Tokyo",
+            "zh-hans",
+        )
+        page = client.get(reverse("accounts:me"))
+        assert page["Content-Language"] == "zh-hans"
+        assert "Asia/Tokyo" in page.text
+
+    def test_taken_username_and_bad_zone_are_shown_and_nothing_saved(self, client, signed_in):
+        make_user(username="willow")
+        response = client.post(
+            reverse("accounts:settings_profile"), {"username": "WILLOW", "timezone": "Asia/Tokyo", "language": "en"}
+        )
+        assert response.status_code == 400
+        assert response.context["form"].errors["username"] == ["This username is taken."]
+        signed_in.refresh_from_db()
+        assert signed_in.username == "maple"
+        assert signed_in.timezone == "UTC"
+
+    def test_keeping_ones_own_name_in_another_case_is_fine(self, client, signed_in):
+        response = client.post(
+            reverse("accounts:settings_profile"), {"username": "Maple", "timezone": "UTC", "language": "en"}
+        )
+        assert response.status_code == 302
+        signed_in.refresh_from_db()
+        assert signed_in.username == "Maple"
+
+
+class TestPasswordChange:
+    def test_changes_and_keeps_the_session(self, client, signed_in):
+        response = client.post(
+            reverse("accounts:settings_password"), {"old_password": PASSWORD, "new_password": "winter light on snow"}
+        )
+        assert response.status_code == 302
+        signed_in.refresh_from_db()
+        assert signed_in.check_password("winter light on snow")
+        assert client.get(reverse("accounts:me")).status_code == 200
+
+    def test_wrong_current_password(self, client, signed_in):
+        response = client.post(
+            reverse("accounts:settings_password"), {"old_password": "x", "new_password": "winter light on snow"}
+        )
+        assert response.status_code == 400
+        assert response.context["form"].errors["old_password"] == ["That password isn't right."]
+        signed_in.refresh_from_db()
+        assert signed_in.check_password(PASSWORD)
+
+
+class TestExport:
+    def test_downloads_everything_about_me_and_nobody_else(self, client, signed_in):
+        make_user(username="other", email="other@example.org")
+        AccessToken.objects.create(user=signed_in, digest="a" * 64, name="phone")
+        response = client.get(reverse("accounts:export"))
+        assert response.status_code == 200
+        assert response["Content-Disposition"].startswith('attachment; filename="same-export-')
+        data = json.loads(response.content)
+        assert data["account"]["username"] == "maple"
+        assert data["account"]["email"] == "maple@example.org"
+        assert data["tokens"][0]["name"] == "phone"
+        assert "digest" not in json.dumps(data)
+        assert "other@example.org" not in response.text
+
+
+class TestDelete:
+    def test_asks_for_the_password_then_removes_everything(self, client, signed_in, tmp_path):
+        removed = []
+        cleanup = register_file_cleanup(lambda user: removed.append(user.username))
+        AccessToken.objects.create(user=signed_in, digest="b" * 64)
+        try:
+            wrong = client.post(reverse("accounts:delete"), {"password": "nope"})
+            assert wrong.status_code == 400
+            assert User.objects.filter(pk=signed_in.pk).exists()
+            assert removed == []
+            response = client.post(reverse("accounts:delete"), {"password": PASSWORD})
+        finally:
+            from accounts import deletion
+
+            deletion._cleanups.remove(cleanup)
+        assert response.status_code == 200
+        assert "Your account is gone" in response.text
+        assert not User.objects.filter(pk=signed_in.pk).exists()
+        assert not AccessToken.objects.exists()
+        assert removed == ["maple"]
+        assert client.get(reverse("accounts:me")).status_code == 302  # logged out
