@@ -1,0 +1,208 @@
+"""End-to-end tests: Debian's Chromium, driven by Playwright, against pytest-django's live server.
+
+They run in their own pytest process, because Playwright's sync API and pytest-asyncio can't
+share one:
+
+    .venv/bin/python -m pytest -p no:asyncio tests/browser
+
+Every page a test opens is watched: a console error, an uncaught exception, a Content-Security-
+Policy violation (an inline style or script without the nonce shows up as one), a sub-resource
+that fails to load or any 5xx response fails the test.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, WebError, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MOBILE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"viewport": MOBILE, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
+COMPUTER = {"viewport": DESKTOP, "is_mobile": False, "has_touch": False}
+HERE = Path(__file__).resolve().parent
+SCREENSHOTS = HERE.parents[1] / "test-artifacts" / "screenshots"
+MISSING_CHROMIUM = f"Chromium not found at {CHROMIUM}: apt-get install chromium"
+RUN_ALONE = "browser tests run in their own process: .venv/bin/python -m pytest -p no:asyncio tests/browser"
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    # With `-p no:asyncio`, pytest-asyncio's settings in pyproject.toml would warn as unknown
+    # (and fail under --strict-config): name them here, for this process only.
+    if not pluginmanager.has_plugin("asyncio"):
+        parser.addini("asyncio_mode", "pytest-asyncio's mode (unused: pytest-asyncio is off here)")
+        parser.addini("asyncio_default_fixture_loop_scope", "pytest-asyncio's loop scope (unused here)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mine = [item for item in items if HERE in item.path.resolve().parents]
+    for item in mine:
+        item.add_marker(pytest.mark.browser)
+    if not mine:
+        return
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            raise pytest.UsageError(MISSING_CHROMIUM)
+        reason = MISSING_CHROMIUM
+    elif config.pluginmanager.has_plugin("asyncio"):
+        reason = RUN_ALONE
+    else:
+        return
+    for item in mine:
+        item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    # Playwright's sync API keeps an event loop running on the test thread, and Django refuses
+    # database work from a thread with a running loop. Here that is the test's own, synchronous
+    # code reading rows, so it is safe: allow it for this process, for as long as Playwright runs.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(autouse=True)
+def _site_url(settings, live_server) -> None:
+    """Links in emails point at the live server the browser talks to."""
+    settings.SITE_URL = live_server.url
+
+
+@dataclass
+class PageProblems:
+    """What went wrong in the pages of one browser context."""
+
+    console: list[tuple[str, str]] = field(default_factory=list)  # (text, url)
+    errors: list[str] = field(default_factory=list)
+    document_4xx: set[str] = field(default_factory=set)
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console.append((message.text, message.location.get("url", "")))
+
+    def on_weberror(self, error: WebError) -> None:
+        self.errors.append(f"uncaught {error.error}")
+
+    def on_response(self, response: Response) -> None:
+        kind = response.request.resource_type
+        if response.status >= 500:
+            self.errors.append(f"{response.status} for {kind} {response.url}")
+        elif response.status >= 400:
+            if kind == "document":
+                # A form sent back with its errors is a 400 page: that's expected.
+                self.document_4xx.add(response.url)
+            else:
+                self.errors.append(f"{response.status} for {kind} {response.url}")
+
+    def found(self) -> list[str]:
+        found = list(self.errors)
+        for text, url in self.console:
+            if text.startswith("Failed to load resource") and url in self.document_4xx:
+                continue  # Chromium logs the 400 of a page showing form errors; nothing is broken.
+            found.append(f"console: {text} ({url})")
+        return found
+
+
+@dataclass
+class Contexts:
+    browser: Browser
+    base_url: str
+    opened: list[tuple[BrowserContext, PageProblems]] = field(default_factory=list)
+
+    def new(self, **options: Any) -> BrowserContext:
+        settings: dict[str, Any] = {**PHONE, "locale": "en-US", "base_url": self.base_url}
+        settings.update(options)
+        context = self.browser.new_context(**settings)
+        context.set_default_timeout(10_000)
+        problems = PageProblems()
+        context.on("console", problems.on_console)
+        context.on("weberror", problems.on_weberror)
+        context.on("response", problems.on_response)
+        self.opened.append((context, problems))
+        return context
+
+    def problems(self) -> list[str]:
+        return [problem for _context, problems in self.opened for problem in problems.found()]
+
+
+@pytest.fixture
+def contexts(browser: Browser, live_server) -> Iterator[Contexts]:
+    """Opens browser contexts, a phone unless told otherwise (`contexts.new(**COMPUTER, color_scheme="dark")`).
+
+    Each is checked for problems and closed after the test."""
+    opened = Contexts(browser=browser, base_url=live_server.url)
+    yield opened
+    problems = opened.problems()
+    for context, _problems in opened.opened:
+        context.close()
+    if problems:
+        pytest.fail("The browser reported problems:\n" + "\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def new_page(contexts: Contexts) -> Callable[..., Page]:
+    """A page in a fresh context of its own; keyword arguments go to `browser.new_context`."""
+
+    def open_page(**options: Any) -> Page:
+        return contexts.new(**options).new_page()
+
+    return open_page
+
+
+@pytest.fixture
+def context(contexts: Contexts) -> BrowserContext:
+    """A phone: 390×844, touch."""
+    return contexts.new()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+class Shot(Protocol):
+    def __call__(self, page: Page, name: str, *, full_page: bool = True) -> Path: ...
+
+
+@pytest.fixture
+def shot(contexts: Contexts) -> Shot:
+    """`shot(page, "name")`: a full-page screenshot at test-artifacts/screenshots/name.png
+    (`full_page=False`: just what the screen shows).
+
+    It also fails the test on the spot if the browser reported a problem so far, so the failure
+    names the step where it happened.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Page, name: str, *, full_page: bool = True) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+        problems = contexts.problems()
+        if problems:
+            pytest.fail(f"At {name!r} the browser reported problems:\n" + "\n".join(problems), pytrace=False)
+        return path
+
+    return take
