@@ -27,11 +27,11 @@ run: install
 
 ## Run the whole test suite: unit and integration tests, then the browser tests in their own process
 test: install
-	$(BIN)/python -m pytest --ignore=tests/browser
+	$(BIN)/python -m pytest -n auto --ignore=tests/browser
 	$(BIN)/python -m pytest -p no:asyncio tests/browser
 
 test-unit: install
-	$(BIN)/python -m pytest --ignore=tests/browser
+	$(BIN)/python -m pytest -n auto --ignore=tests/browser
 
 test-browser: install
 	$(BIN)/python -m pytest -p no:asyncio tests/browser

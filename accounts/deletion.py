@@ -1,22 +1,23 @@
-"""What must go, beyond rows, when an account is deleted.
+"""What must happen, beyond the cascade of rows, when an account is deleted.
 
-Rows go by cascade. Files stay on storage unless someone removes them, so each feature that
-stores a person's files registers a function here that deletes them (`register_file_cleanup`).
+Rows the person owns go by cascade. Files stay on storage unless someone removes them, and some
+rows (a channel the person hosts) belong to others too; each feature registers a step here that
+runs, inside the deletion's transaction, before the person's row is deleted.
 """
 
 from collections.abc import Callable
 
 from .models import User
 
-FileCleanup = Callable[[User], None]
-_cleanups: list[FileCleanup] = []
+DeletionStep = Callable[[User], None]
+_steps: list[DeletionStep] = []
 
 
-def register_file_cleanup(cleanup: FileCleanup) -> FileCleanup:
-    _cleanups.append(cleanup)
-    return cleanup
+def register_deletion_step(step: DeletionStep) -> DeletionStep:
+    _steps.append(step)
+    return step
 
 
-def delete_files_of(user: User) -> None:
-    for cleanup in _cleanups:
-        cleanup(user)
+def run_deletion_steps(user: User) -> None:
+    for step in _steps:
+        step(user)

@@ -3,7 +3,6 @@
 import hashlib
 import secrets
 import zoneinfo
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,12 +15,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import ServiceError, ValidationFailed
+from core.errors import ServiceError, ValidationFailed, gather_checks
 from core.ratelimit import rate_limit_hit
 
 from . import tasks
 from .backends import EmailOrUsernameBackend
-from .deletion import delete_files_of
+from .deletion import run_deletion_steps
 from .models import AccessToken, User
 from .tokens import password_reset_tokens, read_email_verification_token
 from .usernames import clean_username, username_key
@@ -90,18 +89,6 @@ def _validated_password(password: str, *, user: User | None = None, field: str =
     return password
 
 
-def _gather(checks: dict[str, Callable[[], str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """Run every check, so a form shows all its errors at once, not one per submit."""
-    values: dict[str, str] = {}
-    errors: dict[str, list[str]] = {}
-    for name, check in checks.items():
-        try:
-            values[name] = check()
-        except ServiceError as error:
-            errors[error.field or name] = [error.message]
-    return values, errors
-
-
 def username_check(*, username: str, client_ip: str) -> None:
     """Raise if `username` can't be had. The one place that tells whether a name exists: rate-limited."""
     rate_limit_hit(scope="username_check_ip", key=client_ip)
@@ -123,7 +110,7 @@ def user_register(
     gets a notice instead, so sign-up never tells whether an address is registered.
     """
     rate_limit_hit(scope="signup_ip", key=client_ip)
-    cleaned, errors = _gather(
+    cleaned, errors = gather_checks(
         {
             "email": lambda: clean_email(email),
             "username": lambda: _username_or_error(username),
@@ -266,7 +253,7 @@ def _check_password(user: User, password: str, *, field: str = "password") -> No
 
 @transaction.atomic
 def user_update_profile(*, user: User, username: str, time_zone: str, language: str) -> User:
-    values, errors = _gather(
+    values, errors = gather_checks(
         {
             "username": lambda: username if username == user.username else _username_or_error(username, current=user),
             "timezone": lambda: clean_timezone(time_zone),
@@ -314,7 +301,7 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
 def user_delete(*, user: User, password: str) -> None:
     """Remove the account and everything it made. Asks for the password: it cannot be undone."""
     _check_password(user, password)
-    delete_files_of(user)
+    run_deletion_steps(user)
     user.delete()
 
 

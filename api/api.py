@@ -1,7 +1,7 @@
 from ninja import NinjaAPI
 
 from . import errors
-from .routers import accounts
+from .routers import accounts, channels, posts
 
 api = NinjaAPI(
     title="same",
@@ -13,3 +13,5 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router("", accounts.router)
+api.add_router("", channels.router)
+api.add_router("", posts.router)

@@ -1,6 +1,8 @@
 """The one error type services raise. Each door turns it into what its audience reads:
 a form error next to the field on the web, `{code, message, fields}` in the API."""
 
+from collections.abc import Callable
+
 from django.utils.functional import Promise
 
 
@@ -54,3 +56,15 @@ class PermissionDenied(ServiceError):
 
     def __init__(self, code: str = "forbidden", message: str | Promise = "You can't do that."):
         super().__init__(code, message)
+
+
+def gather_checks(checks: dict[str, Callable[[], str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Run every check, so a form shows all its errors at once, not one per submit."""
+    values: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for name, check in checks.items():
+        try:
+            values[name] = check()
+        except ServiceError as error:
+            errors[error.field or name] = [error.message]
+    return values, errors

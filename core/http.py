@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -12,3 +13,9 @@ def client_ip(request: HttpRequest) -> str:
         if len(forwarded) >= hops:
             return str(forwarded[-hops])
     return str(request.META.get("REMOTE_ADDR", "unknown"))
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (for the type checker)."""
+
+    htmx: HtmxDetails

@@ -6,7 +6,6 @@ app_name = "core"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("explore", views.explore, name="explore"),
     path("chats", views.chats, name="chats"),
     path("healthz", views.health, name="health"),
 ]

@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "channels",
     "core",
     "accounts",
+    "media",
+    "interests",
+    "posts",
     "api",
 ]
 
@@ -89,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.middleware.ServiceErrorMiddleware",
 ]
 
 ROOT_URLCONF = "same.urls"

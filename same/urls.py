@@ -9,6 +9,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("accounts.urls")),
+    path("", include("interests.urls")),
+    path("", include("posts.urls")),
     path("", include("core.urls")),
 ]
 

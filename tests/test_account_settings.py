@@ -3,7 +3,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from accounts.deletion import register_file_cleanup
+from accounts.deletion import register_deletion_step
 from accounts.models import AccessToken, User
 from tests.factories import PASSWORD, make_user
 
@@ -93,7 +93,7 @@ class TestExport:
 class TestDelete:
     def test_asks_for_the_password_then_removes_everything(self, client, signed_in, tmp_path):
         removed = []
-        cleanup = register_file_cleanup(lambda user: removed.append(user.username))
+        cleanup = register_deletion_step(lambda user: removed.append(user.username))
         AccessToken.objects.create(user=signed_in, digest="b" * 64)
         try:
             wrong = client.post(reverse("accounts:delete"), {"password": "nope"})
@@ -104,7 +104,7 @@ class TestDelete:
         finally:
             from accounts import deletion
 
-            deletion._cleanups.remove(cleanup)
+            deletion._steps.remove(cleanup)
         assert response.status_code == 200
         assert "Your account is gone" in response.text
         assert not User.objects.filter(pk=signed_in.pk).exists()

@@ -42,8 +42,10 @@ class TestEmailVerify:
         user.refresh_from_db()
         assert not user.email_verified
 
-    @pytest.mark.parametrize("token", ["", "garbage", "a:b:c", signing.dumps({"u": "x"}, salt="other")])
+    @pytest.mark.parametrize("token", ["", "garbage", "a:b:c", "signed with another salt"])
     def test_malformed_or_forged_tokens_are_refused(self, token):
+        if token == "signed with another salt":
+            token = signing.dumps({"u": "x"}, salt="other")
         assert _refused(token) == "token_invalid"
 
     def test_token_for_a_deleted_account_is_refused(self):

@@ -1,0 +1,44 @@
+"""Bodies that may come as JSON or, when a file is sent, as multipart (API.md's rule)."""
+
+import json
+from typing import Any, TypeVar
+
+from django.http import HttpRequest
+from ninja import Schema
+from pydantic import ValidationError as PydanticValidationError
+
+from core.errors import ValidationFailed
+
+S = TypeVar("S", bound=Schema)
+
+
+def read_body[S: Schema](request: HttpRequest, schema: type[S], *, lists: tuple[str, ...] = ()) -> S:
+    """Validate the request body against `schema`, from JSON or from form fields."""
+    data: Any
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ValidationFailed(
+                {"body": ["The body is not valid JSON."]}, message="The body is not valid JSON."
+            ) from None
+        if not isinstance(data, dict):
+            raise ValidationFailed({"body": ["Send a JSON object."]}, message="Send a JSON object.")
+    else:
+        data = {key: (request.POST.getlist(key) if key in lists else request.POST.get(key)) for key in request.POST}
+    try:
+        return schema.model_validate(data)
+    except PydanticValidationError as error:
+        fields: dict[str, list[str]] = {}
+        for item in error.errors():
+            name = ".".join(str(part) for part in item["loc"]) or "body"
+            fields.setdefault(name, []).append(item["msg"])
+        raise ValidationFailed(fields) from None
+
+
+def body_doc(schema: type[Schema], *, multipart: dict[str, Any] | None = None) -> dict[str, Any]:
+    """OpenAPI for a body read by `read_body`: JSON, and multipart where files may come."""
+    content: dict[str, Any] = {"application/json": {"schema": schema.model_json_schema()}}
+    if multipart is not None:
+        content["multipart/form-data"] = {"schema": multipart}
+    return {"requestBody": {"required": True, "content": content}}

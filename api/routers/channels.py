@@ -1,0 +1,128 @@
+"""/categories and /channels: explore, create, join."""
+
+from typing import cast
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+
+from accounts.models import User
+from api.auth import AUTH
+from api.bodies import body_doc, read_body
+from api.schemas import ErrorOut
+from interests import selectors, services
+from interests.categories import CATEGORIES
+from interests.models import Channel
+
+router = Router(tags=["channels"], auth=AUTH)
+
+
+class CategoryOut(Schema):
+    slug: str
+    name: str
+
+
+class CategoryList(Schema):
+    items: list[CategoryOut]
+    next: str | None = None
+
+
+class ChannelOut(Schema):
+    id: str
+    name: str
+    description: str
+    rule: str
+    kind: str
+    category: str
+    member_count: int
+    post_count: int
+    joined: bool
+    host: str | None
+    cover_url: str | None
+    created_at: str
+
+
+class ChannelList(Schema):
+    items: list[ChannelOut]
+    next: str | None
+
+
+class ChannelIn(Schema):
+    name: str
+    description: str = ""
+    rule: str = ""
+    kind: str
+    category: str
+
+
+def channel_out(channel: Channel) -> ChannelOut:
+    return ChannelOut(
+        id=channel.public_id,
+        name=channel.name,
+        description=channel.description,
+        rule=channel.rule,
+        kind=channel.kind,
+        category=channel.category,
+        member_count=channel.member_count,
+        post_count=channel.post_count,
+        joined=bool(getattr(channel, "joined", False)),
+        host=channel.host.username if channel.host else None,
+        cover_url=channel.cover.url if channel.cover else None,
+        created_at=channel.created_at.isoformat(),
+    )
+
+
+def _me(request: HttpRequest) -> User:
+    return cast(User, request.auth)  # type: ignore[attr-defined]  # ninja sets request.auth
+
+
+@router.get("/categories", response={200: CategoryList, 401: ErrorOut})
+def categories(request: HttpRequest) -> CategoryList:
+    return CategoryList(items=[CategoryOut(slug=slug, name=str(name)) for slug, name in CATEGORIES.items()])
+
+
+@router.get("/channels", response={200: ChannelList, 400: ErrorOut, 401: ErrorOut})
+def channel_list(
+    request: HttpRequest, q: str = "", category: str = "", sort: str = "active", cursor: str | None = None
+) -> ChannelList:
+    page = selectors.channel_list(viewer=_me(request), q=q, category=category, sort=sort, cursor=cursor)
+    return ChannelList(items=[channel_out(c) for c in page.items], next=page.next)
+
+
+@router.post(
+    "/channels",
+    response={201: ChannelOut, 400: ErrorOut, 401: ErrorOut},
+    openapi_extra=body_doc(
+        ChannelIn,
+        multipart={
+            "type": "object",
+            "required": ["name", "kind", "category"],
+            "properties": {
+                **{name: {"type": "string"} for name in ["name", "description", "rule", "kind", "category"]},
+                "cover": {"type": "string", "format": "binary"},
+            },
+        },
+    ),
+)
+def channel_create(request: HttpRequest) -> Status[ChannelOut]:
+    """Open a channel (JSON, or multipart with a `cover` image); the creator is its host."""
+    body = read_body(request, ChannelIn)
+    channel = services.channel_create(host=_me(request), cover=request.FILES.get("cover"), **body.model_dump())
+    channel = selectors.channel_get(viewer=_me(request), public_id=channel.public_id)
+    return Status(201, channel_out(channel))
+
+
+@router.get("/channels/{channel_id}", response={200: ChannelOut, 401: ErrorOut, 404: ErrorOut})
+def channel_get(request: HttpRequest, channel_id: str) -> ChannelOut:
+    return channel_out(selectors.channel_get(viewer=_me(request), public_id=channel_id))
+
+
+@router.post("/channels/{channel_id}/join", response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut})
+def join(request: HttpRequest, channel_id: str) -> Status[None]:
+    services.channel_join(user=_me(request), channel=selectors.channel_get(viewer=_me(request), public_id=channel_id))
+    return Status(204, None)
+
+
+@router.delete("/channels/{channel_id}/join", response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut})
+def leave(request: HttpRequest, channel_id: str) -> Status[None]:
+    services.channel_leave(user=_me(request), channel=selectors.channel_get(viewer=_me(request), public_id=channel_id))
+    return Status(204, None)

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class InterestsConfig(AppConfig):
+    name = "interests"
+    verbose_name = "Channels"
+
+    def ready(self) -> None:
+        from . import demo, lifecycle  # noqa: F401  (register the demo seeder and account-deletion hooks)

@@ -1,0 +1,1 @@
+"""Posts: what people say in a channel, and the one reaction, *same*."""

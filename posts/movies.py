@@ -1,0 +1,126 @@
+"""Movie posts: a film, a 1–5 star rating and a short review; the channel sees how others rated it."""
+
+import unicodedata
+from collections.abc import Iterable
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Avg, Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from core.errors import ServiceError, ValidationFailed, gather_checks
+from interests.models import Channel, ChannelKind
+
+from .models import Movie, Post
+from .services import _clean_post_text, check_can_post, post_record
+from .stored_images import stored_image
+
+TITLE_MAX = 200
+REVIEW_MAX = 1000
+FIRST_FILM_YEAR = 1878
+
+
+def movie_title_key(title: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", title).casefold().split())
+
+
+def _clean_title(raw: str) -> str:
+    title = " ".join(unicodedata.normalize("NFKC", raw).split())
+    if not title:
+        raise ServiceError("required", _("Which film?"), field="title")
+    if len(title) > TITLE_MAX:
+        raise ServiceError("too_long", _("A title has at most 200 characters."), field="title")
+    return title
+
+
+def _clean_year(raw: int | str | None) -> str:
+    if raw in (None, ""):
+        return ""
+    try:
+        year = int(str(raw))
+    except ValueError:
+        raise ServiceError("invalid_year", _("Write the year as a number, like 1994."), field="year") from None
+    if not FIRST_FILM_YEAR <= year <= timezone.now().year + 2:
+        raise ServiceError("invalid_year", _("That year doesn't look right."), field="year")
+    return str(year)
+
+
+def _clean_rating(raw: int | str | None) -> str:
+    try:
+        rating = int(str(raw))
+    except ValueError:
+        raise ServiceError("invalid_rating", _("Give it 1 to 5 stars."), field="rating") from None
+    if not 1 <= rating <= 5:
+        raise ServiceError("invalid_rating", _("Give it 1 to 5 stars."), field="rating")
+    return str(rating)
+
+
+def _clean_review(raw: str) -> str:
+    if len(raw.strip()) > REVIEW_MAX:
+        raise ServiceError("too_long", _("A review has at most 1,000 characters."), field="review")
+    return _clean_post_text(raw, required=False, field="review")
+
+
+def post_create_movie(
+    *,
+    author: User,
+    channel: Channel,
+    title: str,
+    year: int | str | None,
+    rating: int | str | None,
+    review: str = "",
+    poster: UploadedFile[bytes] | None = None,
+) -> Post:
+    check_can_post(author=author, channel=channel, kind=ChannelKind.MOVIE)
+    values, errors = gather_checks(
+        {
+            "title": lambda: _clean_title(title),
+            "year": lambda: _clean_year(year),
+            "rating": lambda: _clean_rating(rating),
+            "review": lambda: _clean_review(review),
+        }
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    with stored_image(poster, field="poster") as stored, transaction.atomic():
+        post = post_record(
+            post=Post(
+                channel=channel, author=author, kind=ChannelKind.MOVIE, text=values["review"], created_at=timezone.now()
+            )
+        )
+        movie = Movie(
+            post=post,
+            title=values["title"],
+            title_key=movie_title_key(values["title"]),
+            year=int(values["year"]) if values["year"] else None,
+            rating=int(values["rating"]),
+        )
+        if stored is not None:
+            movie.poster.name = stored.image_name
+        movie.save()
+    return post
+
+
+def film_stats(posts: Iterable[Post]) -> dict[int, tuple[int, float]]:
+    """For each movie post: how many *other* posts in its channel name the same film, and their average rating."""
+    movies = [post.movie for post in posts if post.kind == ChannelKind.MOVIE and hasattr(post, "movie")]
+    if not movies:
+        return {}
+    rows = (
+        Movie.objects.filter(
+            post__channel_id__in={m.post.channel_id for m in movies},
+            title_key__in={m.title_key for m in movies},
+            post__removed_at__isnull=True,
+        )
+        .values("post__channel_id", "title_key", "year")
+        .annotate(n=Count("pk"), average=Avg("rating"))
+        .order_by()
+    )
+    groups = {(r["post__channel_id"], r["title_key"], r["year"]): (r["n"], float(r["average"] or 0)) for r in rows}
+    stats: dict[int, tuple[int, float]] = {}
+    for movie in movies:
+        count, average = groups.get((movie.post.channel_id, movie.title_key, movie.year), (1, float(movie.rating)))
+        stats[movie.post_id] = (count - 1, average)
+    return stats

@@ -1,0 +1,54 @@
+"""Small real files made on the spot: a photo with GPS in its EXIF, a short song with tags."""
+
+import array
+import io
+import math
+
+import av
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+GPS_MARK = b"GPS-SECRET-52.52N"
+TAG_MARK = "SECRET-TAG-123"
+
+
+def photo_with_gps(size: tuple[int, int] = (60, 40), name: str = "IMG_0001.jpg") -> SimpleUploadedFile:
+    picture = Image.new("RGB", size, (200, 120, 80))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0131] = GPS_MARK.decode()  # Software: a marker we can look for in the stored bytes
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "N"
+    gps[2] = (52.0, 31.0, 12.0)
+    gps[3] = "E"
+    gps[4] = (13.0, 24.0, 36.0)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", exif=exif)
+    data = buffer.getvalue()
+    assert GPS_MARK in data
+    return SimpleUploadedFile(name, data, content_type="image/jpeg")
+
+
+def png(size: tuple[int, int] = (30, 30), name: str = "p.png") -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (10, 200, 90)).save(buffer, "PNG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+
+
+def song(seconds: float = 1.5, name: str = "song.flac", title: str = TAG_MARK) -> SimpleUploadedFile:
+    """A short 440 Hz tone in FLAC, tagged with a title we can look for in the stored file."""
+    rate = 22050
+    samples = array.array("h", (int(8000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(int(seconds * rate))))
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="flac") as output:
+        output.metadata["title"] = title
+        stream = output.add_stream("flac", rate=rate, layout="mono")
+        frame = av.AudioFrame(format="s16", layout="mono", samples=len(samples))
+        frame.planes[0].update(samples.tobytes())
+        frame.sample_rate = rate
+        frame.pts = 0
+        output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    data = buffer.getvalue()
+    assert title.encode() in data
+    return SimpleUploadedFile(name, data, content_type="audio/flac")

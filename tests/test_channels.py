@@ -1,0 +1,225 @@
+import pytest
+from django.urls import reverse
+
+from core.errors import PermissionDenied, ServiceError, ValidationFailed
+from interests import selectors, services
+from interests.models import Channel, Membership
+from tests.factories import make_channel, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+class TestChannelCreate:
+    def test_the_creator_hosts_and_is_the_first_member(self):
+        host = make_user()
+        channel = services.channel_create(
+            host=host,
+            name="  Insomnia ",
+            description="Awake at 3",
+            rule="Night thoughts",
+            kind="text",
+            category="moods",
+        )
+        assert channel.name == "Insomnia"
+        assert channel.host == host
+        assert channel.member_count == 1
+        assert Membership.objects.filter(channel=channel, user=host).exists()
+        assert len(channel.public_id) >= 16
+
+    @pytest.mark.parametrize("variant", ["insomnia", "INSOMNIA", "ＩＮＳＯＭＮＩＡ", "Insomnia  "])
+    def test_names_are_unique_ignoring_case_and_width(self, variant):
+        make_channel(name="Insomnia")
+        with pytest.raises(ValidationFailed) as caught:
+            make_channel(name=variant)
+        assert caught.value.fields["name"] == ["A channel with this name exists already."]
+        assert Channel.objects.count() == 1
+
+    def test_every_bad_field_at_once_and_nothing_written(self):
+        with pytest.raises(ValidationFailed) as caught:
+            services.channel_create(
+                host=make_user(), name="x", description="d" * 501, rule="r" * 301, kind="poem", category="nowhere"
+            )
+        assert set(caught.value.fields) == {"name", "description", "rule", "kind", "category"}
+        assert Channel.objects.count() == 0
+
+    def test_chinese_names(self):
+        assert make_channel(name="失眠").name == "失眠"
+
+
+class TestMembership:
+    def test_join_and_leave_keep_the_count(self):
+        channel = make_channel()
+        person = make_user()
+        services.channel_join(user=person, channel=channel)
+        services.channel_join(user=person, channel=channel)  # twice is once
+        channel.refresh_from_db()
+        assert channel.member_count == 2
+        services.channel_leave(user=person, channel=channel)
+        channel.refresh_from_db()
+        assert channel.member_count == 1
+
+    def test_the_host_hands_over_before_leaving(self):
+        host = make_user()
+        channel = make_channel(host=host)
+        member = make_user(username="willow")
+        services.channel_join(user=member, channel=channel)
+        with pytest.raises(PermissionDenied) as caught:
+            services.channel_leave(user=host, channel=channel)
+        assert caught.value.code == "host_cannot_leave"
+        services.channel_transfer(channel=channel, by=host, to_username="WILLOW")
+        channel.refresh_from_db()
+        assert channel.host == member
+        services.channel_leave(user=host, channel=channel)
+
+    def test_only_the_host_edits_and_transfers(self):
+        channel = make_channel()
+        stranger = make_user()
+        with pytest.raises(PermissionDenied):
+            services.channel_update(channel=channel, by=stranger, description="mine now", rule="")
+        with pytest.raises(PermissionDenied):
+            services.channel_transfer(channel=channel, by=stranger, to_username=stranger.username)
+        channel.refresh_from_db()
+        assert channel.description == ""
+
+    def test_transfer_only_to_a_member(self):
+        host = make_user()
+        channel = make_channel(host=host)
+        make_user(username="outsider")
+        with pytest.raises(ServiceError) as caught:
+            services.channel_transfer(channel=channel, by=host, to_username="outsider")
+        assert caught.value.status == 404
+
+    def test_deleting_the_hosts_account_passes_the_channel_on(self, password):
+        from accounts.services import user_delete
+
+        host = make_user()
+        channel = make_channel(host=host)
+        heir = make_user()
+        services.channel_join(user=heir, channel=channel)
+        lonely = make_channel(host=host)
+        user_delete(user=host, password=password)
+        channel.refresh_from_db()
+        assert channel.host == heir
+        assert channel.member_count == 1
+        assert not Channel.objects.filter(pk=lonely.pk).exists()
+
+
+class TestExplore:
+    def test_search_in_english_and_chinese(self):
+        make_channel(name="Insomnia", description="awake at night")
+        make_channel(name="失眠的人", description="睡不着的时候")
+        make_channel(name="Shoes", description="show me your shoes")
+        names = lambda q: {c.name for c in selectors.channel_list(viewer=None, q=q).items}  # noqa: E731
+        assert names("insom") == {"Insomnia"}
+        assert names("NIGHT") == {"Insomnia"}
+        assert names("睡不着") == {"失眠的人"}
+        assert names("失眠") == {"失眠的人"}
+        assert names("show shoes") == {"Shoes"}
+        assert names("nothing-like-this") == set()
+
+    def test_sorts_and_pages_without_gaps_or_repeats(self):
+        channels = [make_channel(name=f"Channel {i:02}") for i in range(7)]
+        for sort in ["new", "active", "popular"]:
+            seen, cursor = [], None
+            while True:
+                page = selectors.channel_list(viewer=None, sort=sort, cursor=cursor, size=3)
+                seen += [c.public_id for c in page.items]
+                cursor = page.next
+                if cursor is None:
+                    break
+            assert sorted(seen) == sorted(c.public_id for c in channels)
+            assert len(seen) == len(set(seen))
+        newest = selectors.channel_list(viewer=None, sort="new", size=1).items[0]
+        assert newest == channels[-1]
+
+    def test_popular_puts_bigger_channels_first(self):
+        small = make_channel(name="Small")
+        big = make_channel(name="Big")
+        for _ in range(3):
+            services.channel_join(user=make_user(), channel=big)
+        assert [c.name for c in selectors.channel_list(viewer=None, sort="popular").items] == [big.name, small.name]
+
+    def test_by_category(self):
+        make_channel(name="Cats", category="pets")
+        make_channel(name="Tea", category="food")
+        assert [c.name for c in selectors.channel_list(viewer=None, category="pets").items] == ["Cats"]
+
+    @pytest.mark.parametrize(
+        ("kwargs", "code"),
+        [
+            ({"sort": "weird"}, "invalid_sort"),
+            ({"category": "x"}, "invalid_category"),
+            ({"cursor": "%%%"}, "invalid_cursor"),
+        ],
+    )
+    def test_bad_parameters(self, kwargs, code):
+        with pytest.raises(ServiceError) as caught:
+            selectors.channel_list(viewer=None, **kwargs)
+        assert caught.value.code == code
+
+    def test_explore_page_query_count_is_fixed(self, client, django_assert_max_num_queries):
+        viewer = make_user()
+        for i in range(25):
+            make_channel(name=f"Channel {i:02}")
+        client.force_login(viewer)
+        with django_assert_max_num_queries(8):
+            response = client.get(reverse("interests:explore"))
+        assert response.status_code == 200
+        assert response.text.count('class="channel-card"') == 20
+
+
+class TestChannelPages:
+    def test_create_through_the_page(self, client):
+        client.force_login(make_user())
+        response = client.post(
+            reverse("interests:channel_new"),
+            {
+                "name": "Early birds",
+                "kind": "punch",
+                "category": "rituals",
+                "description": "Up early",
+                "rule": "Punch in",
+            },
+        )
+        channel = Channel.objects.get()
+        assert response["Location"] == reverse("interests:channel", args=[channel.public_id])
+        page = client.get(response["Location"])
+        assert "Early birds" in page.text
+        assert "Punch the clock" in page.text
+
+    def test_errors_next_to_fields(self, client):
+        make_channel(name="Insomnia")
+        client.force_login(make_user())
+        response = client.post(reverse("interests:channel_new"), {"name": "INSOMNIA", "kind": "text", "category": ""})
+        assert response.status_code == 400
+        errors = response.context["form"].errors
+        assert errors["name"] == ["A channel with this name exists already."]
+        assert "category" in errors
+
+    def test_join_and_leave_buttons(self, client):
+        channel = make_channel()
+        client.force_login(make_user())
+        assert "Join" in client.get(reverse("interests:channel", args=[channel.public_id])).text
+        client.post(reverse("interests:join", args=[channel.public_id]))
+        assert "Joined ✓" in client.get(reverse("interests:channel", args=[channel.public_id])).text
+        client.post(reverse("interests:join", args=[channel.public_id]), {"action": "leave"})
+        channel.refresh_from_db()
+        assert channel.member_count == 1
+
+    def test_host_settings_are_for_the_host(self, client):
+        host = make_user()
+        channel = make_channel(host=host)
+        client.force_login(make_user())
+        assert client.get(reverse("interests:settings", args=[channel.public_id])).status_code == 403
+        client.force_login(host)
+        response = client.post(
+            reverse("interests:settings", args=[channel.public_id]),
+            {"form": "settings", "description": "New", "rule": "Be kind"},
+        )
+        assert response.status_code == 302
+        channel.refresh_from_db()
+        assert (channel.description, channel.rule) == ("New", "Be kind")
+
+    def test_unknown_channel_is_404(self, client):
+        client.force_login(make_user())
+        assert client.get(reverse("interests:channel", args=["nope"])).status_code == 404

@@ -1,0 +1,290 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from core.errors import ServiceError, ValidationFailed
+from interests.services import channel_join
+from posts import selectors
+from posts.models import Ballot, Movie, Post, PostImage, Song
+from posts.movies import post_create_movie
+from posts.photos import post_create_photos
+from posts.polls import poll_vote, post_create_poll
+from posts.services import post_delete
+from posts.songs import post_create_song
+from tests.factories import make_channel, make_user
+from tests.samples import GPS_MARK, TAG_MARK, photo_with_gps, png, song
+
+pytestmark = pytest.mark.django_db
+
+
+def stored_files(settings) -> list[Path]:
+    return [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def channel_of(kind: str):
+    host = make_user()
+    return host, make_channel(name=f"A {kind} channel of {host.username}", kind=kind, host=host)
+
+
+class TestPhotos:
+    def test_photos_are_stored_without_gps_and_with_thumbnails(self, media_root, settings):
+        host, channel = channel_of("image")
+        post = post_create_photos(author=host, channel=channel, images=[photo_with_gps(), png()], text="new shoes")
+        images = list(PostImage.objects.filter(post=post))
+        assert [i.position for i in images] == [0, 1]
+        for image in images:
+            data = Path(image.image.path).read_bytes()
+            assert GPS_MARK not in data
+            with Image.open(image.image.path) as opened:
+                assert not opened.getexif()
+                assert "exif" not in opened.info
+            assert Path(image.thumb.path).exists()
+            assert not str(image.image.name).endswith("IMG_0001.jpg")  # the uploaded name is never kept
+        assert (images[0].width, images[0].height) == (60, 40)
+
+    @pytest.mark.parametrize(
+        ("files", "code"),
+        [
+            ([], "required"),
+            ([png() for _ in range(10)], "too_many"),
+            ([SimpleUploadedFile("x.jpg", b"not an image at all")], "unsupported_format"),
+        ],
+    )
+    def test_refusals_store_nothing(self, media_root, settings, files, code):
+        host, channel = channel_of("image")
+        with pytest.raises(ServiceError) as caught:
+            post_create_photos(author=host, channel=channel, images=files)
+        assert caught.value.code == code
+        assert not Post.objects.exists()
+        assert stored_files(settings) == []
+
+    def test_one_bad_photo_among_good_ones_leaves_no_orphans(self, media_root, settings):
+        host, channel = channel_of("image")
+        truncated = photo_with_gps().read()[:300]
+        with pytest.raises(ServiceError):
+            post_create_photos(author=host, channel=channel, images=[png(), SimpleUploadedFile("cut.jpg", truncated)])
+        assert stored_files(settings) == []
+        assert not PostImage.objects.exists()
+
+    def test_deleting_the_post_deletes_its_files(self, media_root, settings):
+        host, channel = channel_of("image")
+        post = post_create_photos(author=host, channel=channel, images=[png()])
+        assert len(stored_files(settings)) == 2
+        post_delete(post=post, by=host)
+        assert stored_files(settings) == []
+
+
+class TestSongs:
+    def test_uploaded_song_loses_its_tags(self, media_root, settings):
+        host, channel = channel_of("music")
+        post = post_create_song(author=host, channel=channel, title="Loop", artist="Someone", audio=song(), cover=png())
+        stored = Song.objects.get(post=post)
+        assert TAG_MARK.encode() not in Path(stored.audio.path).read_bytes()
+        assert stored.duration_s == pytest.approx(1.5, abs=0.1)
+        assert stored.audio_mime.startswith("audio/")
+        assert stored.cover
+
+    def test_title_and_artist_alone(self, media_root):
+        host, channel = channel_of("music")
+        post = post_create_song(author=host, channel=channel, title="Clair de lune", artist="Debussy")
+        assert not Song.objects.get(post=post).audio
+
+    def test_refusals(self, media_root, settings):
+        host, channel = channel_of("music")
+        with pytest.raises(ValidationFailed) as caught:
+            post_create_song(author=host, channel=channel, title="", artist="")
+        assert set(caught.value.fields) == {"title", "artist"}
+        renamed_png = SimpleUploadedFile("song.mp3", png().read(), content_type="audio/mpeg")
+        with pytest.raises(ServiceError) as refused:
+            post_create_song(author=host, channel=channel, title="a", artist="b", audio=renamed_png)
+        assert refused.value.code == "unsupported_format"
+        assert refused.value.field == "audio"
+        assert not Post.objects.exists()
+        assert stored_files(settings) == []
+
+    def test_a_song_over_ten_minutes_is_refused(self, media_root, settings, monkeypatch):
+        host, channel = channel_of("music")
+        monkeypatch.setattr("posts.songs.SONG_MAX_SECONDS", 1.0)
+        with pytest.raises(ServiceError) as caught:
+            post_create_song(author=host, channel=channel, title="a", artist="b", audio=song(seconds=3))
+        assert caught.value.code == "too_long"
+        assert stored_files(settings) == []
+
+
+class TestMovies:
+    def test_the_channel_counts_others_who_posted_the_film(self, media_root):
+        host, channel = channel_of("movie")
+        friend = make_user()
+        channel_join(user=friend, channel=channel)
+        post_create_movie(author=host, channel=channel, title="Perfect Days", year=2023, rating=5, review="quiet")
+        second = post_create_movie(author=friend, channel=channel, title="perfect  days", year="2023", rating=4)
+        post_create_movie(author=friend, channel=channel, title="Perfect Days", year=1990, rating=1)  # another film
+        shown = selectors.post_get(viewer=host, public_id=second.public_id)
+        assert shown.film_others == 1
+        assert shown.film_average == 4.5
+
+    @pytest.mark.parametrize(
+        ("fields", "bad"),
+        [
+            ({"title": "", "year": 2000, "rating": 3}, "title"),
+            ({"title": "x", "year": 1200, "rating": 3}, "year"),
+            ({"title": "x", "year": "next", "rating": 3}, "year"),
+            ({"title": "x", "year": 2000, "rating": 6}, "rating"),
+            ({"title": "x", "year": 2000, "rating": None}, "rating"),
+            ({"title": "x", "year": 2000, "rating": 3, "review": "r" * 1001}, "review"),
+        ],
+    )
+    def test_refusals(self, media_root, fields, bad):
+        host, channel = channel_of("movie")
+        with pytest.raises(ValidationFailed) as caught:
+            post_create_movie(author=host, channel=channel, **fields)
+        assert bad in caught.value.fields
+        assert not Movie.objects.exists()
+
+
+class TestPolls:
+    def make_poll(self, **kwargs):
+        host, channel = channel_of("vote")
+        values: dict = {"question": "Cats or dogs?", "options": ["Cats", "Dogs", "Both"]}
+        values.update(kwargs)
+        return host, post_create_poll(author=host, channel=channel, **values)
+
+    def options(self, post):
+        return [o.public_id for o in post.poll.options.order_by("position")]
+
+    def test_one_ballot_per_person_and_results(self):
+        _host, post = self.make_poll()
+        voter = make_user()
+        cats, dogs, _both = self.options(post)
+        poll = poll_vote(user=voter, post=post, option_ids=[cats])
+        assert poll.ballot_count == 1
+        with pytest.raises(ServiceError) as caught:
+            poll_vote(user=voter, post=post, option_ids=[dogs])
+        assert (caught.value.code, caught.value.status) == ("already_voted", 409)
+        assert Ballot.objects.count() == 1
+        shown = selectors.post_get(viewer=voter, public_id=post.public_id)
+        assert shown.poll_view.show_results
+        assert shown.poll_view.my_option_ids == [cats]
+        stranger_view = selectors.post_get(viewer=make_user(), public_id=post.public_id)
+        assert not stranger_view.poll_view.show_results
+
+    def test_multiple_choice(self):
+        _host, post = self.make_poll(multiple=True)
+        cats, dogs, _both = self.options(post)
+        poll_vote(user=make_user(), post=post, option_ids=[cats, dogs])
+        assert [o.votes for o in post.poll.options.order_by("position")] == [1, 1, 0]
+
+    def test_refused_votes(self):
+        _host, post = self.make_poll()
+        _other_host, other = self.make_poll()
+        cats, dogs, _both = self.options(post)
+        voter = make_user()
+        for option_ids, code in [
+            ([], "invalid_option"),
+            ([self.options(other)[0]], "invalid_option"),
+            ([cats, dogs], "one_option"),
+        ]:
+            with pytest.raises(ServiceError) as caught:
+                poll_vote(user=voter, post=post, option_ids=option_ids)
+            assert caught.value.code == code
+        assert not Ballot.objects.exists()
+
+    def test_no_votes_after_closing(self):
+        _host, post = self.make_poll(closes_at=timezone.now() + timedelta(hours=1))
+        post.poll.closes_at = timezone.now() - timedelta(seconds=1)
+        post.poll.save()
+        with pytest.raises(ServiceError) as caught:
+            poll_vote(user=make_user(), post=post, option_ids=[self.options(post)[0]])
+        assert caught.value.code == "poll_closed"
+        assert selectors.post_get(viewer=make_user(), public_id=post.public_id).poll_view.show_results
+
+    @pytest.mark.parametrize(
+        ("kwargs", "field"),
+        [
+            ({"options": ["only one"]}, "options"),
+            ({"options": [str(i) for i in range(11)]}, "options"),
+            ({"options": ["Same", "same"]}, "options"),
+            ({"question": ""}, "question"),
+            ({"closes_at": "a minute ago"}, "closes_at"),
+        ],
+    )
+    def test_bad_polls(self, kwargs, field):
+        if kwargs.get("closes_at") == "a minute ago":
+            kwargs = {"closes_at": timezone.now() - timedelta(minutes=1)}
+        with pytest.raises(ValidationFailed) as caught:
+            self.make_poll(**kwargs)
+        assert field in caught.value.fields
+        assert not Post.objects.exists()
+
+    def test_voting_through_the_page(self, client):
+        _host, post = self.make_poll()
+        client.force_login(make_user())
+        response = client.post(
+            reverse("posts:vote", args=[post.public_id]),
+            {"option": self.options(post)[1]},
+            headers={"HX-Request": "true"},
+        )
+        assert response.status_code == 200
+        assert "100%" in response.text
+        again = client.post(
+            reverse("posts:vote", args=[post.public_id]),
+            {"option": self.options(post)[0]},
+            headers={"HX-Request": "true"},
+        )
+        assert again.status_code == 409
+        assert "You already voted on this." in again.text
+
+
+class TestComposerPages:
+    def test_each_kind_shows_its_composer_and_takes_a_post(self, client, media_root):
+        cases = {
+            "text": ({"text": "hello"}, "hello"),
+            "image": ({"images": [png()], "text": "look"}, "look"),
+            "music": ({"title": "Loop song", "artist": "Me", "text": ""}, "Loop song"),
+            "movie": ({"title": "Perfect Days", "year": "2023", "rating": "5", "review": "quiet"}, "Perfect Days"),
+            "vote": ({"question": "Tea or coffee?", "options": "Tea\nCoffee"}, "Tea or coffee?"),
+        }
+        for kind, (data, shown) in cases.items():
+            host, channel = channel_of(kind)
+            client.force_login(host)
+            page = client.get(reverse("interests:channel", args=[channel.public_id]))
+            assert 'class="composer' in page.text, kind
+            response = client.post(reverse("posts:create", args=[channel.public_id]), data)
+            assert response.status_code == 302, (kind, response.context and response.context["form"].errors)
+            assert shown in client.get(response["Location"]).text
+
+    def test_composer_errors_sit_next_to_their_fields(self, client):
+        host, channel = channel_of("movie")
+        client.force_login(host)
+        response = client.post(reverse("posts:create", args=[channel.public_id]), {"title": "", "rating": ""})
+        assert response.status_code == 400
+        assert {"title", "rating"} <= set(response.context["form"].errors)
+
+    def test_punch_channels_have_no_composer(self, client):
+        host, channel = channel_of("punch")
+        client.force_login(host)
+        assert 'class="composer' not in client.get(reverse("interests:channel", args=[channel.public_id])).text
+        assert client.post(reverse("posts:create", args=[channel.public_id]), {"text": "x"}).status_code == 400
+
+    def test_channel_page_with_every_kind_keeps_its_query_count(
+        self, client, media_root, django_assert_max_num_queries
+    ):
+        host, channel = channel_of("movie")
+        for i in range(25):
+            post_create_movie(author=host, channel=channel, title=f"Film {i % 5}", year=2000, rating=1 + i % 5)
+        client.force_login(host)
+        with django_assert_max_num_queries(8):
+            response = client.get(reverse("interests:channel", args=[channel.public_id]))
+        assert response.text.count('class="post card"') == 20
+        assert "others in this channel posted this film" in response.text
