@@ -1,7 +1,7 @@
 from ninja import NinjaAPI
 
 from . import errors
-from .routers import accounts, channels, posts
+from .routers import accounts, channels, moderation, posts
 
 api = NinjaAPI(
     title="same",
@@ -15,3 +15,4 @@ errors.install(api)
 api.add_router("", accounts.router)
 api.add_router("", channels.router)
 api.add_router("", posts.router)
+api.add_router("", moderation.router)

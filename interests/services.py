@@ -7,6 +7,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed, gather_checks
+from moderation.log import log_action
+from moderation.models import ModerationAction
 
 from .categories import CATEGORIES
 from .covers import store_cover
@@ -141,4 +143,11 @@ def channel_transfer(*, channel: Channel, by: User, to_username: str) -> Channel
         raise NotFound(_("Nobody by that name is a member of this channel."))
     channel.host = member.user
     channel.save(update_fields=["host"])
+    log_action(
+        actor=by,
+        action=ModerationAction.TRANSFER_CHANNEL,
+        channel=channel,
+        subject=member.user,
+        summary=member.user.username,
+    )
     return channel

@@ -13,6 +13,7 @@ from accounts.models import User
 from core.errors import ServiceError
 from core.forms import add_service_error
 from core.http import HtmxHttpRequest
+from moderation.selectors import channel_log, channel_reports
 from posts.composers import composer_for
 from posts.selectors import channel_posts
 
@@ -75,11 +76,12 @@ def channel_new(request: HtmxHttpRequest) -> HttpResponse:
 def channel(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     viewer = _user(request)
     found = selectors.channel_get(viewer=viewer, public_id=public_id)
-    page = channel_posts(viewer=viewer, channel=found, cursor=request.GET.get("cursor") or None)
+    feed = channel_posts(viewer=viewer, channel=found, cursor=request.GET.get("cursor") or None)
     composer = composer_for(found)
     context = {
         "channel": found,
-        "page": page,
+        "page": feed.page,
+        "pinned": feed.pinned,
         "is_host": found.host_id == viewer.pk,
         "composer": composer,
         "form": composer.form() if composer else None,
@@ -129,9 +131,11 @@ def channel_settings(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
         except ServiceError as error:
             add_service_error(form if form.is_bound else transfer, error)
     status = 400 if (form.errors or transfer.errors) else 200
-    return render(
-        request,
-        "interests/channel_settings.html",
-        {"channel": found, "form": form, "transfer": transfer},
-        status=status,
-    )
+    context = {
+        "channel": found,
+        "form": form,
+        "transfer": transfer,
+        "log": channel_log(channel=found, viewer=viewer),
+        "reports": channel_reports(channel=found, viewer=viewer),
+    }
+    return render(request, "interests/channel_settings.html", context, status=status)

@@ -26,6 +26,8 @@ class Post(models.Model):
     same_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     removed_at = models.DateTimeField(null=True, blank=True)
+    removed_reason = models.CharField(max_length=500, blank=True)
+    pinned_at = models.DateTimeField(null=True, blank=True)
 
     # Not stored: posts.selectors sets these for the cards that show the post.
     film_others: int
@@ -37,6 +39,11 @@ class Post(models.Model):
             models.Index(fields=["channel", "-created_at", "-public_id"], name="post_channel_newest"),
             models.Index(fields=["-created_at", "-public_id"], name="post_newest"),
             models.Index(fields=["author", "-created_at"], name="post_by_author"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel"], condition=models.Q(pinned_at__isnull=False), name="one_pinned_post_per_channel"
+            )
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
@@ -23,29 +23,28 @@ class PollView:
     closed: bool
     show_results: bool
 
-    @property
-    def total_votes(self) -> int:
-        return sum(option.votes for option in self.options)
-
 
 ORDER = ["created_at", "public_id"]
 
 
 def _visible(viewer: User | None) -> QuerySet[Post]:
-    """Live posts with everything a post card shows, in a fixed number of queries."""
+    """Live posts, with the rows a post card shows joined in."""
     posts = Post.objects.filter(removed_at__isnull=True, channel__is_closed=False).select_related(
         "channel", "author", "song", "movie", "poll"
     )
-    options = PollOption.objects.order_by("position")
     if viewer is not None and viewer.is_authenticated:
         posts = posts.annotate(same_by_me=Exists(Same.objects.filter(post=OuterRef("pk"), user=viewer)))
+    return posts
+
+
+def _decorate(posts: list[Post], viewer: User | None) -> list[Post]:
+    """Fetch, for all cards at once, what they show beyond the row: photos, poll options (and the
+    viewer's choices), the film's standing in its channel. A fixed number of queries per page."""
+    option_rows = PollOption.objects.order_by("position")
+    if viewer is not None and viewer.is_authenticated:
         chosen = Ballot.options.through.objects.filter(polloption=OuterRef("pk"), ballot__user=viewer)
-        options = options.annotate(chosen_by_me=Exists(chosen))
-    return posts.prefetch_related("images", Prefetch("poll__options", queryset=options))
-
-
-def _decorate(posts: list[Post]) -> list[Post]:
-    """Attach what a card shows beyond the row: the film's standing in its channel, the poll's state."""
+        option_rows = option_rows.annotate(chosen_by_me=Exists(chosen))
+    prefetch_related_objects(posts, "images", Prefetch("poll__options", queryset=option_rows))
     stats = film_stats(posts)
     now = timezone.now()
     for post in posts:
@@ -62,28 +61,36 @@ def _decorate(posts: list[Post]) -> list[Post]:
     return posts
 
 
-def _page(queryset: QuerySet[Post], cursor: str | None, size: int) -> Page[Post]:
-    page = keyset_page(queryset, order=ORDER, cursor=cursor, size=size)
-    return Page(items=_decorate(page.items), next=page.next)
+@dataclass(frozen=True)
+class ChannelFeed:
+    pinned: Post | None
+    page: Page[Post]
 
 
 def channel_posts(
     *, viewer: User | None, channel: Channel, cursor: str | None = None, size: int = PAGE_SIZE
-) -> Page[Post]:
-    return _page(_visible(viewer).filter(channel=channel), cursor, size)
+) -> ChannelFeed:
+    """A channel's posts, newest first; on the first page its pinned post leads."""
+    posts = _visible(viewer).filter(channel=channel)
+    page = keyset_page(posts.filter(pinned_at__isnull=True), order=ORDER, cursor=cursor, size=size)
+    pinned = None if cursor else posts.filter(pinned_at__isnull=False).first()
+    _decorate([pinned, *page.items] if pinned else page.items, viewer)
+    return ChannelFeed(pinned=pinned, page=page)
 
 
 def home_feed(*, user: User, cursor: str | None = None, size: int = PAGE_SIZE) -> Page[Post]:
     """Recent posts of the channels the person joined, newest first. Never a feed of people."""
     joined = Membership.objects.filter(user=user).values("channel_id")
-    return _page(_visible(user).filter(channel_id__in=joined), cursor, size)
+    page = keyset_page(_visible(user).filter(channel_id__in=joined), order=ORDER, cursor=cursor, size=size)
+    _decorate(page.items, user)
+    return page
 
 
 def post_get(*, viewer: User | None, public_id: str) -> Post:
     post = _visible(viewer).filter(public_id=public_id).first()
     if post is None:
         raise NotFound("No such post.")
-    return _decorate([post])[0]
+    return _decorate([post], viewer)[0]
 
 
 def same_people(*, post: Post, viewer: User) -> list[str]:

@@ -51,13 +51,16 @@ def create(request: HtmxHttpRequest, channel_id: str) -> HttpResponse:
             add_service_error(form, error)
         else:
             return redirect("interests:channel", public_id=channel.public_id)
-    page = selectors.channel_posts(viewer=viewer, channel=channel)
-    return render(
-        request,
-        "interests/channel.html",
-        {"channel": channel, "page": page, "form": form, "composer": composer, "is_host": channel.host_id == viewer.pk},
-        status=400,
-    )
+    feed = selectors.channel_posts(viewer=viewer, channel=channel)
+    context = {
+        "channel": channel,
+        "page": feed.page,
+        "pinned": feed.pinned,
+        "form": form,
+        "composer": composer,
+        "is_host": channel.host_id == viewer.pk,
+    }
+    return render(request, "interests/channel.html", context, status=400)
 
 
 @require_POST

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "media",
     "interests",
     "posts",
+    "moderation",
     "api",
 ]
 

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.urls")),
     path("", include("interests.urls")),
     path("", include("posts.urls")),
+    path("", include("moderation.urls")),
     path("", include("core.urls")),
 ]
 

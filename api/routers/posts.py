@@ -93,6 +93,10 @@ class PostList(Schema):
     next: str | None
 
 
+class ChannelPostList(PostList):
+    pinned: PostOut | None = None  # the host's pinned post, on the first page only
+
+
 class PostIn(Schema):
     """Fields by channel kind — text: text; image: images (files), text; music: title, artist, audio and
     cover (files, optional), text; movie: title, year, rating, review, poster (file, optional);
@@ -186,11 +190,15 @@ def post_out(post: Post) -> PostOut:
     return _fill_kind(out, post)
 
 
-@router.get("/channels/{channel_id}/posts", response={200: PostList, 400: ErrorOut, **READ_ERRORS})
-def channel_posts(request: HttpRequest, channel_id: str, cursor: str | None = None) -> PostList:
+@router.get("/channels/{channel_id}/posts", response={200: ChannelPostList, 400: ErrorOut, **READ_ERRORS})
+def channel_posts(request: HttpRequest, channel_id: str, cursor: str | None = None) -> ChannelPostList:
     channel = channel_get(viewer=_me(request), public_id=channel_id)
-    page = selectors.channel_posts(viewer=_me(request), channel=channel, cursor=cursor)
-    return PostList(items=[post_out(p) for p in page.items], next=page.next)
+    feed = selectors.channel_posts(viewer=_me(request), channel=channel, cursor=cursor)
+    return ChannelPostList(
+        items=[post_out(p) for p in feed.page.items],
+        next=feed.page.next,
+        pinned=post_out(feed.pinned) if feed.pinned else None,
+    )
 
 
 @router.post(
