@@ -223,3 +223,39 @@ class TestChannelPages:
     def test_unknown_channel_is_404(self, client):
         client.force_login(make_user())
         assert client.get(reverse("interests:channel", args=["nope"])).status_code == 404
+
+
+class TestCover:
+    def test_the_cover_is_stored_without_its_metadata(self, settings, tmp_path):
+        from pathlib import Path
+
+        from PIL import Image
+
+        from tests.samples import GPS_MARK, photo_with_gps
+
+        settings.MEDIA_ROOT = tmp_path
+        channel = services.channel_create(
+            host=make_user(), name="Shoes", kind="image", category="life", cover=photo_with_gps()
+        )
+        data = Path(channel.cover.path).read_bytes()
+        assert GPS_MARK not in data
+        with Image.open(channel.cover.path) as opened:
+            assert not opened.getexif()
+
+    def test_a_bad_cover_refuses_the_channel_and_leaves_no_file(self, settings, tmp_path):
+        from pathlib import Path
+
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        settings.MEDIA_ROOT = tmp_path
+        with pytest.raises(ServiceError) as caught:
+            services.channel_create(
+                host=make_user(),
+                name="Shoes",
+                kind="image",
+                category="life",
+                cover=SimpleUploadedFile("c.png", b"GIF89a nope"),
+            )
+        assert caught.value.field == "cover"
+        assert not Channel.objects.exists()
+        assert [p for p in Path(tmp_path).rglob("*") if p.is_file()] == []

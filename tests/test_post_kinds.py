@@ -288,3 +288,20 @@ class TestComposerPages:
             response = client.get(reverse("interests:channel", args=[channel.public_id]))
         assert response.text.count('class="post card"') == 20
         assert "others in this channel posted this film" in response.text
+
+
+def test_an_image_bomb_is_refused_before_decoding(media_root, settings):
+    """Ensure that a tiny file claiming 20,000×20,000 pixels is refused, and nothing is stored."""
+    import io
+
+    picture = Image.new("1", (20_000, 20_000))
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG", optimize=True)
+    bomb = SimpleUploadedFile("bomb.png", buffer.getvalue(), content_type="image/png")
+    assert len(buffer.getvalue()) < 200_000
+    host, channel = channel_of("image")
+    with pytest.raises(ServiceError) as caught:
+        post_create_photos(author=host, channel=channel, images=[bomb])
+    assert caught.value.code == "too_many_pixels"
+    assert stored_files(settings) == []
+    assert not Post.objects.exists()
