@@ -47,6 +47,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     pending_email = models.EmailField(max_length=254, blank=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
     language = models.CharField(_("language"), max_length=16, default="en")
+    sound_on = models.BooleanField(_("play sounds"), default=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=dj_timezone.now)

@@ -1,7 +1,7 @@
 from ninja import NinjaAPI
 
 from . import errors
-from .routers import accounts, channels, moderation, posts
+from .routers import accounts, channels, moderation, posts, punches
 
 api = NinjaAPI(
     title="same",
@@ -16,3 +16,4 @@ api.add_router("", accounts.router)
 api.add_router("", channels.router)
 api.add_router("", posts.router)
 api.add_router("", moderation.router)
+api.add_router("", punches.router)

@@ -18,7 +18,7 @@ SEARCH_MAX = 100
 
 
 def _visible(viewer: User | None) -> QuerySet[Channel]:
-    channels = Channel.objects.filter(is_closed=False).select_related("host")
+    channels = Channel.objects.filter(is_closed=False).select_related("host", "punch_clock")
     if viewer is not None and viewer.is_authenticated:
         channels = channels.annotate(joined=Exists(Membership.objects.filter(channel=OuterRef("pk"), user=viewer)))
     return channels

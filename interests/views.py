@@ -16,6 +16,7 @@ from core.http import HtmxHttpRequest
 from moderation.selectors import channel_log, channel_reports
 from posts.composers import composer_for
 from posts.selectors import channel_posts
+from punches.views import panel_context as punch_panel_context
 
 from . import selectors, services
 from .categories import CATEGORIES
@@ -86,6 +87,8 @@ def channel(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
         "composer": composer,
         "form": composer.form() if composer else None,
     }
+    if found.kind == ChannelKind.PUNCH and getattr(found, "joined", False):
+        context.update(punch_panel_context(viewer=viewer, channel=found))
     if request.htmx and request.GET.get("cursor"):
         return render(request, "posts/_feed.html#post_rows", {**context, "more_url": request.path})
     return render(request, "interests/channel.html", context)

@@ -30,7 +30,7 @@ ORDER = ["created_at", "public_id"]
 def _visible(viewer: User | None) -> QuerySet[Post]:
     """Live posts, with the rows a post card shows joined in."""
     posts = Post.objects.filter(removed_at__isnull=True, channel__is_closed=False).select_related(
-        "channel", "author", "song", "movie", "poll"
+        "channel", "author", "song", "movie", "poll", "punch"
     )
     if viewer is not None and viewer.is_authenticated:
         posts = posts.annotate(same_by_me=Exists(Same.objects.filter(post=OuterRef("pk"), user=viewer)))

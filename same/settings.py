@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "interests",
     "posts",
     "moderation",
+    "punches",
     "api",
 ]
 

@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("interests.urls")),
     path("", include("posts.urls")),
     path("", include("moderation.urls")),
+    path("", include("punches.urls")),
     path("", include("core.urls")),
 ]
 

@@ -1,0 +1,1 @@
+"""Punch-the-clock: a daily ritual in a channel, once per local day, answered with a song."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class PunchesConfig(AppConfig):
+    name = "punches"
+
+    def ready(self) -> None:
+        from . import demo  # noqa: F401  (registers the demo seeder)
