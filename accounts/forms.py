@@ -74,6 +74,11 @@ class ProfileForm(forms.Form):
         help_text=_("Your days, and daily punch-ins, follow this clock."),
     )
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    sound_on = forms.BooleanField(
+        label=_("Play the song when I punch in"),
+        required=False,
+        help_text=_("Off: you see the song and a play button."),
+    )
 
 
 class EmailChangeForm(forms.Form):

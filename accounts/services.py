@@ -252,7 +252,9 @@ def _check_password(user: User, password: str, *, field: str = "password") -> No
 
 
 @transaction.atomic
-def user_update_profile(*, user: User, username: str, time_zone: str, language: str) -> User:
+def user_update_profile(
+    *, user: User, username: str, time_zone: str, language: str, sound_on: bool | None = None
+) -> User:
     values, errors = gather_checks(
         {
             "username": lambda: username if username == user.username else _username_or_error(username, current=user),
@@ -265,9 +267,11 @@ def user_update_profile(*, user: User, username: str, time_zone: str, language: 
     user.username = values["username"]
     user.timezone = values["timezone"]
     user.language = values["language"]
+    if sound_on is not None:
+        user.sound_on = sound_on
     try:
         with transaction.atomic():
-            user.save(update_fields=["username", "username_key", "timezone", "language"])
+            user.save(update_fields=["username", "username_key", "timezone", "language", "sound_on"])
     except IntegrityError:
         raise ServiceError("username_taken", _("This username is taken."), field="username") from None
     return user

@@ -190,7 +190,12 @@ def me(request: HttpRequest) -> HttpResponse:
 @login_required
 def settings_profile(request: HttpRequest) -> HttpResponse:
     user = _authed(request)
-    initial = {"username": user.username, "timezone": user.timezone, "language": user.language}
+    initial = {
+        "username": user.username,
+        "timezone": user.timezone,
+        "language": user.language,
+        "sound_on": user.sound_on,
+    }
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -199,6 +204,7 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
                 username=form.cleaned_data["username"],
                 time_zone=form.cleaned_data["timezone"],
                 language=form.cleaned_data["language"],
+                sound_on=form.cleaned_data["sound_on"],
             )
         except ServiceError as error:
             user.refresh_from_db()

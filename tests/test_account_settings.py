@@ -35,6 +35,17 @@ class TestProfile:
         assert page["Content-Language"] == "zh-hans"
         assert "Asia/Tokyo" in page.text
 
+    def test_sound_can_be_turned_off(self, client, signed_in):
+        client.post(reverse("accounts:settings_profile"), {"username": "maple", "timezone": "UTC", "language": "en"})
+        signed_in.refresh_from_db()
+        assert signed_in.sound_on is False  # an unticked box is off
+        client.post(
+            reverse("accounts:settings_profile"),
+            {"username": "maple", "timezone": "UTC", "language": "en", "sound_on": "on"},
+        )
+        signed_in.refresh_from_db()
+        assert signed_in.sound_on is True
+
     def test_taken_username_and_bad_zone_are_shown_and_nothing_saved(self, client, signed_in):
         make_user(username="willow")
         response = client.post(

@@ -59,6 +59,7 @@ class TestRegisterAndVerify:
             "language": "en",
             "email_verified": True,
             "pending_email": None,
+            "sound_on": True,
         }
 
     def test_bad_input_names_the_fields(self, client):

@@ -71,12 +71,14 @@ class MeOut(Schema):
     language: str
     email_verified: bool
     pending_email: str | None = None
+    sound_on: bool = True
 
 
 class MeUpdateIn(Schema):
     username: str | None = None
     timezone: str | None = None
     language: str | None = None
+    sound_on: bool | None = None
 
 
 class EmailChangeIn(Schema):
@@ -112,6 +114,7 @@ def _me_out(user: User) -> MeOut:
         language=user.language,
         email_verified=user.email_verified,
         pending_email=user.pending_email or None,
+        sound_on=user.sound_on,
     )
 
 
@@ -178,6 +181,7 @@ def me_update(request: HttpRequest, payload: MeUpdateIn) -> MeOut:
         username=payload.username if payload.username is not None else user.username,
         time_zone=payload.timezone if payload.timezone is not None else user.timezone,
         language=payload.language if payload.language is not None else user.language,
+        sound_on=payload.sound_on,
     )
     return _me_out(user)
 
