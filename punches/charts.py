@@ -55,11 +55,12 @@ def history_chart(points: list[DayPoint]) -> SafeString:
             if p.local_seconds is not None
         ),
     )
+    anchors = {0: "start", len(points) - 1: "end"}  # the end labels stay inside the frame
     labels = format_html_join(
         "",
-        '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>',
+        '<text class="axis" x="{}" y="{}" text-anchor="{}">{}</text>',
         (
-            (x(i), HEIGHT - 6, points[i].day.strftime("%b %d"))
+            (x(i), HEIGHT - 6, anchors.get(i, "middle"), points[i].day.strftime("%b %d"))
             for i in sorted({0, len(points) // 2, len(points) - 1})
             if points
         ),

@@ -17,7 +17,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, WebError, sync_playwright
+from django.urls import URLPattern
+from django.views.static import serve
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    WebError,
+    expect,
+    sync_playwright,
+)
+
+from tests.factories import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -111,8 +124,9 @@ class PageProblems:
         if response.status >= 500:
             self.errors.append(f"{response.status} for {kind} {response.url}")
         elif response.status >= 400:
-            if kind == "document":
-                # A form sent back with its errors is a 400 page: that's expected.
+            if kind == "document" or response.request.headers.get("hx-request") == "true":
+                # A form sent back with its errors is a 400 page (or, for htmx, a 4xx fragment that
+                # is swapped in): that's expected.
                 self.document_4xx.add(response.url)
             else:
                 self.errors.append(f"{response.status} for {kind} {response.url}")
@@ -183,6 +197,17 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+# For a full-page picture only, on a phone: the tab bar, fixed to the bottom of the screen, is
+# drawn at the end of the page (where a person who scrolled down sees it), not over its first
+# screen. Set through the CSSOM, which the Content-Security-Policy allows (a <style> it refuses).
+PIN_TAB_BAR_TO_THE_END = """pin => {
+    const tabs = document.querySelector(".tabs");
+    if (!tabs || !matchMedia("(max-width: 899px)").matches) return;
+    document.body.style.position = pin ? "relative" : "";
+    tabs.style.position = pin ? "absolute" : "";
+}"""
+
+
 class Shot(Protocol):
     def __call__(self, page: Page, name: str, *, full_page: bool = True) -> Path: ...
 
@@ -192,6 +217,9 @@ def shot(contexts: Contexts) -> Shot:
     """`shot(page, "name")`: a full-page screenshot at test-artifacts/screenshots/name.png
     (`full_page=False`: just what the screen shows).
 
+    A full-page shot is taken from the top of the page (taken mid-scroll, Chromium would draw the
+    sticky top bar in the middle of the picture), then the page scrolls back where it was.
+
     It also fails the test on the spot if the browser reported a problem so far, so the failure
     names the step where it happened.
     """
@@ -199,10 +227,55 @@ def shot(contexts: Contexts) -> Shot:
 
     def take(page: Page, name: str, *, full_page: bool = True) -> Path:
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+        if full_page:
+            scrolled = page.evaluate("[window.scrollX, window.scrollY]")
+            page.evaluate("window.scrollTo(0, 0)")
+            page.evaluate(PIN_TAB_BAR_TO_THE_END, True)
+            try:
+                page.screenshot(path=str(path), full_page=True, animations="disabled")
+            finally:
+                page.evaluate(PIN_TAB_BAR_TO_THE_END, False)
+                page.evaluate("([x, y]) => window.scrollTo(x, y)", scrolled)
+        else:
+            page.screenshot(path=str(path), full_page=False, animations="disabled")
         problems = contexts.problems()
         if problems:
             pytest.fail(f"At {name!r} the browser reported problems:\n" + "\n".join(problems), pytrace=False)
         return path
 
     return take
+
+
+@pytest.fixture
+def media_root(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Uploads of this test go to a folder of its own, and the live server serves them from there."""
+    from same import urls
+
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = root
+    # same/urls.py hands the media root to `serve` once, when the URLconf is imported: follow it.
+    for pattern in urls.urlpatterns:
+        if isinstance(pattern, URLPattern) and pattern.callback is serve:
+            monkeypatch.setitem(pattern.default_args, "document_root", root)
+    return root
+
+
+class SignIn(Protocol):
+    def __call__(self, user: Any, **options: Any) -> Page: ...
+
+
+@pytest.fixture
+def signed_in(contexts: Contexts) -> SignIn:
+    """`signed_in(user)`: a phone of that person's own, logged in through the /login form, on Home."""
+
+    def open_as(user: Any, **options: Any) -> Page:
+        page = contexts.new(**options).new_page()
+        page.goto("/login")
+        page.locator("#id_login").fill(user.username)
+        page.locator("#id_password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").tap()
+        expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+        return page
+
+    return open_as
