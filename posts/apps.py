@@ -5,4 +5,4 @@ class PostsConfig(AppConfig):
     name = "posts"
 
     def ready(self) -> None:
-        from . import demo, lifecycle  # noqa: F401  (register the demo seeder and account-deletion hooks)
+        from . import demo, export, lifecycle  # noqa: F401  (register the demo seeder, export sections and account-deletion steps)

@@ -5,4 +5,4 @@ class PunchesConfig(AppConfig):
     name = "punches"
 
     def ready(self) -> None:
-        from . import demo  # noqa: F401  (registers the demo seeder)
+        from . import demo, export  # noqa: F401  (register the demo seeder, export sections and account-deletion steps)

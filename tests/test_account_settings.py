@@ -122,3 +122,29 @@ class TestDelete:
         assert not AccessToken.objects.exists()
         assert removed == ["maple"]
         assert client.get(reverse("accounts:me")).status_code == 302  # logged out
+
+
+def test_the_export_holds_what_the_person_made(client):
+    from interests.services import channel_join
+    from posts.services import post_create_text, same_add
+    from punches.services import punch_in
+    from tests.factories import make_channel
+
+    person = make_user(username="maple")
+    other = make_user(username="other")
+    talk = make_channel(name="Talk", host=person)
+    birds = make_channel(name="Birds", kind="punch", category="rituals", host=other)
+    channel_join(user=person, channel=birds)
+    post_create_text(author=person, channel=talk, text="my words")
+    theirs = post_create_text(
+        author=other, channel=birds if False else make_channel(name="Theirs", host=other), text="theirs"
+    )
+    same_add(user=person, post=theirs)
+    punch_in(user=person, channel=birds, note="up")
+    client.force_login(person)
+    data = json.loads(client.get(reverse("accounts:export")).content)
+    assert [p["text"] for p in data["posts"] if p["kind"] == "text"] == ["my words"]
+    assert data["same"][0]["post"] == theirs.public_id
+    assert {c["name"]: c["host"] for c in data["channels"]} == {"Talk": True, "Birds": False}
+    assert data["punches"][0]["note"] == "up"
+    assert "theirs" not in json.dumps(data["posts"])
