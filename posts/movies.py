@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Avg, Count
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -104,7 +104,8 @@ def post_create_movie(
 
 
 def film_stats(posts: Iterable[Post]) -> dict[int, tuple[int, float]]:
-    """For each movie post: how many *other* posts in its channel name the same film, and their average rating."""
+    """For each movie post: how many *other* posts in its channel name the same film (same title and
+    year), and the average of their ratings."""
     movies = [post.movie for post in posts if post.kind == ChannelKind.MOVIE and hasattr(post, "movie")]
     if not movies:
         return {}
@@ -115,12 +116,14 @@ def film_stats(posts: Iterable[Post]) -> dict[int, tuple[int, float]]:
             post__removed_at__isnull=True,
         )
         .values("post__channel_id", "title_key", "year")
-        .annotate(n=Count("pk"), average=Avg("rating"))
+        .annotate(n=Count("pk"), total=Sum("rating"))
         .order_by()
     )
-    groups = {(r["post__channel_id"], r["title_key"], r["year"]): (r["n"], float(r["average"] or 0)) for r in rows}
+    groups = {(r["post__channel_id"], r["title_key"], r["year"]): (r["n"], r["total"] or 0) for r in rows}
     stats: dict[int, tuple[int, float]] = {}
     for movie in movies:
-        count, average = groups.get((movie.post.channel_id, movie.title_key, movie.year), (1, float(movie.rating)))
-        stats[movie.post_id] = (count - 1, average)
+        count, total = groups.get((movie.post.channel_id, movie.title_key, movie.year), (1, movie.rating))
+        others = count - 1
+        # "N others posted this film, average ★ x.y": the others' average, without this post's own stars.
+        stats[movie.post_id] = (others, (total - movie.rating) / others if others else float(movie.rating))
     return stats

@@ -30,7 +30,9 @@ def _user(request: HttpRequest) -> User:
 def home(request: HtmxHttpRequest) -> HttpResponse:
     page = home_feed(user=_user(request), cursor=request.GET.get("cursor") or None)
     if request.htmx and request.GET.get("cursor"):
-        return render(request, "posts/_feed.html#post_rows", {"page": page, "more_url": request.path})
+        return render(
+            request, "posts/_feed.html#post_rows", {"page": page, "more_url": request.path, "show_channel": True}
+        )
     return render(request, "posts/home.html", {"page": page})
 
 
