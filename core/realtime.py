@@ -5,6 +5,7 @@ first frame (tokens never travel in URLs) and is answered {"type": "auth.ok"}, o
 closed with code 4401. Features send events to `user_group(user)` with type "event.forward".
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -13,8 +14,22 @@ from django.urls import path
 
 from accounts.models import User
 from accounts.services import token_authenticate
+from core.errors import ServiceError
 
 CLOSE_UNAUTHORIZED = 4401
+
+FrameHandler = Callable[[User, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
+_frame_handlers: dict[str, FrameHandler] = {}
+
+
+def register_frame(kind: str) -> Callable[[FrameHandler], FrameHandler]:
+    """Features answer their own client frames ("resume", "typing", …) with a list of events for this socket."""
+
+    def register(handler: FrameHandler) -> FrameHandler:
+        _frame_handlers[kind] = handler
+        return handler
+
+    return register
 
 
 def user_group(public_id: str) -> str:
@@ -53,7 +68,18 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if kind == "ping":
             await self.send_json({"type": "pong"})
             return
-        await self.send_json({"type": "error", "code": "unknown_type", "message": f"Unknown frame type {kind!r}."})
+        handler = _frame_handlers.get(str(kind))
+        if handler is None:
+            await self.send_json({"type": "error", "code": "unknown_type", "message": f"Unknown frame type {kind!r}."})
+            return
+        try:
+            events = await handler(self.user, content)
+        except ServiceError as error:
+            # A recoverable mistake: say so, and keep the socket open.
+            await self.send_json({"type": "error", "code": error.code, "message": error.message, "frame": kind})
+            return
+        for event in events:
+            await self.send_json(event)
 
     async def disconnect(self, code: int) -> None:
         if self.user is not None:

@@ -1,6 +1,4 @@
-from django.templatetags.static import static
 from django.urls import path
-from django.views.generic import RedirectView
 
 from . import views
 
@@ -8,7 +6,6 @@ app_name = "core"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("chats", views.chats, name="chats"),
     path("healthz", views.health, name="health"),
-    path("favicon.ico", RedirectView.as_view(url=static("img/logo.svg"), permanent=True)),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -1,8 +1,8 @@
 """The shell's pages that belong to no single feature."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from core.http import HtmxHttpRequest
@@ -17,11 +17,11 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_GET
-@login_required
-def chats(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/chats.html")
+def health(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
 
 
 @require_GET
-def health(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok", content_type="text/plain")
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on their own (an image opened alone, for one): point them at the logo."""
+    return redirect(static("img/logo.svg"), permanent=True)

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "posts",
     "moderation",
     "punches",
+    "chat",
     "api",
 ]
 
@@ -277,6 +278,9 @@ RATE_LIMITS = {
     "reset_account": (3, 3600),
     "username_check_ip": (60, 60),
     "verify_resend_account": (3, 3600),
+    "knock_account": (20, 3600),
+    "message_account": (120, 60),
+    "typing_account": (60, 60),
 }
 
 LOGGING = {

@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("posts.urls")),
     path("", include("moderation.urls")),
     path("", include("punches.urls")),
+    path("", include("chat.urls")),
     path("", include("core.urls")),
 ]
 

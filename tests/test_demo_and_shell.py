@@ -27,7 +27,7 @@ class TestShell:
 
     def test_signed_in_pages_have_the_four_tabs(self, client):
         client.force_login(make_user())
-        for name in ["core:home", "interests:explore", "core:chats", "accounts:me"]:
+        for name in ["core:home", "interests:explore", "chat:chats", "accounts:me"]:
             response = client.get(reverse(name))
             assert response.status_code == 200
             for label in ["Home", "Explore", "Chats", "Me"]:

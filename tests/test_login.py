@@ -98,7 +98,7 @@ class TestLoginPage:
         assert client.get(reverse("accounts:logout")).status_code == 405
 
     def test_pages_behind_login_redirect(self, client):
-        for name in ["accounts:me", "interests:explore", "core:chats", "accounts:export"]:
+        for name in ["accounts:me", "interests:explore", "chat:chats", "accounts:export"]:
             response = client.get(reverse(name))
             assert response.status_code == 302
             assert response["Location"].startswith(reverse("accounts:login"))

@@ -136,6 +136,8 @@ class PageProblems:
         for text, url in self.console:
             if text.startswith("Failed to load resource") and url in self.document_4xx:
                 continue  # Chromium logs the 400 of a page showing form errors; nothing is broken.
+            if "net::ERR_INTERNET_DISCONNECTED" in text:
+                continue  # a test took the phone offline on purpose
             found.append(f"console: {text} ({url})")
         return found
 
@@ -279,3 +281,37 @@ def signed_in(contexts: Contexts) -> SignIn:
         return page
 
     return open_as
+
+
+@pytest.fixture
+def asgi_live_server(live_server, contexts: Contexts, settings) -> Iterator[str]:
+    """The app under uvicorn in a thread, for pages that need the WebSocket (pytest-django's live server
+    speaks WSGI only). Pages opened through `contexts` go here; the database is the test database."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from same.asgi import application
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    contexts.base_url = url
+    settings.SITE_URL = url
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1", "localhost"]
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,57 @@
+"""What goes out over the WebSocket. Called only after the transaction committed: the database is the record,
+the event a notification. Payloads carry usernames and opaque ids, never emails or row numbers."""
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from accounts.models import User
+from core.realtime import user_group
+
+from .models import Conversation, Message, Participant
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.public_id,
+        "seq": message.seq,
+        "sender": {"username": message.sender.username if message.sender else None},
+        "kind": message.kind,
+        "text": message.text,
+        "sticker": None,
+        "audio_url": None,
+        "created_at": message.created_at.isoformat(),
+        "client_id": message.client_id,
+    }
+
+
+def _send(users: list[User], event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    send = async_to_sync(layer.group_send)
+    for user in users:
+        send(user_group(user.public_id), {"type": "event.forward", "event": event})
+
+
+def _listeners(conversation: Conversation) -> list[User]:
+    return [p.user for p in Participant.objects.filter(conversation=conversation, ignored=False).select_related("user")]
+
+
+def announce_message(message: Message) -> None:
+    conversation = message.conversation
+    event = {
+        "type": "message.new",
+        "conversation_id": conversation.public_id,
+        "seq": message.seq,
+        "message": message_payload(message),
+    }
+    _send(_listeners(conversation), event)
+
+
+def announce_state(
+    conversation: Conversation, kind: str, *, to: list[User] | None = None, extra: dict[str, Any] | None = None
+) -> None:
+    event = {"type": kind, "conversation_id": conversation.public_id, **(extra or {})}
+    _send(to if to is not None else _listeners(conversation), event)
