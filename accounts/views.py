@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import RateLimited, ServiceError
 from core.forms import add_service_error
 from core.http import client_ip
+from moderation.blocks import blocked_usernames
 
 from . import services
 from .forms import (
@@ -183,7 +184,8 @@ def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/me.html", {"now": timezone.localtime()})
+    blocked = blocked_usernames(user=_authed(request))
+    return render(request, "accounts/me.html", {"now": timezone.localtime(), "blocked": blocked})
 
 
 @require_http_methods(["GET", "POST"])

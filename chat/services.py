@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.ratelimit import rate_limit_hit
+from moderation.blocks import is_blocked_between
 from posts.models import Post
 
 from .events import announce_message, announce_state
@@ -79,6 +80,8 @@ def conversation_knock(*, sender: User, post: Post, text: str, client_id: str) -
         raise ServiceError("own_post", _("This is your own post."))
     if not author.is_active:
         raise NotFound(_("No such post."))
+    if is_blocked_between(sender, author):
+        raise PermissionDenied("blocked", _("You can't reach this person."))
     rate_limit_hit(scope="knock_account", key=sender.public_id)
     with transaction.atomic():
         existing = (
@@ -105,6 +108,11 @@ def _send_checked(*, conversation: Conversation, sender: User, text: str, client
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
     if locked.state == ConversationState.CLOSED:
         raise PermissionDenied("conversation_closed", _("This conversation is closed."))
+    others = [
+        p.user for p in Participant.objects.filter(conversation=locked).exclude(user=sender).select_related("user")
+    ]
+    if any(is_blocked_between(sender, other) for other in others):
+        raise PermissionDenied("blocked", _("You can't reach this person."))
     if locked.state == ConversationState.REQUEST:
         if locked.started_by_id == sender.pk:
             if Message.objects.filter(sender=sender, client_id=client_id).exists():

@@ -10,5 +10,7 @@ urlpatterns = [
     path("chats/<str:conversation_id>", views.conversation, name="conversation"),
     path("chats/<str:conversation_id>/send", views.send, name="send"),
     path("chats/<str:conversation_id>/answer", views.answer, name="answer"),
+    path("chats/<str:conversation_id>/block", views.block, name="block"),
+    path("blocks/<str:username>/remove", views.unblock, name="unblock"),
     path("p/<str:post_id>/talk", views.talk, name="talk"),
 ]

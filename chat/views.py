@@ -15,6 +15,7 @@ from core.errors import ServiceError
 from posts.selectors import post_get
 
 from . import selectors, services
+from .blocks import block_create, block_remove
 from .models import ConversationState
 
 
@@ -110,3 +111,23 @@ def talk(request: HttpRequest, post_id: str) -> HttpResponse:
             return redirect("chat:conversation", conversation_id=found.public_id)
     context = {"post": post, "error": error, "text": request.POST.get("text", ""), "client_id": get_random_string(24)}
     return render(request, "chat/talk.html", context, status=error.status if error else 200)
+
+
+@require_POST
+@login_required
+def block(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    me = _user(request)
+    found = services.conversation_for_participant(user=me, conversation_id=conversation_id)
+    other = found.participants.exclude(user=me).select_related("user").first()
+    if other is not None:
+        block_create(blocker=me, username=other.user.username)
+        messages.success(request, _("Blocked. They can't reach you any more, and won't be told."))
+    return redirect("chat:chats")
+
+
+@require_POST
+@login_required
+def unblock(request: HttpRequest, username: str) -> HttpResponse:
+    block_remove(blocker=_user(request), username=username)
+    messages.success(request, _("Unblocked."))
+    return redirect("accounts:me")

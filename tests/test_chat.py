@@ -284,3 +284,49 @@ def test_deleting_an_account_removes_the_words_of_its_messages():
     message = Message.objects.get(pk=sent.message.pk)
     assert (message.text, message.sender, message.kind) == ("", None, "deleted")
     assert not Message.objects.filter(text__contains="secret").exists()
+
+
+@pytest.mark.django_db
+class TestBlocks:
+    def test_blocking_closes_the_conversation_and_stops_knocks_both_ways(self, client):
+        from chat.blocks import block_create, block_remove
+        from moderation.blocks import blocked_usernames
+
+        author, knocker = make_user(username="author"), make_user(username="knocker")
+        post = a_post(author)
+        conversation, _sent = services.conversation_knock(sender=knocker, post=post, text="hi", client_id="c1")
+        block_create(blocker=author, username="KNOCKER")
+        conversation.refresh_from_db()
+        assert conversation.state == "closed"
+        with pytest.raises(ServiceError) as closed:
+            services.message_send(sender=knocker, conversation=conversation, text="hello?", client_id="c2")
+        assert closed.value.code == "conversation_closed"
+        with pytest.raises(ServiceError) as knock:
+            services.conversation_knock(sender=knocker, post=post, text="again", client_id="c3")
+        assert knock.value.code == "blocked"
+        other_post = a_post(knocker)
+        with pytest.raises(ServiceError):
+            services.conversation_knock(sender=author, post=other_post, text="hi", client_id="c4")  # both ways
+        assert blocked_usernames(user=author) == ["knocker"]
+        block_remove(blocker=author, username="knocker")
+        services.conversation_knock(sender=knocker, post=post, text="sorry", client_id="c5")
+        assert Conversation.objects.exclude(state="closed").count() == 1
+
+    def test_refusals_and_api(self, client):
+        from chat.blocks import block_create
+
+        me = make_user(username="me")
+        with pytest.raises(ServiceError):
+            block_create(blocker=me, username="me")
+        with pytest.raises(ServiceError) as missing:
+            block_create(blocker=me, username="nobody")
+        assert missing.value.status == 404
+        make_user(username="pest")
+        headers = TestApi().token(client, "me")
+        made = client.post(
+            "/api/v1/blocks", json.dumps({"username": "pest"}), content_type="application/json", headers=headers
+        )
+        assert made.status_code == 201
+        assert client.get("/api/v1/blocks", headers=headers).json()["items"] == [{"username": "pest"}]
+        assert client.delete("/api/v1/blocks/pest", headers=headers).status_code == 204
+        assert client.get("/api/v1/blocks", headers=headers).json()["items"] == []

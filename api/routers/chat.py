@@ -10,9 +10,11 @@ from accounts.models import User
 from api.auth import AUTH
 from api.schemas import ErrorOut
 from chat import selectors, services
+from chat.blocks import block_create, block_remove
 from chat.events import message_payload
 from chat.models import Conversation, Message, Participant
 from core.errors import ServiceError
+from moderation.blocks import blocked_usernames
 from posts.selectors import post_get
 
 router = Router(tags=["chat"], auth=AUTH)
@@ -182,3 +184,34 @@ def read(request: HttpRequest, conversation_id: str, payload: ReadIn) -> ReadOut
     me = _me(request)
     conversation = services.conversation_for_participant(user=me, conversation_id=conversation_id)
     return ReadOut(seq=services.conversation_read(user=me, conversation=conversation, seq=payload.seq))
+
+
+class BlockIn(Schema):
+    username: str
+
+
+class BlockOut(Schema):
+    username: str
+
+
+class BlockList(Schema):
+    items: list[BlockOut]
+    next: str | None = None
+
+
+@router.post("/blocks", response={201: BlockOut, **ERRORS})
+def block(request: HttpRequest, payload: BlockIn) -> Status[BlockOut]:
+    """Block someone: they can no longer knock or message you; your 1:1 conversations with them close."""
+    made = block_create(blocker=_me(request), username=payload.username)
+    return Status(201, BlockOut(username=made.blocked.username))
+
+
+@router.get("/blocks", response={200: BlockList, 401: ErrorOut})
+def blocks(request: HttpRequest) -> BlockList:
+    return BlockList(items=[BlockOut(username=name) for name in blocked_usernames(user=_me(request))])
+
+
+@router.delete("/blocks/{username}", response={204: None, **ERRORS})
+def unblock(request: HttpRequest, username: str) -> Status[None]:
+    block_remove(blocker=_me(request), username=username)
+    return Status(204, None)

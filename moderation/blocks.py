@@ -1,0 +1,14 @@
+"""Blocks: who has blocked whom. The writes live in chat.blocks, where blocking closes conversations."""
+
+from accounts.models import User
+
+from .models import Block
+
+
+def is_blocked_between(a: User, b: User) -> bool:
+    """True if either has blocked the other: then neither can reach the other privately."""
+    return Block.objects.filter(blocker=a, blocked=b).exists() or Block.objects.filter(blocker=b, blocked=a).exists()
+
+
+def blocked_usernames(*, user: User) -> list[str]:
+    return list(Block.objects.filter(blocker=user).order_by("-created_at").values_list("blocked__username", flat=True))
