@@ -1,0 +1,119 @@
+"""Two real server processes share events through Redis: a message sent to A reaches a socket on B."""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import websockets
+from django.conf import settings
+from django.db import connection
+
+from accounts.services import token_issue
+from chat.services import conversation_knock
+from posts.services import post_create_text
+from tests.factories import PASSWORD, make_channel, make_user
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _start(port: int, tmp_path: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "same.settings",
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "CACHE_PREFIX": "same-two-processes",
+        "SAME_VAR_DIR": str(tmp_path),
+        "SECRET_KEY": "two-processes-test-key-" + "x" * 30,
+        "STATIC_MANIFEST": "0",
+    }
+    env.pop("SAME_TESTING", None)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "same.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def _wait_up(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"server on {port} did not start")
+
+
+def test_a_message_sent_to_one_process_reaches_a_socket_on_the_other(tmp_path):
+    if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
+        pytest.skip("needs PostgreSQL and Redis (the CI's second pass): both processes must share them")
+    author, knocker = make_user(username="author"), make_user(username="knocker")
+    channel = make_channel(name="Insomnia", host=author)
+    post = post_create_text(author=author, channel=channel, text="awake")
+    conversation, _sent = conversation_knock(sender=knocker, post=post, text="hi", client_id="k1")
+    author_token = token_issue(login="author", password=PASSWORD, client_ip="x").secret
+    knocker_token = token_issue(login="knocker", password=PASSWORD, client_ip="x").secret
+    port_a, port_b = _free_port(), _free_port()
+    servers = [_start(port_a, tmp_path / "a"), _start(port_b, tmp_path / "b")]
+    try:
+        _wait_up(port_a)
+        _wait_up(port_b)
+
+        async def scenario() -> dict:
+            async with websockets.connect(f"ws://127.0.0.1:{port_b}/ws/", origin=f"http://127.0.0.1:{port_b}") as ws:  # type: ignore[arg-type]
+                await ws.send(json.dumps({"type": "auth", "token": author_token}))
+                assert json.loads(await ws.recv())["type"] == "auth.ok"
+
+                def send_to_a() -> int:
+                    request = urllib.request.Request(
+                        f"http://127.0.0.1:{port_a}/api/v1/conversations/{conversation.public_id}/messages",
+                        data=json.dumps({"text": "through Redis", "client_id": "k2"}).encode(),
+                        headers={"Content-Type": "application/json", "Authorization": f"Bearer {knocker_token}"},
+                    )
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        return int(response.status)
+
+                assert await asyncio.to_thread(send_to_a) == 201
+                return json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+
+        event = asyncio.run(scenario())
+        assert event["type"] == "message.new"
+        assert event["message"]["text"] == "through Redis"
+        assert event["seq"] == 2
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
