@@ -3,10 +3,13 @@
 import random
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,13 +17,13 @@ from accounts.models import User
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from interests.models import Channel, ChannelKind, Membership
 from posts.models import Post, PostImage, Song
-from posts.services import post_record
 from posts.stored_images import stored_images
 
 from .models import PlaylistEntry, Punch, PunchClock
 
 NOTE_MAX = 140
 SITE_SONG_POOL = 200
+SONG_POOL_SECONDS = 30
 
 
 class AlreadyPunched(ServiceError):
@@ -71,40 +74,48 @@ def _clean_note(note: str) -> str:
     return clean
 
 
-def _streak(user: User, channel: Channel, today: date) -> int:
-    """Yesterday's streak plus one, read from the one row that holds it (an indexed lookup)."""
-    previous = (
-        Punch.objects.filter(user=user, channel=channel, local_date__lt=today)
-        .order_by("-local_date")
-        .values("local_date", "streak")
-        .first()
-    )
-    if previous and previous["local_date"] == today - timedelta(days=1):
-        return int(previous["streak"]) + 1
-    return 1
-
-
-def _song_for(user: User, channel: Channel) -> Song | None:
-    """Shuffle from the channel's playlist, else from music posted across the site; never the
-    song this person heard last time, when there is another to choose."""
-    last = (
-        Punch.objects.filter(user=user, song_post__isnull=False)
-        .order_by("-punched_at")
-        .values_list("song_post_id", flat=True)
-        .first()
-    )
-    playlist = list(
-        Song.objects.filter(
+def _song_for(channel: Channel, *, avoid: int | None) -> Song | None:
+    """Shuffle from the channel's playlist, else from music posted across the site; never the song
+    this person heard last time here, when there is another to choose. The pool is cached briefly:
+    a morning rush draws from it hundreds of times a second."""
+    key = f"punch-songs:{channel.pk}"
+    pool: list[int] | None = cache.get(key)
+    if pool is None:
+        playlist = Song.objects.filter(
             post__in=PlaylistEntry.objects.filter(channel=channel).values("song_post"), post__removed_at__isnull=True
         )
-    )
-    pool = playlist or list(
-        Song.objects.filter(post__removed_at__isnull=True, post__channel__is_closed=False)
-        .exclude(audio="")
-        .order_by("-post__created_at")[:SITE_SONG_POOL]
-    )
-    fresh = [song for song in pool if song.post_id != last] or pool
-    return random.choice(fresh) if fresh else None  # noqa: S311  (a shuffle, not a secret)
+        site = (
+            Song.objects.filter(post__removed_at__isnull=True, post__channel__is_closed=False)
+            .exclude(audio="")
+            .order_by("-post__created_at")
+        )
+        pool = list(playlist.values_list("post_id", flat=True)) or list(
+            site.values_list("post_id", flat=True)[:SITE_SONG_POOL]
+        )
+        cache.set(key, pool, SONG_POOL_SECONDS)
+    fresh = [post_id for post_id in pool if post_id != avoid] or pool
+    if not fresh:
+        return None
+    chosen = random.choice(fresh)  # noqa: S311  (a shuffle, not a secret)
+    return Song.objects.select_related("post").filter(post_id=chosen).first()
+
+
+def forget_song_pool(channel: Channel) -> None:
+    cache.delete(f"punch-songs:{channel.pk}")
+
+
+def _clock_of(channel: Channel) -> PunchClock | None:
+    try:
+        return channel.punch_clock  # joined in by interests.selectors.channel_get
+    except PunchClock.DoesNotExist:
+        return None
+
+
+def _is_member(user: User, channel: Channel) -> bool:
+    joined = getattr(channel, "joined", None)  # annotated by interests.selectors.channel_get
+    if joined is not None:
+        return bool(joined)
+    return Membership.objects.filter(channel=channel, user=user).exists()
 
 
 def punch_in(
@@ -120,34 +131,45 @@ def punch_in(
         raise ServiceError("wrong_kind", _("This channel has no clock to punch."))
     if channel.is_closed:
         raise PermissionDenied("channel_closed", _("This channel is closed."))
-    if not Membership.objects.filter(channel=channel, user=user).exists():
+    if not _is_member(user, channel):
         raise PermissionDenied("not_member", _("Join the channel to punch in."))
     clean_note = _clean_note(note)
     local = local_now(user, now)
-    today = local.date()
-    clock = PunchClock.objects.filter(channel=channel).first()
+    clock = _clock_of(channel)
     if not in_window(clock, local.time()):
         raise ServiceError(
             "outside_window",
             _("Punch-in here is open %(window)s, your time. It's %(now)s now.")
             % {"window": window_label(clock), "now": local.strftime("%H:%M")},
         )
-    existing = Punch.objects.filter(channel=channel, user=user, local_date=today).first()
-    if existing is not None:
-        raise AlreadyPunched(local_now(user, existing.punched_at).strftime("%H:%M"))
-    seconds = local.hour * 3600 + local.minute * 60 + local.second
-    song = _song_for(user, channel)
+    # One indexed row says it all: already today? yesterday's streak? the last song heard here?
+    latest = (
+        Punch.objects.filter(user=user, channel=channel)
+        .order_by("-local_date")
+        .values("local_date", "streak", "song_post_id", "punched_at")
+        .first()
+    )
+    if latest is not None and latest["local_date"] == local.date():
+        raise AlreadyPunched(local_now(user, latest["punched_at"]).strftime("%H:%M"))
+    song = _song_for(channel, avoid=latest["song_post_id"] if latest else None)
     with stored_images([photo] if photo else [], field="photo") as stored:
         try:
             with transaction.atomic():
-                post = post_record(
-                    post=Post(
-                        channel=channel,
-                        author=user,
-                        kind=ChannelKind.PUNCH,
-                        text=clean_note,
-                        created_at=now or timezone.now(),
-                    )
+                # Take the channel's row lock first, then read the clock: punches are numbered in the
+                # order they commit, so a rank counted now stays right when recounted later.
+                members = (
+                    Channel.objects.select_for_update()
+                    .filter(pk=channel.pk)
+                    .values_list("member_count", flat=True)
+                    .get()
+                )
+                Channel.objects.filter(pk=channel.pk).update(post_count=F("post_count") + 1, last_post_at=Now())
+                moment = now or timezone.now()
+                local = local_now(user, moment)
+                today = local.date()
+                seconds = local.hour * 3600 + local.minute * 60 + local.second
+                post = Post.objects.create(
+                    channel=channel, author=user, kind=ChannelKind.PUNCH, text=clean_note, created_at=moment
                 )
                 for position, item in enumerate(stored):
                     PostImage.objects.create(
@@ -161,23 +183,24 @@ def punch_in(
                         thumb_height=item.thumb_height,
                     )
                 earlier = Punch.objects.filter(channel=channel, local_date=today, local_seconds__lt=seconds).count()
+                yesterday = latest is not None and latest["local_date"] == today - timedelta(days=1)
                 punch = Punch.objects.create(
                     channel=channel,
                     user=user,
                     post=post,
-                    punched_at=post.created_at,
+                    punched_at=moment,
                     local_date=today,
                     local_seconds=seconds,
                     time_zone=user.timezone,
-                    streak=_streak(user, channel, today),
+                    streak=int(latest["streak"]) + 1 if latest is not None and yesterday else 1,
                     rank=earlier + 1,
                     song_post_id=song.post_id if song else None,
                 )
         except IntegrityError:
             # Another tab or a double tap won the race for today's punch.
-            first = Punch.objects.get(channel=channel, user=user, local_date=today)
-            raise AlreadyPunched(local_now(user, first.punched_at).strftime("%H:%M")) from None
-    members = Channel.objects.filter(pk=channel.pk).values_list("member_count", flat=True).first() or 1
+            first = Punch.objects.filter(channel=channel, user=user).order_by("-local_date").first()
+            at = local_now(user, first.punched_at).strftime("%H:%M") if first else ""
+            raise AlreadyPunched(at) from None
     population = max(members, punch.rank)
     percentile = round(100 * (population - punch.rank) / population)
     return PunchResult(punch=punch, percentile=percentile, song=song)
@@ -221,9 +244,11 @@ def playlist_add(*, channel: Channel, by: User, song_post: Post) -> None:
     ):
         raise NotFound(_("No such song."))
     PlaylistEntry.objects.get_or_create(channel=channel, song_post=song_post)
+    transaction.on_commit(lambda: forget_song_pool(channel))
 
 
 @transaction.atomic
 def playlist_remove(*, channel: Channel, by: User, song_post: Post) -> None:
     _require_host(channel, by)
     PlaylistEntry.objects.filter(channel=channel, song_post=song_post).delete()
+    transaction.on_commit(lambda: forget_song_pool(channel))
