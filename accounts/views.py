@@ -1,7 +1,6 @@
 """Web pages for accounts. Each view reads a form, calls one service, and shows the outcome."""
 
 import json
-from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import RateLimited, ServiceError
 from core.forms import add_service_error
-from core.http import client_ip
+from core.http import client_ip, signed_in_user
 from moderation.blocks import blocked_usernames
 
 from . import services
@@ -30,12 +29,7 @@ from .forms import (
     ProfileForm,
     SignupForm,
 )
-from .models import User
 from .selectors import account_export
-
-
-def _authed(request: HttpRequest) -> User:
-    return cast(User, request.user)  # only called behind @login_required
 
 
 def _form_page(
@@ -115,7 +109,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def verify_resend(request: HttpRequest) -> HttpResponse:
     try:
-        services.verification_resend(user=_authed(request))
+        services.verification_resend(user=signed_in_user(request))
     except ServiceError as error:
         messages.error(request, error.message)
     else:
@@ -184,14 +178,14 @@ def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
-    blocked = blocked_usernames(user=_authed(request))
+    blocked = blocked_usernames(user=signed_in_user(request))
     return render(request, "accounts/me.html", {"now": timezone.localtime(), "blocked": blocked})
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def settings_profile(request: HttpRequest) -> HttpResponse:
-    user = _authed(request)
+    user = signed_in_user(request)
     initial = {
         "username": user.username,
         "timezone": user.timezone,
@@ -220,7 +214,7 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def settings_email(request: HttpRequest) -> HttpResponse:
-    user = _authed(request)
+    user = signed_in_user(request)
     form = EmailChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -238,7 +232,7 @@ def settings_email(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def settings_password(request: HttpRequest) -> HttpResponse:
-    user = _authed(request)
+    user = signed_in_user(request)
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -259,7 +253,7 @@ def settings_password(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def export(request: HttpRequest) -> HttpResponse:
-    user = _authed(request)
+    user = signed_in_user(request)
     data = account_export(user=user)
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
@@ -273,7 +267,7 @@ def export(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def delete_account(request: HttpRequest) -> HttpResponse:
-    user = _authed(request)
+    user = signed_in_user(request)
     form = DeleteAccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,7 +1,5 @@
 """Chat pages: the Chats tab, a conversation, and knocking on a post's author."""
 
-from typing import cast
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -10,8 +8,8 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import User
 from core.errors import ServiceError
+from core.http import signed_in_user
 from posts.selectors import post_get
 
 from . import selectors, services
@@ -19,14 +17,10 @@ from .blocks import block_create, block_remove
 from .models import ConversationState
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)  # only behind @login_required
-
-
 @require_GET
 @login_required
 def chats(request: HttpRequest) -> HttpResponse:
-    rows = selectors.conversation_rows(user=_user(request))
+    rows = selectors.conversation_rows(user=signed_in_user(request))
     requests = [r for r in rows if r.is_request_to_me]
     talks = [r for r in rows if not r.is_request_to_me]
     return render(request, "chat/chats.html", {"requests": requests, "talks": talks})
@@ -36,13 +30,13 @@ def chats(request: HttpRequest) -> HttpResponse:
 @login_required
 def badge(request: HttpRequest) -> HttpResponse:
     """htmx: the unread count on the Chats tab, loaded after the page so no list page pays for it."""
-    return render(request, "chat/_badge.html", {"unread": selectors.unread_total(user=_user(request))})
+    return render(request, "chat/_badge.html", {"unread": selectors.unread_total(user=signed_in_user(request))})
 
 
 @require_GET
 @login_required
 def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
-    me = _user(request)
+    me = signed_in_user(request)
     found = services.conversation_for_participant(user=me, conversation_id=conversation_id)
     latest = selectors.messages_latest(conversation=found)
     if (latest and found.state != ConversationState.REQUEST) or (latest and found.started_by_id == me.pk):
@@ -63,7 +57,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
 @login_required
 def send(request: HttpRequest, conversation_id: str) -> HttpResponse:
     """The form's way to send, for browsers without JavaScript; the page's script uses the API."""
-    me = _user(request)
+    me = signed_in_user(request)
     found = services.conversation_for_participant(user=me, conversation_id=conversation_id)
     try:
         services.message_send(
@@ -80,7 +74,7 @@ def send(request: HttpRequest, conversation_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def answer(request: HttpRequest, conversation_id: str) -> HttpResponse:
-    me = _user(request)
+    me = signed_in_user(request)
     found = services.conversation_for_participant(user=me, conversation_id=conversation_id)
     try:
         if request.POST.get("action") == "ignore":
@@ -97,7 +91,7 @@ def answer(request: HttpRequest, conversation_id: str) -> HttpResponse:
 @login_required
 def talk(request: HttpRequest, post_id: str) -> HttpResponse:
     """Knock on a post's author: the first message, with the post as its context."""
-    me = _user(request)
+    me = signed_in_user(request)
     post = post_get(viewer=me, public_id=post_id)
     error = None
     if request.method == "POST":
@@ -116,7 +110,7 @@ def talk(request: HttpRequest, post_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def block(request: HttpRequest, conversation_id: str) -> HttpResponse:
-    me = _user(request)
+    me = signed_in_user(request)
     found = services.conversation_for_participant(user=me, conversation_id=conversation_id)
     other = found.participants.exclude(user=me).select_related("user").first()
     if other is not None:
@@ -128,6 +122,6 @@ def block(request: HttpRequest, conversation_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def unblock(request: HttpRequest, username: str) -> HttpResponse:
-    block_remove(blocker=_user(request), username=username)
+    block_remove(blocker=signed_in_user(request), username=username)
     messages.success(request, _("Unblocked."))
     return redirect("accounts:me")

@@ -1,5 +1,7 @@
 """Small helpers every door shares."""
 
+from typing import TYPE_CHECKING, cast
+
 from django.conf import settings
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
@@ -19,3 +21,12 @@ class HtmxHttpRequest(HttpRequest):
     """A request that went through django-htmx's middleware (for the type checker)."""
 
     htmx: HtmxDetails
+
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def signed_in_user(request: HttpRequest) -> "User":
+    """The person behind a request that passed @login_required."""
+    return cast("User", request.user)

@@ -1,18 +1,15 @@
 """Channel pages: explore, create, a channel and its posts, the host's settings."""
 
-from typing import cast
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import User
 from core.errors import ServiceError
 from core.forms import add_service_error
-from core.http import HtmxHttpRequest
+from core.http import HtmxHttpRequest, signed_in_user
 from moderation.selectors import channel_log, channel_reports
 from posts.composers import composer_for
 from posts.selectors import channel_posts
@@ -24,10 +21,6 @@ from .forms import ChannelForm, ChannelSettingsForm, TransferForm
 from .models import ChannelKind
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)  # only behind @login_required
-
-
 @require_GET
 @login_required
 def explore(request: HtmxHttpRequest) -> HttpResponse:
@@ -36,7 +29,7 @@ def explore(request: HtmxHttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "active")
     try:
         page = selectors.channel_list(
-            viewer=_user(request), q=q, category=category, sort=sort, cursor=request.GET.get("cursor") or None
+            viewer=signed_in_user(request), q=q, category=category, sort=sort, cursor=request.GET.get("cursor") or None
         )
     except ServiceError as error:
         return render(request, "interests/explore.html", {"error": error.message, "categories": CATEGORIES}, status=400)
@@ -55,7 +48,7 @@ def channel_new(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             channel = services.channel_create(
-                host=_user(request),
+                host=signed_in_user(request),
                 name=form.cleaned_data["name"],
                 description=form.cleaned_data["description"],
                 rule=form.cleaned_data["rule"],
@@ -75,7 +68,7 @@ def channel_new(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def channel(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     found = selectors.channel_get(viewer=viewer, public_id=public_id)
     feed = channel_posts(viewer=viewer, channel=found, cursor=request.GET.get("cursor") or None)
     composer = composer_for(found)
@@ -97,7 +90,7 @@ def channel(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def join(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     found = selectors.channel_get(viewer=viewer, public_id=public_id)
     try:
         if request.POST.get("action") == "leave":
@@ -112,7 +105,7 @@ def join(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def channel_settings(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     found = selectors.channel_get(viewer=viewer, public_id=public_id)
     if found.host_id != viewer.pk:
         return render(request, "interests/not_host.html", {"channel": found}, status=403)

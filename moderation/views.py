@@ -1,7 +1,5 @@
 """Pages to report, and the host's actions on posts."""
 
-from typing import cast
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -9,9 +7,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import User
 from core.errors import ServiceError
 from core.forms import add_service_error
+from core.http import signed_in_user
 from interests.selectors import channel_get
 from posts.selectors import post_get
 
@@ -20,16 +18,12 @@ from .forms import RemoveForm, ReportForm
 from .models import ReportTarget
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)  # only behind @login_required
-
-
 def _report(request: HttpRequest, *, kind: str, target_id: str, title: str, back: str) -> HttpResponse:
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.report_create(
-                reporter=_user(request),
+                reporter=signed_in_user(request),
                 target_kind=kind,
                 target_id=target_id,
                 reason=form.cleaned_data["reason"] or "",
@@ -47,7 +41,7 @@ def _report(request: HttpRequest, *, kind: str, target_id: str, title: str, back
 @require_http_methods(["GET", "POST"])
 @login_required
 def report_post(request: HttpRequest, public_id: str) -> HttpResponse:
-    post = post_get(viewer=_user(request), public_id=public_id)
+    post = post_get(viewer=signed_in_user(request), public_id=public_id)
     back = f"/c/{post.channel.public_id}"
     return _report(request, kind=ReportTarget.POST, target_id=post.public_id, title=_("Report a post"), back=back)
 
@@ -55,7 +49,7 @@ def report_post(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def report_channel(request: HttpRequest, public_id: str) -> HttpResponse:
-    channel = channel_get(viewer=_user(request), public_id=public_id)
+    channel = channel_get(viewer=signed_in_user(request), public_id=public_id)
     return _report(
         request,
         kind=ReportTarget.CHANNEL,
@@ -68,7 +62,7 @@ def report_channel(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def pin(request: HttpRequest, public_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     post = post_get(viewer=viewer, public_id=public_id)
     try:
         if request.POST.get("action") == "unpin":
@@ -83,7 +77,7 @@ def pin(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def remove(request: HttpRequest, public_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     post = post_get(viewer=viewer, public_id=public_id)
     if post.channel.host_id != viewer.pk:
         raise ServiceError("not_host", _("Only the channel's host can do that."), status=403)

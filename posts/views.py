@@ -1,18 +1,15 @@
 """Post pages and actions: write, delete, press *same*."""
 
-from typing import cast
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
 from core.errors import ServiceError
 from core.forms import add_service_error
-from core.http import HtmxHttpRequest
+from core.http import HtmxHttpRequest, signed_in_user
 from interests.selectors import channel_get
 
 from . import selectors, services
@@ -21,14 +18,10 @@ from .polls import poll_vote
 from .selectors import home_feed
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)  # only behind @login_required
-
-
 @require_GET
 @login_required
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    page = home_feed(user=_user(request), cursor=request.GET.get("cursor") or None)
+    page = home_feed(user=signed_in_user(request), cursor=request.GET.get("cursor") or None)
     if request.htmx and request.GET.get("cursor"):
         return render(
             request, "posts/_feed.html#post_rows", {"page": page, "more_url": request.path, "show_channel": True}
@@ -40,7 +33,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 def create(request: HtmxHttpRequest, channel_id: str) -> HttpResponse:
     """Post with the composer of the channel's kind; errors come back next to their fields."""
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     channel = channel_get(viewer=viewer, public_id=channel_id)
     composer = composer_for(channel)
     if composer is None:
@@ -68,7 +61,7 @@ def create(request: HtmxHttpRequest, channel_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def vote(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     post = selectors.post_get(viewer=viewer, public_id=public_id)
     try:
         poll_vote(user=viewer, post=post, option_ids=request.POST.getlist("option"))
@@ -88,7 +81,7 @@ def vote(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
 @require_GET
 @login_required
 def detail(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     post = selectors.post_get(viewer=viewer, public_id=public_id)
     return render(
         request, "posts/detail.html", {"post": post, "same_people": selectors.same_people(post=post, viewer=viewer)}
@@ -99,7 +92,7 @@ def detail(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
 @login_required
 def same(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     """Toggle *same*; htmx swaps the button in place, without htmx the page reloads."""
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     post = selectors.post_get(viewer=viewer, public_id=public_id)
     pressed = request.POST.get("pressed") != "1"
     try:
@@ -126,7 +119,7 @@ def same(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def delete(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     post = selectors.post_get(viewer=viewer, public_id=public_id)
     channel_id = post.channel.public_id
     try:

@@ -1,6 +1,6 @@
 """Punch in, see the records, and the host's clock and playlist."""
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from core.errors import PermissionDenied, ServiceError
 from core.forms import add_service_error
-from core.http import HtmxHttpRequest
+from core.http import HtmxHttpRequest, signed_in_user
 from interests.models import Channel, ChannelKind
 from interests.selectors import channel_get
 from posts.models import Post, Song
@@ -23,12 +23,8 @@ from .charts import histogram_chart, history_chart
 from .forms import ClockForm, PunchForm
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)  # only behind @login_required
-
-
 def _punch_channel(request: HttpRequest, public_id: str) -> Channel:
-    channel = channel_get(viewer=_user(request), public_id=public_id)
+    channel = channel_get(viewer=signed_in_user(request), public_id=public_id)
     if channel.kind != ChannelKind.PUNCH:
         raise ServiceError("wrong_kind", _("This channel has no clock to punch."), status=404)
     return channel
@@ -49,7 +45,7 @@ def panel_context(*, viewer: User, channel: Channel) -> dict[str, Any]:
 @require_POST
 @login_required
 def punch(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     channel = _punch_channel(request, public_id)
     form = PunchForm(request.POST, request.FILES)
     refusal: ServiceError | None = None
@@ -89,7 +85,7 @@ def punch(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
 @require_GET
 @login_required
 def records(request: HttpRequest, public_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     channel = _punch_channel(request, public_id)
     today = selectors.today_for(viewer)
     mine = selectors.my_punch(user=viewer, channel=channel, day=today)
@@ -110,7 +106,7 @@ def records(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def clock(request: HttpRequest, public_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     channel = _punch_channel(request, public_id)
     if channel.host_id != viewer.pk:
         raise PermissionDenied("not_host", _("Only the channel's host can change its clock."))
@@ -138,7 +134,7 @@ def clock(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 @login_required
 def playlist_toggle(request: HttpRequest, public_id: str, post_id: str) -> HttpResponse:
-    viewer = _user(request)
+    viewer = signed_in_user(request)
     channel = _punch_channel(request, public_id)
     song_post: Post = post_get(viewer=viewer, public_id=post_id)
     try:

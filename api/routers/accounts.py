@@ -1,7 +1,7 @@
 """/auth and /me: sign-up, tokens and one's own account."""
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
@@ -9,7 +9,7 @@ from ninja import Router, Schema, Status
 from accounts import services
 from accounts.models import User
 from accounts.selectors import account_export, user_tokens
-from api.auth import AUTH
+from api.auth import AUTH, api_user
 from api.schemas import ErrorOut
 from core.http import client_ip
 
@@ -102,10 +102,6 @@ class TokenInfoOut(Schema):
     last_used_at: datetime | None
 
 
-def _me(request: HttpRequest) -> User:
-    return cast(User, request.auth)  # type: ignore[attr-defined]  # ninja sets request.auth on authenticated operations
-
-
 def _me_out(user: User) -> MeOut:
     return MeOut(
         username=user.username,
@@ -170,12 +166,12 @@ def password_reset_confirm(request: HttpRequest, payload: PasswordResetConfirmIn
 @router.get("/me", response={200: MeOut, **AUTH_ERRORS}, auth=AUTH)
 def me(request: HttpRequest) -> MeOut:
     """The only place the email appears: to its owner."""
-    return _me_out(_me(request))
+    return _me_out(api_user(request))
 
 
 @router.patch("/me", response={200: MeOut, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
 def me_update(request: HttpRequest, payload: MeUpdateIn) -> MeOut:
-    user = _me(request)
+    user = api_user(request)
     services.user_update_profile(
         user=user,
         username=payload.username if payload.username is not None else user.username,
@@ -188,21 +184,21 @@ def me_update(request: HttpRequest, payload: MeUpdateIn) -> MeOut:
 
 @router.post("/me/verify/resend", response={202: OkOut, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
 def verify_resend(request: HttpRequest) -> Status[OkOut]:
-    services.verification_resend(user=_me(request))
+    services.verification_resend(user=api_user(request))
     return Status(202, OkOut())
 
 
 @router.post("/me/email", response={202: OkOut, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
 def change_email(request: HttpRequest, payload: EmailChangeIn) -> Status[OkOut]:
     """The new address takes effect when its owner follows the link sent there."""
-    services.user_change_email(user=_me(request), new_email=payload.email, password=payload.password)
+    services.user_change_email(user=api_user(request), new_email=payload.email, password=payload.password)
     return Status(202, OkOut())
 
 
 @router.post("/me/password", response={200: OkOut, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
 def change_password(request: HttpRequest, payload: PasswordChangeIn) -> OkOut:
     services.user_change_password(
-        user=_me(request), old_password=payload.old_password, new_password=payload.new_password
+        user=api_user(request), old_password=payload.old_password, new_password=payload.new_password
     )
     return OkOut()
 
@@ -210,24 +206,24 @@ def change_password(request: HttpRequest, payload: PasswordChangeIn) -> OkOut:
 @router.delete("/me", response={204: None, **ERRORS, **AUTH_ERRORS}, auth=AUTH)
 def delete_me(request: HttpRequest, payload: PasswordIn) -> Status[None]:
     """Delete the account and everything it made. Asks for the password."""
-    services.user_delete(user=_me(request), password=payload.password)
+    services.user_delete(user=api_user(request), password=payload.password)
     return Status(204, None)
 
 
 @router.get("/me/export", response={200: dict[str, Any], **AUTH_ERRORS}, auth=AUTH)
 def export(request: HttpRequest) -> HttpResponse | dict[str, Any]:
-    return account_export(user=_me(request))
+    return account_export(user=api_user(request))
 
 
 @router.get("/me/tokens", response={200: list[TokenInfoOut], **AUTH_ERRORS}, auth=AUTH)
 def tokens(request: HttpRequest) -> list[TokenInfoOut]:
     return [
         TokenInfoOut(id=t.public_id, name=t.name, created_at=t.created_at, last_used_at=t.last_used_at)
-        for t in user_tokens(user=_me(request))
+        for t in user_tokens(user=api_user(request))
     ]
 
 
 @router.delete("/me/tokens/{token_id}", response={204: None, 404: ErrorOut, **AUTH_ERRORS}, auth=AUTH)
 def revoke_token(request: HttpRequest, token_id: str) -> Status[None]:
-    services.token_revoke(user=_me(request), token_id=token_id)
+    services.token_revoke(user=api_user(request), token_id=token_id)
     return Status(204, None)

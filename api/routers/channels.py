@@ -1,12 +1,9 @@
 """/categories and /channels: explore, create, join."""
 
-from typing import cast
-
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from accounts.models import User
-from api.auth import AUTH
+from api.auth import AUTH, api_user
 from api.bodies import body_doc, read_body
 from api.schemas import ErrorOut
 from interests import selectors, services
@@ -71,10 +68,6 @@ def channel_out(channel: Channel) -> ChannelOut:
     )
 
 
-def _me(request: HttpRequest) -> User:
-    return cast(User, request.auth)  # type: ignore[attr-defined]  # ninja sets request.auth
-
-
 @router.get("/categories", response={200: CategoryList, 401: ErrorOut})
 def categories(request: HttpRequest) -> CategoryList:
     return CategoryList(items=[CategoryOut(slug=slug, name=str(name)) for slug, name in CATEGORIES.items()])
@@ -84,7 +77,7 @@ def categories(request: HttpRequest) -> CategoryList:
 def channel_list(
     request: HttpRequest, q: str = "", category: str = "", sort: str = "active", cursor: str | None = None
 ) -> ChannelList:
-    page = selectors.channel_list(viewer=_me(request), q=q, category=category, sort=sort, cursor=cursor)
+    page = selectors.channel_list(viewer=api_user(request), q=q, category=category, sort=sort, cursor=cursor)
     return ChannelList(items=[channel_out(c) for c in page.items], next=page.next)
 
 
@@ -106,23 +99,27 @@ def channel_list(
 def channel_create(request: HttpRequest) -> Status[ChannelOut]:
     """Open a channel (JSON, or multipart with a `cover` image); the creator is its host."""
     body = read_body(request, ChannelIn)
-    channel = services.channel_create(host=_me(request), cover=request.FILES.get("cover"), **body.model_dump())
-    channel = selectors.channel_get(viewer=_me(request), public_id=channel.public_id)
+    channel = services.channel_create(host=api_user(request), cover=request.FILES.get("cover"), **body.model_dump())
+    channel = selectors.channel_get(viewer=api_user(request), public_id=channel.public_id)
     return Status(201, channel_out(channel))
 
 
 @router.get("/channels/{channel_id}", response={200: ChannelOut, 401: ErrorOut, 404: ErrorOut})
 def channel_get(request: HttpRequest, channel_id: str) -> ChannelOut:
-    return channel_out(selectors.channel_get(viewer=_me(request), public_id=channel_id))
+    return channel_out(selectors.channel_get(viewer=api_user(request), public_id=channel_id))
 
 
 @router.post("/channels/{channel_id}/join", response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut})
 def join(request: HttpRequest, channel_id: str) -> Status[None]:
-    services.channel_join(user=_me(request), channel=selectors.channel_get(viewer=_me(request), public_id=channel_id))
+    services.channel_join(
+        user=api_user(request), channel=selectors.channel_get(viewer=api_user(request), public_id=channel_id)
+    )
     return Status(204, None)
 
 
 @router.delete("/channels/{channel_id}/join", response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut})
 def leave(request: HttpRequest, channel_id: str) -> Status[None]:
-    services.channel_leave(user=_me(request), channel=selectors.channel_get(viewer=_me(request), public_id=channel_id))
+    services.channel_leave(
+        user=api_user(request), channel=selectors.channel_get(viewer=api_user(request), public_id=channel_id)
+    )
     return Status(204, None)

@@ -1,13 +1,11 @@
 """/conversations: knock on a post's author, answer, and talk."""
 
 from datetime import datetime
-from typing import cast
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from accounts.models import User
-from api.auth import AUTH
+from api.auth import AUTH, api_user
 from api.schemas import ErrorOut
 from chat import selectors, services
 from chat.blocks import block_create, block_remove
@@ -90,10 +88,6 @@ class ReadOut(Schema):
     seq: int
 
 
-def _me(request: HttpRequest) -> User:
-    return cast(User, request.auth)  # type: ignore[attr-defined]  # ninja sets request.auth
-
-
 def conversation_out(conversation: Conversation, *, unread: int = 0) -> ConversationOut:
     post = conversation.origin_post
     members = Participant.objects.filter(conversation=conversation).select_related("user").order_by("joined_at", "pk")
@@ -125,7 +119,7 @@ def knock(request: HttpRequest, payload: KnockIn) -> Status[ConversationOut]:
         )
     if not payload.post_id:
         raise ServiceError("required", "Say which post: post_id.", field="post_id")
-    me = _me(request)
+    me = api_user(request)
     conversation, _sent = services.conversation_knock(
         sender=me, post=post_get(viewer=me, public_id=payload.post_id), text=payload.text, client_id=payload.client_id
     )
@@ -135,13 +129,13 @@ def knock(request: HttpRequest, payload: KnockIn) -> Status[ConversationOut]:
 @router.get("/conversations", response={200: ConversationList, 401: ErrorOut})
 def conversations(request: HttpRequest) -> ConversationList:
     """Every conversation you are in, requests included, newest activity first, with unread counts."""
-    rows = selectors.conversation_rows(user=_me(request))
+    rows = selectors.conversation_rows(user=api_user(request))
     return ConversationList(items=[conversation_out(r.conversation, unread=r.unread) for r in rows])
 
 
 @router.post("/conversations/{conversation_id}/accept", response={200: ConversationOut, **ERRORS})
 def accept(request: HttpRequest, conversation_id: str) -> ConversationOut:
-    me = _me(request)
+    me = api_user(request)
     conversation = services.conversation_accept(
         user=me, conversation=services.conversation_for_participant(user=me, conversation_id=conversation_id)
     )
@@ -151,7 +145,7 @@ def accept(request: HttpRequest, conversation_id: str) -> ConversationOut:
 @router.post("/conversations/{conversation_id}/ignore", response={200: ConversationOut, **ERRORS})
 def ignore(request: HttpRequest, conversation_id: str) -> ConversationOut:
     """Hide a request; the person who knocked is not told."""
-    me = _me(request)
+    me = api_user(request)
     conversation = services.conversation_ignore(
         user=me, conversation=services.conversation_for_participant(user=me, conversation_id=conversation_id)
     )
@@ -163,7 +157,7 @@ def messages(request: HttpRequest, conversation_id: str, after: int = 0) -> Mess
     """Messages after the sequence number `after`, oldest first; follow `next` for more."""
     if after < 0:
         raise ServiceError("invalid_after", "`after` is 0 or more.", field="after")
-    conversation = services.conversation_for_participant(user=_me(request), conversation_id=conversation_id)
+    conversation = services.conversation_for_participant(user=api_user(request), conversation_id=conversation_id)
     found = selectors.messages_after(conversation=conversation, after=after, limit=selectors.PAGE + 1)
     more = len(found) > selectors.PAGE
     found = found[: selectors.PAGE]
@@ -173,7 +167,7 @@ def messages(request: HttpRequest, conversation_id: str, after: int = 0) -> Mess
 @router.post("/conversations/{conversation_id}/messages", response={200: MessageOut, 201: MessageOut, **ERRORS})
 def send(request: HttpRequest, conversation_id: str, payload: MessageIn) -> Status[MessageOut]:
     """Send a text. A resend with the same `client_id` answers the first message (200) and writes nothing."""
-    me = _me(request)
+    me = api_user(request)
     conversation = services.conversation_for_participant(user=me, conversation_id=conversation_id)
     sent = services.message_send(sender=me, conversation=conversation, text=payload.text, client_id=payload.client_id)
     return Status(201 if sent.created else 200, _message_out(sent.message))
@@ -181,7 +175,7 @@ def send(request: HttpRequest, conversation_id: str, payload: MessageIn) -> Stat
 
 @router.post("/conversations/{conversation_id}/read", response={200: ReadOut, **ERRORS})
 def read(request: HttpRequest, conversation_id: str, payload: ReadIn) -> ReadOut:
-    me = _me(request)
+    me = api_user(request)
     conversation = services.conversation_for_participant(user=me, conversation_id=conversation_id)
     return ReadOut(seq=services.conversation_read(user=me, conversation=conversation, seq=payload.seq))
 
@@ -202,16 +196,16 @@ class BlockList(Schema):
 @router.post("/blocks", response={201: BlockOut, **ERRORS})
 def block(request: HttpRequest, payload: BlockIn) -> Status[BlockOut]:
     """Block someone: they can no longer knock or message you; your 1:1 conversations with them close."""
-    made = block_create(blocker=_me(request), username=payload.username)
+    made = block_create(blocker=api_user(request), username=payload.username)
     return Status(201, BlockOut(username=made.blocked.username))
 
 
 @router.get("/blocks", response={200: BlockList, 401: ErrorOut})
 def blocks(request: HttpRequest) -> BlockList:
-    return BlockList(items=[BlockOut(username=name) for name in blocked_usernames(user=_me(request))])
+    return BlockList(items=[BlockOut(username=name) for name in blocked_usernames(user=api_user(request))])
 
 
 @router.delete("/blocks/{username}", response={204: None, **ERRORS})
 def unblock(request: HttpRequest, username: str) -> Status[None]:
-    block_remove(blocker=_me(request), username=username)
+    block_remove(blocker=api_user(request), username=username)
     return Status(204, None)

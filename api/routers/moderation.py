@@ -1,13 +1,11 @@
 """/reports for everyone; the host's pin, remove and moderation log."""
 
 from datetime import datetime
-from typing import cast
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from accounts.models import User
-from api.auth import AUTH
+from api.auth import AUTH, api_user
 from api.schemas import ErrorOut
 from interests.selectors import channel_get
 from moderation import selectors, services
@@ -58,14 +56,10 @@ class ChannelModerationOut(Schema):
     reports: list[ReportGroupOut]
 
 
-def _me(request: HttpRequest) -> User:
-    return cast(User, request.auth)  # type: ignore[attr-defined]  # ninja sets request.auth
-
-
 @router.post("/reports", response={201: ReportOut, **ERRORS})
 def report(request: HttpRequest, payload: ReportIn) -> Status[ReportOut]:
     """Flag a post, a person or a channel. The reported never learn who reported them."""
-    made = services.report_create(reporter=_me(request), **payload.model_dump())
+    made = services.report_create(reporter=api_user(request), **payload.model_dump())
     return Status(
         201,
         ReportOut(
@@ -80,27 +74,29 @@ def report(request: HttpRequest, payload: ReportIn) -> Status[ReportOut]:
 
 @router.post("/posts/{post_id}/pin", response={204: None, **ERRORS})
 def pin(request: HttpRequest, post_id: str) -> Status[None]:
-    services.post_pin(post=post_get(viewer=_me(request), public_id=post_id), by=_me(request))
+    services.post_pin(post=post_get(viewer=api_user(request), public_id=post_id), by=api_user(request))
     return Status(204, None)
 
 
 @router.delete("/posts/{post_id}/pin", response={204: None, **ERRORS})
 def unpin(request: HttpRequest, post_id: str) -> Status[None]:
-    services.post_unpin(post=post_get(viewer=_me(request), public_id=post_id), by=_me(request))
+    services.post_unpin(post=post_get(viewer=api_user(request), public_id=post_id), by=api_user(request))
     return Status(204, None)
 
 
 @router.post("/posts/{post_id}/remove", response={204: None, **ERRORS})
 def remove(request: HttpRequest, post_id: str, payload: RemoveIn) -> Status[None]:
     """The host removes a post that breaks the channel's rule; the reason goes to the moderation log."""
-    services.post_remove(post=post_get(viewer=_me(request), public_id=post_id), by=_me(request), reason=payload.reason)
+    services.post_remove(
+        post=post_get(viewer=api_user(request), public_id=post_id), by=api_user(request), reason=payload.reason
+    )
     return Status(204, None)
 
 
 @router.get("/channels/{channel_id}/moderation", response={200: ChannelModerationOut, **ERRORS})
 def channel_moderation(request: HttpRequest, channel_id: str) -> ChannelModerationOut:
     """For the host: the channel's moderation log and its open reports, grouped by post."""
-    me = _me(request)
+    me = api_user(request)
     channel = channel_get(viewer=me, public_id=channel_id)
     log = selectors.channel_log(channel=channel, viewer=me)
     return ChannelModerationOut(

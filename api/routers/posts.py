@@ -1,14 +1,12 @@
 """/channels/{id}/posts, /posts/{id}, *same*, and /feed."""
 
 from datetime import datetime
-from typing import cast
 
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from accounts.models import User
-from api.auth import AUTH
+from api.auth import AUTH, api_user
 from api.bodies import body_doc, read_body
 from api.schemas import ErrorOut
 from core.errors import ServiceError
@@ -122,10 +120,6 @@ class SameOut(Schema):
     same_count: int
 
 
-def _me(request: HttpRequest) -> User:
-    return cast(User, request.auth)  # type: ignore[attr-defined]  # ninja sets request.auth
-
-
 def _url(field_file: FieldFile | None) -> str | None:
     return field_file.url if field_file else None
 
@@ -192,8 +186,8 @@ def post_out(post: Post) -> PostOut:
 
 @router.get("/channels/{channel_id}/posts", response={200: ChannelPostList, 400: ErrorOut, **READ_ERRORS})
 def channel_posts(request: HttpRequest, channel_id: str, cursor: str | None = None) -> ChannelPostList:
-    channel = channel_get(viewer=_me(request), public_id=channel_id)
-    feed = selectors.channel_posts(viewer=_me(request), channel=channel, cursor=cursor)
+    channel = channel_get(viewer=api_user(request), public_id=channel_id)
+    feed = selectors.channel_posts(viewer=api_user(request), channel=channel, cursor=cursor)
     return ChannelPostList(
         items=[post_out(p) for p in feed.page.items],
         next=feed.page.next,
@@ -232,7 +226,7 @@ def channel_posts(request: HttpRequest, channel_id: str, cursor: str | None = No
 )
 def create(request: HttpRequest, channel_id: str) -> Status[PostOut]:
     """Post in a channel; what a post may carry depends on the channel's kind (see the body's fields)."""
-    me = _me(request)
+    me = api_user(request)
     channel = channel_get(viewer=me, public_id=channel_id)
     body = read_body(request, PostIn, lists=("options",))
     files = request.FILES
@@ -277,36 +271,36 @@ def create(request: HttpRequest, channel_id: str) -> Status[PostOut]:
 @router.post("/posts/{post_id}/vote", response={200: PostOut, 409: ErrorOut, **WRITE_ERRORS})
 def vote(request: HttpRequest, post_id: str, payload: VoteIn) -> PostOut:
     """Cast one ballot; a second one answers 409 `already_voted`."""
-    me = _me(request)
+    me = api_user(request)
     poll_vote(user=me, post=selectors.post_get(viewer=me, public_id=post_id), option_ids=payload.option_ids)
     return post_out(selectors.post_get(viewer=me, public_id=post_id))
 
 
 @router.get("/posts/{post_id}", response={200: PostOut, **READ_ERRORS})
 def detail(request: HttpRequest, post_id: str) -> PostOut:
-    return post_out(selectors.post_get(viewer=_me(request), public_id=post_id))
+    return post_out(selectors.post_get(viewer=api_user(request), public_id=post_id))
 
 
 @router.delete("/posts/{post_id}", response={204: None, **WRITE_ERRORS})
 def delete(request: HttpRequest, post_id: str) -> Status[None]:
-    services.post_delete(post=selectors.post_get(viewer=_me(request), public_id=post_id), by=_me(request))
+    services.post_delete(post=selectors.post_get(viewer=api_user(request), public_id=post_id), by=api_user(request))
     return Status(204, None)
 
 
 @router.post("/posts/{post_id}/same", response={200: SameOut, **WRITE_ERRORS})
 def same(request: HttpRequest, post_id: str) -> SameOut:
-    post = selectors.post_get(viewer=_me(request), public_id=post_id)
-    return SameOut(same_count=services.same_add(user=_me(request), post=post))
+    post = selectors.post_get(viewer=api_user(request), public_id=post_id)
+    return SameOut(same_count=services.same_add(user=api_user(request), post=post))
 
 
 @router.delete("/posts/{post_id}/same", response={200: SameOut, **WRITE_ERRORS})
 def unsame(request: HttpRequest, post_id: str) -> SameOut:
-    post = selectors.post_get(viewer=_me(request), public_id=post_id)
-    return SameOut(same_count=services.same_remove(user=_me(request), post=post))
+    post = selectors.post_get(viewer=api_user(request), public_id=post_id)
+    return SameOut(same_count=services.same_remove(user=api_user(request), post=post))
 
 
 @router.get("/feed", response={200: PostList, 400: ErrorOut, 401: ErrorOut})
 def feed(request: HttpRequest, cursor: str | None = None) -> PostList:
     """Recent posts of the channels one joined, newest first."""
-    page = selectors.home_feed(user=_me(request), cursor=cursor)
+    page = selectors.home_feed(user=api_user(request), cursor=cursor)
     return PostList(items=[post_out(p) for p in page.items], next=page.next)

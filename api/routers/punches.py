@@ -1,13 +1,11 @@
 """/channels/{id}/punch and /channels/{id}/punches."""
 
 from datetime import date, datetime
-from typing import cast
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from accounts.models import User
-from api.auth import AUTH
+from api.auth import AUTH, api_user
 from api.bodies import body_doc, read_body
 from api.schemas import ErrorOut
 from core.errors import ServiceError
@@ -51,10 +49,6 @@ class BoardOut(Schema):
     next: str | None = None
 
 
-def _me(request: HttpRequest) -> User:
-    return cast(User, request.auth)  # type: ignore[attr-defined]  # ninja sets request.auth
-
-
 @router.post(
     "/channels/{channel_id}/punch",
     response={201: PunchOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
@@ -68,7 +62,7 @@ def _me(request: HttpRequest) -> User:
 )
 def punch(request: HttpRequest, channel_id: str) -> Status[PunchOut]:
     """Punch in for today (your own local day); a song is drawn for you. Twice a day: 409 `already_punched`."""
-    me = _me(request)
+    me = api_user(request)
     body = read_body(request, PunchIn)
     result = services.punch_in(
         user=me, channel=channel_get(viewer=me, public_id=channel_id), note=body.note, photo=request.FILES.get("photo")
@@ -99,7 +93,7 @@ def punch(request: HttpRequest, channel_id: str) -> Status[PunchOut]:
 @router.get("/channels/{channel_id}/punches", response={200: BoardOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut})
 def punches(request: HttpRequest, channel_id: str, date: str | None = None) -> BoardOut:
     """The board of a day (YYYY-MM-DD; today, your time, by default): who punched, earliest first."""
-    me = _me(request)
+    me = api_user(request)
     channel = channel_get(viewer=me, public_id=channel_id)
     try:
         day = datetime.strptime(date, "%Y-%m-%d").date() if date else selectors.today_for(me)
