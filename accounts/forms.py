@@ -6,6 +6,7 @@ from functools import lru_cache
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from .usernames import MAX_LENGTH as USERNAME_MAX
 
@@ -14,6 +15,22 @@ from .usernames import MAX_LENGTH as USERNAME_MAX
 def timezone_choices() -> list[tuple[str, str]]:
     names = sorted(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC")
     return [(name, name.replace("_", " ")) for name in names]
+
+
+def new_password_field(label: StrOrPromise) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=256,
+        strip=False,
+        help_text=_("At least 8 characters."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+def current_password_field(label: StrOrPromise) -> forms.CharField:
+    return forms.CharField(
+        label=label, max_length=256, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 class SignupForm(forms.Form):
@@ -53,13 +70,7 @@ class PasswordResetRequestForm(forms.Form):
 
 
 class PasswordResetConfirmForm(forms.Form):
-    new_password = forms.CharField(
-        label=_("New password"),
-        max_length=256,
-        strip=False,
-        help_text=_("At least 8 characters."),
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    new_password = new_password_field(_("New password"))
 
 
 class ProfileForm(forms.Form):
@@ -85,34 +96,13 @@ class EmailChangeForm(forms.Form):
     email = forms.CharField(
         label=_("New email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
-    password = forms.CharField(
-        label=_("Your password"),
-        max_length=256,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+    password = current_password_field(_("Your password"))
 
 
 class PasswordChangeForm(forms.Form):
-    old_password = forms.CharField(
-        label=_("Current password"),
-        max_length=256,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-    new_password = forms.CharField(
-        label=_("New password"),
-        max_length=256,
-        strip=False,
-        help_text=_("At least 8 characters."),
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    old_password = current_password_field(_("Current password"))
+    new_password = new_password_field(_("New password"))
 
 
 class DeleteAccountForm(forms.Form):
-    password = forms.CharField(
-        label=_("Your password"),
-        max_length=256,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+    password = current_password_field(_("Your password"))
