@@ -2,7 +2,9 @@
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
@@ -77,6 +79,20 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
         return error_response(api, request, status=404, code="not_found", message="Not found.")
+
+    @api.exception_handler(MultiPartParserError)
+    def malformed_multipart(request: HttpRequest, error: MultiPartParserError) -> HttpResponse:
+        return error_response(
+            api,
+            request,
+            status=400,
+            code="bad_body",
+            message="The multipart body can't be read (is its boundary missing?).",
+        )
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+        return error_response(api, request, status=413, code="too_large", message="The request is too large.")
 
     @api.exception_handler(Exception)
     def server_error(request: HttpRequest, error: Exception) -> HttpResponse:

@@ -191,3 +191,18 @@ def client_token(client) -> str:
         API + "/auth/token", json.dumps({"login": "maple", "password": PASSWORD}), content_type="application/json"
     ).json()["token"]
     return f"Bearer {token}"
+
+
+def test_a_multipart_body_without_a_boundary_is_a_400(api, client):
+    """Found by schemathesis: a malformed multipart header used to end in a 500."""
+    token = client_token(client)
+    response = client.generic(
+        "POST",
+        f"{API}/channels",
+        b'{"name": "x"}',
+        content_type="multipart/form-data",
+        headers={"Authorization": token},
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_body"
+    assert not Channel.objects.exists()
