@@ -1,0 +1,1 @@
+"""Benchmark scripts, run by hand (see docs/performance.md); not part of the app or its tests."""
