@@ -226,6 +226,19 @@ def foreign_share(server_pid: int, clock: int, window: float = 2.0) -> float:
     return max(0, (busy_ticks() - busy) - (cpu_ticks([server_pid]) + postgres_ticks() - ours)) / clock / window
 
 
+def drain(server_pid: int, clock: int, limit: float = 300) -> None:
+    """Wait until the server has finished the requests wrk abandoned when it stopped: Django does not
+    cancel a sync view when its client goes away, so a slow page leaves a backlog behind that would
+    otherwise be measured as part of the next run."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = cpu_ticks([server_pid])
+        time.sleep(1)
+        if cpu_ticks([server_pid]) - before < 0.1 * clock:
+            return
+    out(f"    (the server was still busy after {limit:.0f} s)")
+
+
 def wait_quiet(server_pid: int, clock: int, limit: float) -> None:
     deadline = time.monotonic() + limit
     while (share := foreign_share(server_pid, clock)) > 0.15 and time.monotonic() < deadline:
@@ -277,10 +290,12 @@ def wrk(args: argparse.Namespace, base: str, endpoint: Endpoint, duration: str) 
 
 
 def measure(args: argparse.Namespace, base: str, endpoint: Endpoint, server_pid: int, size: int, clock: int) -> Result:
+    drain(server_pid, clock)
     if args.wait_quiet:
         wait_quiet(server_pid, clock, args.wait_quiet)
     if seconds(args.warmup) > 0:
         wrk(args, base, endpoint, args.warmup)
+        drain(server_pid, clock)
     server_before, db_before = cpu_ticks([server_pid]), postgres_ticks()
     busy_before, wrk_before, started = busy_ticks(), children_ticks(clock), time.monotonic()
     report = wrk(args, base, endpoint, args.duration)
@@ -309,6 +324,10 @@ def measure(args: argparse.Namespace, base: str, endpoint: Endpoint, server_pid:
     )
 
 
+def rate(value: float) -> str:
+    return f"{value:,.1f}" if value < 10 else f"{value:,.0f}"
+
+
 def table(rounds: dict[str, list[Result]], vendor: str) -> str:
     """One row per endpoint: the round least disturbed by other processes (and the range over all rounds)."""
     results = [min(runs, key=lambda r: (round(r.other_cpu, 1), -r.rps)) for runs in rounds.values()]
@@ -331,9 +350,9 @@ def table(rounds: dict[str, list[Result]], vendor: str) -> str:
         spread = ""
         if several:
             all_rps = sorted(x.rps for x in rounds[r.name])
-            spread = f" {all_rps[0]:,.0f}–{all_rps[-1]:,.0f} |"
+            spread = f" {rate(all_rps[0])}–{rate(all_rps[-1])} |"
         line = (
-            f"| `{r.name}` | {r.rps:,.0f} |{spread} {ratio} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {bad} |"
+            f"| `{r.name}` | {rate(r.rps)} |{spread} {ratio} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {bad} |"
             f" {r.server_cpu:.0%} |"
         )
         if vendor == "postgresql":
