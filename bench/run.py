@@ -91,6 +91,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--settings", default="same.settings", help="DJANGO_SETTINGS_MODULE of the server (bench.settings_pool: a pool)"
     )
+    parser.add_argument(
+        "--app",
+        default="same.asgi:application",
+        help="what uvicorn serves; same.wsgi:application with --server-arg=--interface --server-arg=wsgi "
+        "compares Django's WSGI path",
+    )
     parser.add_argument("--server-arg", action="append", default=[], help="extra argument for uvicorn (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--skip-collectstatic", action="store_true")
@@ -366,7 +372,7 @@ def table(rounds: dict[str, list[Result]], vendor: str) -> str:
 def running_server(args: argparse.Namespace, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = args.port or free_port()
     log = Path(tempfile.mkstemp(prefix="same-bench-server-", suffix=".log")[1])
-    command = [sys.executable, "-m", "uvicorn", "same.asgi:application", "--host", HOST, "--port", str(port)]
+    command = [sys.executable, "-m", "uvicorn", args.app, "--host", HOST, "--port", str(port)]
     command += ["--no-access-log", "--log-level", "warning", *args.server_arg]
     out(f"server: {' '.join(command)}  (log: {log})")
     with log.open("wb") as sink:
@@ -405,7 +411,8 @@ def describe(env: dict[str, Any], args: argparse.Namespace, senv: dict[str, str]
         f"database: {env['vendor']} {env.get('database_url') or env['same_var_dir'] + '/same.sqlite3'}"
         f"; REDIS_URL {'set' if senv.get('REDIS_URL') else 'unset'}",
         "dataset: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
-        f"python {platform.python_version()}, one uvicorn worker, settings {senv['DJANGO_SETTINGS_MODULE']}; "
+        f"python {platform.python_version()}, one uvicorn worker serving {args.app} {' '.join(args.server_arg)}, "
+        f"settings {senv['DJANGO_SETTINGS_MODULE']}; "
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration} --latency (warm-up {args.warmup} each)",
     ]
 
