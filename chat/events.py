@@ -5,6 +5,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.urls import reverse
 
 from accounts.models import User
 from core.realtime import user_group
@@ -12,7 +13,28 @@ from core.realtime import user_group
 from .models import Conversation, Message, Participant
 
 
+def attachment_url(message: Message, part: str) -> str:
+    return reverse("chat:attachment", args=[message.conversation.public_id, message.public_id, part])
+
+
+def _forwarded(message: Message) -> dict[str, Any] | None:
+    post = message.forwarded_post
+    if message.kind != "post":
+        return None
+    if post is None or post.removed_at is not None:
+        return {"id": None, "removed": True, "kind": None, "channel_id": None, "channel_name": None, "text": ""}
+    return {
+        "id": post.public_id,
+        "removed": False,
+        "kind": post.kind,
+        "channel_id": post.channel.public_id,
+        "channel_name": post.channel.name,
+        "text": post.text[:280],
+    }
+
+
 def message_payload(message: Message) -> dict[str, Any]:
+    """A message as every client sees it: over the WebSocket, in the API, in the page's script."""
     return {
         "id": message.public_id,
         "seq": message.seq,
@@ -20,7 +42,17 @@ def message_payload(message: Message) -> dict[str, Any]:
         "kind": message.kind,
         "text": message.text,
         "sticker": None,
-        "audio_url": None,
+        "audio_url": attachment_url(message, "audio") if message.audio else None,
+        "audio_seconds": message.audio_seconds,
+        "image": {
+            "url": attachment_url(message, "image"),
+            "thumb_url": attachment_url(message, "thumb"),
+            "width": message.width,
+            "height": message.height,
+        }
+        if message.image
+        else None,
+        "post": _forwarded(message),
         "created_at": message.created_at.isoformat(),
         "client_id": message.client_id,
     }

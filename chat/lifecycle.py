@@ -1,24 +1,32 @@
-"""Deleting an account takes the words of its messages along; the conversation keeps its numbering."""
+"""Deleting an account takes the words, voice and photos of its messages along; conversations keep their numbering."""
 
 from typing import Any
+
+from django.db import transaction
 
 from accounts.deletion import register_deletion_step
 from accounts.models import User
 from accounts.selectors import register_export_section
 
+from .attachments import delete_attachments
 from .models import Message
 
 
 @register_deletion_step
 def blank_messages(user: User) -> None:
-    Message.objects.filter(sender=user).update(text="", kind="deleted")
+    """Words, voice and photos go; the numbered place in the conversation stays, marked deleted."""
+    with_files = list(Message.objects.filter(sender=user).exclude(audio="", image="").only("audio", "image", "thumb"))
+    Message.objects.filter(sender=user).update(
+        text="", kind="deleted", audio="", audio_seconds=None, image="", thumb="", forwarded_post=None
+    )
+    transaction.on_commit(lambda: delete_attachments(with_files))
 
 
 @register_export_section("messages")
 def messages_section(user: User) -> list[dict[str, Any]]:
     return [
-        {"conversation": conversation, "seq": seq, "text": text, "at": at.isoformat()}
-        for conversation, seq, text, at in Message.objects.filter(sender=user)
+        {"conversation": conversation, "seq": seq, "kind": kind, "text": text, "at": at.isoformat()}
+        for conversation, seq, kind, text, at in Message.objects.filter(sender=user)
         .order_by("created_at")
-        .values_list("conversation__public_id", "seq", "text", "created_at")
+        .values_list("conversation__public_id", "seq", "kind", "text", "created_at")
     ]

@@ -11,7 +11,7 @@ from core.ratelimit import rate_limit_hit
 from core.realtime import register_frame
 
 from .events import announce_state, message_payload
-from .models import Message
+from .selectors import messages_after
 from .services import conversation_for_participant
 
 RESUME_LIMIT = 500
@@ -35,11 +35,7 @@ async def resume(user: User, content: dict[str, Any]) -> list[dict[str, Any]]:
         conversation = conversation_for_participant(user=user, conversation_id=_conversation_id(content))
         if after > conversation.next_seq - 1:
             raise ServiceError("invalid_after", _("No message has that number yet."))
-        messages = (
-            Message.objects.filter(conversation=conversation, seq__gt=after)
-            .select_related("sender")
-            .order_by("seq")[:RESUME_LIMIT]
-        )
+        messages = messages_after(conversation=conversation, after=after, limit=RESUME_LIMIT)
         return [
             {
                 "type": "message.new",

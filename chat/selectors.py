@@ -2,11 +2,11 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 
-from .models import Conversation, ConversationState, Message, Participant
+from .models import Conversation, ConversationKind, ConversationState, Message, MessageKind, Participant
 
 PAGE = 50
 
@@ -14,24 +14,41 @@ PAGE = 50
 @dataclass(frozen=True)
 class ConversationRow:
     conversation: Conversation
-    other: str | None  # the other person's username
+    other: str | None  # the other person's username (a direct conversation)
     unread: int
     last_text: str
+    last_kind: str
     is_request_to_me: bool
+    muted: bool
+
+    @property
+    def is_group(self) -> bool:
+        return self.conversation.kind == ConversationKind.GROUP
+
+    @property
+    def name(self) -> str | None:
+        return self.conversation.title if self.is_group else self.other
 
 
 def conversation_rows(*, user: User) -> list[ConversationRow]:
     """Every conversation the person is in (requests included, unless they ignored them), newest activity first."""
     mine = Participant.objects.filter(user=user, ignored=False).values("conversation_id")
-    my_read = Participant.objects.filter(user=user, conversation=OuterRef("pk")).values("last_read_seq")[:1]
+    my_row = Participant.objects.filter(user=user, conversation=OuterRef("pk"))
     other = Participant.objects.filter(conversation=OuterRef("pk")).exclude(user=user).values("user__username")[:1]
-    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-seq").values("text")[:1]
+    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-seq")
     conversations = (
         Conversation.objects.filter(pk__in=mine)
         .annotate(
             other_name=Subquery(other),
-            last_text=Subquery(last),
-            unread=Count("messages", filter=Q(messages__seq__gt=Subquery(my_read)) & ~Q(messages__sender=user)),
+            last_text=Subquery(last.values("text")[:1]),
+            last_kind=Subquery(last.values("kind")[:1]),
+            muted=Subquery(my_row.values("muted")[:1]),
+            unread=Count(
+                "messages",
+                filter=Q(messages__seq__gt=Subquery(my_row.values("last_read_seq")[:1]))
+                & ~Q(messages__sender=user)
+                & ~Q(messages__kind=MessageKind.EVENT),
+            ),
         )
         .select_related("origin_post__channel")
         .order_by("-last_message_at")[:200]
@@ -42,29 +59,44 @@ def conversation_rows(*, user: User) -> list[ConversationRow]:
             other=c.other_name,
             unread=c.unread,
             last_text=c.last_text or "",
+            last_kind=c.last_kind or "",
             is_request_to_me=c.state == ConversationState.REQUEST and c.started_by_id != user.pk,
+            muted=bool(c.muted),
         )
         for c in conversations
     ]
 
 
 def unread_total(*, user: User) -> int:
-    return sum(row.unread for row in conversation_rows(user=user))
+    """The Chats tab's badge: unread messages outside muted conversations."""
+    return sum(row.unread for row in conversation_rows(user=user) if not row.muted)
+
+
+def _messages(conversation: Conversation) -> QuerySet[Message]:
+    return Message.objects.filter(conversation=conversation).select_related("sender", "forwarded_post__channel")
+
+
+def _in(conversation: Conversation, messages: list[Message]) -> list[Message]:
+    for message in messages:
+        message.conversation = conversation  # known already: attachment URLs need its id
+    return messages
 
 
 def messages_after(*, conversation: Conversation, after: int = 0, limit: int = PAGE) -> list[Message]:
     """Oldest first, after a sequence number."""
-    return list(
-        Message.objects.filter(conversation=conversation, seq__gt=after)
-        .select_related("sender")
-        .order_by("seq")[:limit]
-    )
+    return _in(conversation, list(_messages(conversation).filter(seq__gt=after).order_by("seq")[:limit]))
+
+
+def messages_before(*, conversation: Conversation, before: int, limit: int = PAGE) -> list[Message]:
+    """The `limit` messages before a sequence number, oldest first: scrolling back through history."""
+    older = list(_messages(conversation).filter(seq__lt=before).order_by("-seq")[:limit])
+    return _in(conversation, older[::-1])
 
 
 def messages_latest(*, conversation: Conversation, limit: int = PAGE) -> list[Message]:
     """The last `limit` messages, oldest first: what a conversation page opens on."""
-    newest = list(Message.objects.filter(conversation=conversation).select_related("sender").order_by("-seq")[:limit])
-    return newest[::-1]
+    newest = list(_messages(conversation).order_by("-seq")[:limit])
+    return _in(conversation, newest[::-1])
 
 
 def others_read_up_to(*, conversation: Conversation, user: User) -> int:

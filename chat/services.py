@@ -1,6 +1,9 @@
 """Writes on chat: knock on a post's author, accept or ignore, send — each message stored, then announced."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,11 +16,12 @@ from moderation.blocks import is_blocked_between
 from posts.models import Post
 
 from .events import announce_message, announce_state
-from .models import Conversation, ConversationState, Message, Participant
+from .models import Conversation, ConversationKind, ConversationState, Message, Participant
 
 TEXT_MAX = 2000
 CLIENT_ID_MAX = 64
 REQUEST_MESSAGE_LIMIT = 3
+NEW_ACCOUNT_AGE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def _clean_client_id(client_id: str) -> str:
     return clean
 
 
-def _write(*, conversation: Conversation, sender: User, text: str, client_id: str) -> Sent:
+def _write(*, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any]) -> Sent:
     """Store one message with the next number. Precondition: inside a transaction."""
     existing = Message.objects.filter(sender=sender, client_id=client_id).first()
     if existing is not None:
@@ -60,7 +64,7 @@ def _write(*, conversation: Conversation, sender: User, text: str, client_id: st
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                conversation=locked, seq=locked.next_seq, sender=sender, text=text, client_id=client_id, created_at=now
+                conversation=locked, seq=locked.next_seq, sender=sender, client_id=client_id, created_at=now, **fields
             )
     except IntegrityError:
         # The same client_id raced in from another tab: answer with the message that won.
@@ -83,6 +87,8 @@ def conversation_knock(*, sender: User, post: Post, text: str, client_id: str) -
     if is_blocked_between(sender, author):
         raise PermissionDenied("blocked", _("You can't reach this person."))
     rate_limit_hit(scope="knock_account", key=sender.public_id)
+    if is_new_account(sender):
+        rate_limit_hit(scope="knock_new_account", key=sender.public_id)
     with transaction.atomic():
         existing = (
             Conversation.objects.filter(kind="direct", participants__user=sender)
@@ -92,22 +98,26 @@ def conversation_knock(*, sender: User, post: Post, text: str, client_id: str) -
         )
         if existing is not None:
             return existing, _send_checked(
-                conversation=existing, sender=sender, text=clean_text, client_id=clean_client_id
+                conversation=existing, sender=sender, client_id=clean_client_id, fields={"text": clean_text}
             )
         conversation = Conversation.objects.create(origin_post=post, started_by=sender)
         Participant.objects.bulk_create(
             [Participant(conversation=conversation, user=sender), Participant(conversation=conversation, user=author)]
         )
-        sent = _write(conversation=conversation, sender=sender, text=clean_text, client_id=clean_client_id)
+        sent = _write(conversation=conversation, sender=sender, client_id=clean_client_id, fields={"text": clean_text})
         transaction.on_commit(lambda: announce_state(conversation, "conversation.request", to=[author]))
     return conversation, sent
 
 
-def _send_checked(*, conversation: Conversation, sender: User, text: str, client_id: str) -> Sent:
+def _send_checked(*, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any]) -> Sent:
     """The rules every message obeys. Precondition: inside a transaction."""
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if not Participant.objects.filter(conversation=locked, user=sender).exists():
+        raise NotFound(_("No such conversation."))  # removed or left a moment ago
     if locked.state == ConversationState.CLOSED:
         raise PermissionDenied("conversation_closed", _("This conversation is closed."))
+    if locked.kind == ConversationKind.GROUP:
+        return _write(conversation=locked, sender=sender, client_id=client_id, fields=fields)
     others = [
         p.user for p in Participant.objects.filter(conversation=locked).exclude(user=sender).select_related("user")
     ]
@@ -116,7 +126,7 @@ def _send_checked(*, conversation: Conversation, sender: User, text: str, client
     if locked.state == ConversationState.REQUEST:
         if locked.started_by_id == sender.pk:
             if Message.objects.filter(sender=sender, client_id=client_id).exists():
-                return _write(conversation=locked, sender=sender, text=text, client_id=client_id)
+                return _write(conversation=locked, sender=sender, client_id=client_id, fields=fields)
             sent_so_far = Message.objects.filter(conversation=locked, sender=sender).count()
             if sent_so_far >= REQUEST_MESSAGE_LIMIT:
                 raise PermissionDenied(
@@ -126,19 +136,49 @@ def _send_checked(*, conversation: Conversation, sender: User, text: str, client
             # The author answering is accepting.
             locked.state = ConversationState.ACTIVE
             locked.save(update_fields=["state"])
-    return _write(conversation=locked, sender=sender, text=text, client_id=client_id)
+    return _write(conversation=locked, sender=sender, client_id=client_id, fields=fields)
 
 
 def message_send(*, sender: User, conversation: Conversation, text: str, client_id: str) -> Sent:
     clean_text = _clean_text(text)
     clean_client_id = _clean_client_id(client_id)
-    rate_limit_hit(scope="message_account", key=sender.public_id)
+    check_message_rate(sender)
     with transaction.atomic():
-        return _send_checked(conversation=conversation, sender=sender, text=clean_text, client_id=clean_client_id)
+        return _send_checked(
+            conversation=conversation, sender=sender, client_id=clean_client_id, fields={"text": clean_text}
+        )
+
+
+def message_send_with(
+    *, sender: User, conversation: Conversation, client_id: str, fields: dict[str, Any], on_failure: Callable[[], None]
+) -> Sent:
+    """Send a message whose attachment is already stored; `on_failure` removes it if nothing was written."""
+    try:
+        with transaction.atomic():
+            sent = _send_checked(conversation=conversation, sender=sender, client_id=client_id, fields=fields)
+    except BaseException:
+        on_failure()
+        raise
+    if not sent.created:
+        on_failure()  # a resend: the first message keeps its own attachment
+    return sent
+
+
+def check_message_rate(sender: User) -> None:
+    """Messages per account; a new account (its first day) gets a smaller allowance."""
+    rate_limit_hit(scope="message_account", key=sender.public_id)
+    if is_new_account(sender):
+        rate_limit_hit(scope="message_new_account", key=sender.public_id)
+
+
+def is_new_account(user: User) -> bool:
+    return user.date_joined > timezone.now() - NEW_ACCOUNT_AGE
 
 
 def _as_recipient(user: User, conversation: Conversation) -> Conversation:
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if locked.kind != ConversationKind.DIRECT:
+        raise ServiceError("not_a_request", _("Only a request can be accepted or ignored."), status=409)
     if locked.started_by_id == user.pk:
         raise PermissionDenied("not_recipient", _("Only the person who was approached can answer a request."))
     return locked

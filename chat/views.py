@@ -1,20 +1,25 @@
-"""Chat pages: the Chats tab, a conversation, and knocking on a post's author."""
+"""Chat pages: the Chats tab, a conversation, knocking on a post's author, forwarding a post, and the
+files of messages (served to members only)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import ServiceError
+from accounts.models import User
+from accounts.services import token_authenticate
+from core.errors import NotFound, ServiceError
+from core.files import private_file_response
 from core.http import signed_in_user
 from posts.selectors import post_get
 
 from . import selectors, services
+from .attachments import attachment_file, message_forward, message_send_photo
 from .blocks import block_create, block_remove
-from .models import ConversationState
+from .models import ConversationKind, ConversationState, Message
 
 
 @require_GET
@@ -41,12 +46,16 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     latest = selectors.messages_latest(conversation=found)
     if (latest and found.state != ConversationState.REQUEST) or (latest and found.started_by_id == me.pk):
         services.conversation_read(user=me, conversation=found, seq=latest[-1].seq)
+    is_group = found.kind == ConversationKind.GROUP
     context = {
         "conversation": found,
+        "is_group": is_group,
         "messages_list": latest,
+        "first_seq": latest[0].seq if latest else 0,
         "last_seq": latest[-1].seq if latest else 0,
         "others_read": selectors.others_read_up_to(conversation=found, user=me),
-        "other": found.participants.exclude(user=me).select_related("user").first(),
+        "other": None if is_group else found.participants.exclude(user=me).select_related("user").first(),
+        "member_count": found.participants.count() if is_group else 2,
         "request_to_me": found.state == ConversationState.REQUEST and found.started_by_id != me.pk,
         "client_id": get_random_string(24),
     }
@@ -59,13 +68,12 @@ def send(request: HttpRequest, conversation_id: str) -> HttpResponse:
     """The form's way to send, for browsers without JavaScript; the page's script uses the API."""
     me = signed_in_user(request)
     found = services.conversation_for_participant(user=me, conversation_id=conversation_id)
+    text, client_id = request.POST.get("text", ""), request.POST.get("client_id", "")
     try:
-        services.message_send(
-            sender=me,
-            conversation=found,
-            text=request.POST.get("text", ""),
-            client_id=request.POST.get("client_id", ""),
-        )
+        if image := request.FILES.get("image"):
+            message_send_photo(sender=me, conversation=found, image=image, client_id=client_id, text=text)
+        else:
+            services.message_send(sender=me, conversation=found, text=text, client_id=client_id)
     except ServiceError as error:
         messages.error(request, error.message)
     return redirect("chat:conversation", conversation_id=conversation_id)
@@ -125,3 +133,69 @@ def unblock(request: HttpRequest, username: str) -> HttpResponse:
     block_remove(blocker=signed_in_user(request), username=username)
     messages.success(request, _("Unblocked."))
     return redirect("accounts:me")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def forward(request: HttpRequest, post_id: str) -> HttpResponse:
+    """Send a post into one of your conversations."""
+    me = signed_in_user(request)
+    post = post_get(viewer=me, public_id=post_id)
+    error = None
+    if request.method == "POST":
+        try:
+            found = services.conversation_for_participant(
+                user=me, conversation_id=request.POST.get("conversation_id", "")
+            )
+            message_forward(
+                sender=me,
+                conversation=found,
+                post_id=post.public_id,
+                client_id=request.POST.get("client_id", ""),
+                text=request.POST.get("text", ""),
+            )
+        except ServiceError as refusal:
+            error = refusal
+        else:
+            return redirect("chat:conversation", conversation_id=found.public_id)
+    rows = [r for r in selectors.conversation_rows(user=me) if r.conversation.state != ConversationState.CLOSED]
+    context = {"post": post, "rows": rows, "error": error, "client_id": get_random_string(24)}
+    return render(request, "chat/forward.html", context, status=error.status if error else 200)
+
+
+def _viewer(request: HttpRequest) -> User | None:
+    """The person asking for a file: the web UI's session, or an app's bearer token."""
+    if request.user.is_authenticated:
+        return signed_in_user(request)
+    scheme, _space, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and secret:
+        return token_authenticate(secret=secret.strip())
+    return None
+
+
+@require_GET
+def attachment(request: HttpRequest, conversation_id: str, message_id: str, part: str) -> HttpResponse | FileResponse:
+    """A voice message or photo, for the conversation's members only; anyone else gets 404."""
+    viewer = _viewer(request)
+    if viewer is None:
+        raise NotFound(_("No such file."))
+    found = services.conversation_for_participant(user=viewer, conversation_id=conversation_id)
+    message = Message.objects.filter(conversation=found, public_id=message_id).first()
+    if message is None:
+        raise NotFound(_("No such file."))
+    return private_file_response(request, attachment_file(message=message, part=part))
+
+
+@require_GET
+@login_required
+def older(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    """htmx: the 50 messages before `before`, for scrolling back through history."""
+    me = signed_in_user(request)
+    found = services.conversation_for_participant(user=me, conversation_id=conversation_id)
+    try:
+        before = int(request.GET.get("before", "0"))
+    except ValueError:
+        before = 0
+    earlier = selectors.messages_before(conversation=found, before=before) if before > 1 else []
+    context = {"conversation": found, "messages_list": earlier, "first_seq": earlier[0].seq if earlier else 0}
+    return render(request, "chat/_older.html", context)

@@ -105,6 +105,23 @@ def process_audio(
     return ProcessedAudio(content=content, extension=target.extension, mime=target.mime, duration_s=round(seconds, 3))
 
 
+def process_voice(
+    source: bytes | IO[bytes], *, max_bytes: int = 10 * 1024 * 1024, max_seconds: float = 60.0
+) -> ProcessedAudio:
+    """A recorded voice message, transcoded to AAC in M4A: the one format every browser plays.
+
+    Browsers record WebM/Opus (Chromium, Firefox) or MP4/AAC (Safari); both, and the song formats, come out
+    the same. Raises MediaError like `process_audio`.
+    """
+    data = read_within(source, max_bytes=max_bytes, noun="voice message")
+    with _opened(data, VOICE_FORMATS) as (container, stream, _kind):
+        declared = _declared_seconds(container, stream)
+        if declared is not None and declared > max_seconds + _LENGTH_GRACE_S:
+            raise _too_long(max_seconds)
+        content, seconds = _written(_M4A, lambda output: _to_aac(container, stream, output, max_seconds))
+    return ProcessedAudio(content=content, extension=_M4A.extension, mime=_M4A.mime, duration_s=round(seconds, 3))
+
+
 def to_pcm16k_mono(source: bytes | IO[bytes], *, max_seconds: float = 15.0, max_bytes: int = 20 * 1024 * 1024) -> bytes:
     """The first `max_seconds` of a sound as raw 16-bit little-endian PCM, 16 kHz, mono (for speech recognition)."""
     data = read_within(source, max_bytes=max_bytes, noun="sound file")

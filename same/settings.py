@@ -279,7 +279,11 @@ RATE_LIMITS = {
     "username_check_ip": (60, 60),
     "verify_resend_account": (3, 3600),
     "knock_account": (20, 3600),
+    "knock_new_account": (5, 3600),  # accounts younger than a day
     "message_account": (120, 60),
+    "message_new_account": (30, 60),
+    "group_create_account": (10, 3600),
+    "invite_join_account": (30, 3600),
     "typing_account": (60, 60),
 }
 

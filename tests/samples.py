@@ -52,3 +52,20 @@ def song(seconds: float = 1.5, name: str = "song.flac", title: str = TAG_MARK) -
     data = buffer.getvalue()
     assert title.encode() in data
     return SimpleUploadedFile(name, data, content_type="audio/flac")
+
+
+def voice_webm(seconds: float = 1.0, title: str = TAG_MARK) -> bytes:
+    """What Chromium's MediaRecorder makes: Opus in WebM, no declared length; tagged so we can see tags go."""
+    rate = 48_000
+    samples = array.array("h", (int(6000 * math.sin(2 * math.pi * 220 * i / rate)) for i in range(int(seconds * rate))))
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="webm") as output:
+        output.metadata["title"] = title
+        stream = output.add_stream("libopus", rate=rate, layout="mono")
+        frame = av.AudioFrame(format="s16", layout="mono", samples=len(samples))
+        frame.planes[0].update(samples.tobytes())
+        frame.sample_rate = rate
+        frame.pts = 0
+        output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return buffer.getvalue()

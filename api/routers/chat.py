@@ -1,17 +1,22 @@
-"""/conversations: knock on a post's author, answer, and talk."""
+"""/conversations: knock on a post's author, answer, talk; groups and their invite links."""
 
 from datetime import datetime
 
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Router, Schema, Status
 
+from accounts.models import User
 from api.auth import AUTH, api_user
+from api.bodies import body_doc, read_body
 from api.schemas import ErrorOut
-from chat import selectors, services
+from chat import groups, selectors, services
+from chat.attachments import message_forward, message_send_photo, message_send_voice
 from chat.blocks import block_create, block_remove
 from chat.events import message_payload
-from chat.models import Conversation, Message, Participant
+from chat.models import Conversation, Invite, Message, Participant
 from core.errors import ServiceError
+from interests.selectors import channel_get
 from moderation.blocks import blocked_usernames
 from posts.selectors import post_get
 
@@ -30,6 +35,7 @@ class KnockIn(Schema):
 
 class MemberOut(Schema):
     username: str
+    role: str
 
 
 class OriginPostOut(Schema):
@@ -43,9 +49,13 @@ class ConversationOut(Schema):
     id: str
     kind: str
     state: str
+    title: str
+    cover_url: str | None
+    channel_id: str | None
     origin_post: OriginPostOut | None
     members: list[MemberOut]
     unread: int = 0
+    muted: bool = False
     last_message_at: datetime
 
 
@@ -58,6 +68,22 @@ class SenderOut(Schema):
     username: str | None
 
 
+class ImageOut(Schema):
+    url: str
+    thumb_url: str
+    width: int | None
+    height: int | None
+
+
+class ForwardedPostOut(Schema):
+    id: str | None
+    removed: bool
+    kind: str | None
+    channel_id: str | None
+    channel_name: str | None
+    text: str
+
+
 class MessageOut(Schema):
     id: str
     seq: int
@@ -66,6 +92,9 @@ class MessageOut(Schema):
     text: str
     sticker: str | None
     audio_url: str | None
+    audio_seconds: float | None
+    image: ImageOut | None
+    post: ForwardedPostOut | None
     created_at: datetime
     client_id: str
 
@@ -78,6 +107,8 @@ class MessageList(Schema):
 class MessageIn(Schema):
     text: str = ""
     client_id: str = ""
+    post_id: str | None = None
+    sticker_id: str | None = None
 
 
 class ReadIn(Schema):
@@ -88,19 +119,25 @@ class ReadOut(Schema):
     seq: int
 
 
-def conversation_out(conversation: Conversation, *, unread: int = 0) -> ConversationOut:
+def conversation_out(conversation: Conversation, *, unread: int = 0, viewer: User | None = None) -> ConversationOut:
     post = conversation.origin_post
-    members = Participant.objects.filter(conversation=conversation).select_related("user").order_by("joined_at", "pk")
+    members = list(
+        Participant.objects.filter(conversation=conversation).select_related("user").order_by("joined_at", "pk")
+    )
     return ConversationOut(
         id=conversation.public_id,
         kind=conversation.kind,
         state=conversation.state,
+        title=conversation.title,
+        cover_url=conversation.cover_url,
+        channel_id=conversation.channel.public_id if conversation.channel else None,
+        muted=any(p.muted for p in members if viewer is not None and p.user_id == viewer.pk),
         origin_post=OriginPostOut(
             id=post.public_id, channel_id=post.channel.public_id, channel_name=post.channel.name, text=post.text
         )
         if post is not None
         else None,
-        members=[MemberOut(username=p.user.username) for p in members],
+        members=[MemberOut(username=p.user.username, role=p.role) for p in members],
         unread=unread,
         last_message_at=conversation.last_message_at,
     )
@@ -110,27 +147,52 @@ def _message_out(message: Message) -> MessageOut:
     return MessageOut.model_validate(message_payload(message))
 
 
-@router.post("/conversations", response={201: ConversationOut, **ERRORS})
-def knock(request: HttpRequest, payload: KnockIn) -> Status[ConversationOut]:
-    """Approach the author of `post_id`; `text` is the first message. Until they accept, you may send 3 in all."""
+KNOCK_MULTIPART = {
+    "type": "object",
+    "properties": {
+        "kind": {"type": "string"},
+        "title": {"type": "string"},
+        "cover": {"type": "string", "format": "binary"},
+    },
+}
+
+
+@router.post(
+    "/conversations",
+    response={201: ConversationOut, **ERRORS},
+    openapi_extra=body_doc(KnockIn, multipart=KNOCK_MULTIPART),
+)
+def knock(request: HttpRequest) -> Status[ConversationOut]:
+    """Approach the author of `post_id` (`text` is the first message; until they accept, you may send 3 in all),
+    or start a group: `kind=group` with a `title` (and, as multipart, an optional `cover` picture)."""
+    payload = read_body(request, KnockIn)
+    me = api_user(request)
+    if payload.kind == "group":
+        group = groups.group_create(owner=me, title=payload.title, cover=request.FILES.get("cover"))
+        return Status(201, conversation_out(group, viewer=me))
     if payload.kind != "direct":
-        raise ServiceError(
-            "unsupported_kind", "Group chats are not open yet; knock on a post to start a conversation.", field="kind"
-        )
+        raise ServiceError("unsupported_kind", "A conversation is `direct` or `group`.", field="kind")
     if not payload.post_id:
         raise ServiceError("required", "Say which post: post_id.", field="post_id")
-    me = api_user(request)
     conversation, _sent = services.conversation_knock(
         sender=me, post=post_get(viewer=me, public_id=payload.post_id), text=payload.text, client_id=payload.client_id
     )
-    return Status(201, conversation_out(conversation))
+    return Status(201, conversation_out(conversation, viewer=me))
+
+
+@router.get("/conversations/{conversation_id}", response={200: ConversationOut, **ERRORS})
+def conversation(request: HttpRequest, conversation_id: str) -> ConversationOut:
+    me = api_user(request)
+    found = services.conversation_for_participant(user=me, conversation_id=conversation_id)
+    return conversation_out(found, viewer=me)
 
 
 @router.get("/conversations", response={200: ConversationList, 401: ErrorOut})
 def conversations(request: HttpRequest) -> ConversationList:
     """Every conversation you are in, requests included, newest activity first, with unread counts."""
-    rows = selectors.conversation_rows(user=api_user(request))
-    return ConversationList(items=[conversation_out(r.conversation, unread=r.unread) for r in rows])
+    me = api_user(request)
+    rows = selectors.conversation_rows(user=me)
+    return ConversationList(items=[conversation_out(r.conversation, unread=r.unread, viewer=me) for r in rows])
 
 
 @router.post("/conversations/{conversation_id}/accept", response={200: ConversationOut, **ERRORS})
@@ -139,7 +201,7 @@ def accept(request: HttpRequest, conversation_id: str) -> ConversationOut:
     conversation = services.conversation_accept(
         user=me, conversation=services.conversation_for_participant(user=me, conversation_id=conversation_id)
     )
-    return conversation_out(conversation)
+    return conversation_out(conversation, viewer=me)
 
 
 @router.post("/conversations/{conversation_id}/ignore", response={200: ConversationOut, **ERRORS})
@@ -149,27 +211,69 @@ def ignore(request: HttpRequest, conversation_id: str) -> ConversationOut:
     conversation = services.conversation_ignore(
         user=me, conversation=services.conversation_for_participant(user=me, conversation_id=conversation_id)
     )
-    return conversation_out(conversation)
+    return conversation_out(conversation, viewer=me)
 
 
 @router.get("/conversations/{conversation_id}/messages", response={200: MessageList, **ERRORS})
-def messages(request: HttpRequest, conversation_id: str, after: int = 0) -> MessageList:
-    """Messages after the sequence number `after`, oldest first; follow `next` for more."""
+def messages(request: HttpRequest, conversation_id: str, after: int = 0, before: int | None = None) -> MessageList:
+    """Messages after the sequence number `after`, oldest first; follow `next` for more.
+
+    With `before`, the page of messages just before that number instead (scrolling back), oldest first; `next`
+    is then the `before` for the page before it."""
     if after < 0:
         raise ServiceError("invalid_after", "`after` is 0 or more.", field="after")
     conversation = services.conversation_for_participant(user=api_user(request), conversation_id=conversation_id)
+    if before is not None:
+        if before < 1:
+            raise ServiceError("invalid_before", "`before` is 1 or more.", field="before")
+        found = selectors.messages_before(conversation=conversation, before=before, limit=selectors.PAGE + 1)
+        more = len(found) > selectors.PAGE
+        found = found[-selectors.PAGE :]
+        return MessageList(items=[_message_out(m) for m in found], next=str(found[0].seq) if more else None)
     found = selectors.messages_after(conversation=conversation, after=after, limit=selectors.PAGE + 1)
     more = len(found) > selectors.PAGE
     found = found[: selectors.PAGE]
     return MessageList(items=[_message_out(m) for m in found], next=str(found[-1].seq) if more else None)
 
 
-@router.post("/conversations/{conversation_id}/messages", response={200: MessageOut, 201: MessageOut, **ERRORS})
-def send(request: HttpRequest, conversation_id: str, payload: MessageIn) -> Status[MessageOut]:
-    """Send a text. A resend with the same `client_id` answers the first message (200) and writes nothing."""
+MESSAGE_MULTIPART = {
+    "type": "object",
+    "properties": {
+        "text": {"type": "string"},
+        "client_id": {"type": "string"},
+        "audio": {"type": "string", "format": "binary"},
+        "image": {"type": "string", "format": "binary"},
+    },
+}
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    response={200: MessageOut, 201: MessageOut, **ERRORS},
+    openapi_extra=body_doc(MessageIn, multipart=MESSAGE_MULTIPART),
+)
+def send(request: HttpRequest, conversation_id: str) -> Status[MessageOut]:
+    """Send `text`; or, as multipart, a voice message (`audio`, up to 60 s, any format a browser records) or a
+    photo (`image`, with an optional `text` caption); or forward a post (`post_id`). A resend with the same
+    `client_id` answers the first message (200) and writes nothing."""
     me = api_user(request)
     conversation = services.conversation_for_participant(user=me, conversation_id=conversation_id)
-    sent = services.message_send(sender=me, conversation=conversation, text=payload.text, client_id=payload.client_id)
+    body = read_body(request, MessageIn)
+    audio, image = request.FILES.get("audio"), request.FILES.get("image")
+    if body.sticker_id:
+        raise ServiceError("not_found", "No such sticker.", field="sticker_id", status=404)
+    if audio is not None:
+        sent = message_send_voice(sender=me, conversation=conversation, audio=audio, client_id=body.client_id)
+    elif image is not None:
+        sent = message_send_photo(
+            sender=me, conversation=conversation, image=image, client_id=body.client_id, text=body.text
+        )
+    elif body.post_id:
+        sent = message_forward(
+            sender=me, conversation=conversation, post_id=body.post_id, client_id=body.client_id, text=body.text
+        )
+    else:
+        sent = services.message_send(sender=me, conversation=conversation, text=body.text, client_id=body.client_id)
     return Status(201 if sent.created else 200, _message_out(sent.message))
 
 
@@ -178,6 +282,138 @@ def read(request: HttpRequest, conversation_id: str, payload: ReadIn) -> ReadOut
     me = api_user(request)
     conversation = services.conversation_for_participant(user=me, conversation_id=conversation_id)
     return ReadOut(seq=services.conversation_read(user=me, conversation=conversation, seq=payload.seq))
+
+
+class InviteIn(Schema):
+    days: int = 7
+
+
+class InviteOut(Schema):
+    code: str
+    url: str
+    expires_at: datetime
+
+
+class InviteList(Schema):
+    items: list[InviteOut]
+    next: str | None = None
+
+
+class InvitePreviewOut(Schema):
+    code: str
+    title: str
+    cover_url: str | None
+    member_count: int
+    members: list[str]
+    expires_at: datetime
+
+
+class MuteIn(Schema):
+    muted: bool
+
+
+class RoleIn(Schema):
+    role: str
+
+
+def _invite_out(request: HttpRequest, invite: Invite) -> InviteOut:
+    return InviteOut(
+        code=invite.code,
+        url=request.build_absolute_uri(reverse("chat:join", args=[invite.code])),
+        expires_at=invite.expires_at,
+    )
+
+
+def _mine(request: HttpRequest, conversation_id: str) -> tuple[User, Conversation]:
+    me = api_user(request)
+    return me, services.conversation_for_participant(user=me, conversation_id=conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/invites", response={201: InviteOut, **ERRORS})
+def invite_create(request: HttpRequest, conversation_id: str, payload: InviteIn) -> Status[InviteOut]:
+    """An invite link into a group (owner and admins); it lasts `days` (1, 7 or 30)."""
+    me, found = _mine(request, conversation_id)
+    return Status(201, _invite_out(request, groups.invite_create(user=me, conversation=found, days=payload.days)))
+
+
+@router.get("/conversations/{conversation_id}/invites", response={200: InviteList, **ERRORS})
+def invites(request: HttpRequest, conversation_id: str) -> InviteList:
+    """The group's open invite links (owner and admins)."""
+    me, found = _mine(request, conversation_id)
+    groups.invite_create_allowed(user=me, conversation=found)
+    return InviteList(items=[_invite_out(request, i) for i in groups.open_invites(conversation=found)])
+
+
+@router.delete("/conversations/{conversation_id}/invites/{code}", response={204: None, **ERRORS})
+def invite_revoke(request: HttpRequest, conversation_id: str, code: str) -> Status[None]:
+    me, found = _mine(request, conversation_id)
+    groups.invite_revoke(user=me, conversation=found, code=code)
+    return Status(204, None)
+
+
+@router.get("/invites/{code}", response={200: InvitePreviewOut, 401: ErrorOut, 404: ErrorOut, 410: ErrorOut})
+def invite_preview(request: HttpRequest, code: str) -> InvitePreviewOut:
+    """What an invite leads to: the group's name, how many are in it, a few names."""
+    invite = groups.invite_get(code=code)
+    group = invite.conversation
+    return InvitePreviewOut(
+        code=invite.code,
+        title=group.title,
+        cover_url=group.cover_url,
+        member_count=group.participants.count(),
+        members=groups.invite_preview_names(invite=invite, viewer=api_user(request)),
+        expires_at=invite.expires_at,
+    )
+
+
+@router.post("/invites/{code}/join", response={200: ConversationOut, **ERRORS, 410: ErrorOut})
+def invite_join(request: HttpRequest, code: str) -> ConversationOut:
+    me = api_user(request)
+    return conversation_out(groups.group_join_by_invite(user=me, code=code), viewer=me)
+
+
+@router.post("/conversations/{conversation_id}/leave", response={204: None, **ERRORS})
+def leave(request: HttpRequest, conversation_id: str) -> Status[None]:
+    """Leave a group; its messages and events stop reaching you at once."""
+    me, found = _mine(request, conversation_id)
+    groups.group_leave(user=me, conversation=found)
+    return Status(204, None)
+
+
+@router.post("/conversations/{conversation_id}/mute", response={200: ConversationOut, **ERRORS})
+def mute(request: HttpRequest, conversation_id: str, payload: MuteIn) -> ConversationOut:
+    """A muted conversation counts towards no badge; its messages still arrive."""
+    me, found = _mine(request, conversation_id)
+    groups.conversation_mute(user=me, conversation=found, muted=payload.muted)
+    return conversation_out(found, viewer=me)
+
+
+@router.delete("/conversations/{conversation_id}/members/{username}", response={204: None, **ERRORS})
+def member_remove(request: HttpRequest, conversation_id: str, username: str) -> Status[None]:
+    """Remove someone from a group (owner and admins; only the owner removes admins)."""
+    me, found = _mine(request, conversation_id)
+    groups.member_remove(by=me, conversation=found, username=username)
+    return Status(204, None)
+
+
+@router.patch("/conversations/{conversation_id}/members/{username}", response={200: MemberOut, **ERRORS})
+def member_role(request: HttpRequest, conversation_id: str, username: str, payload: RoleIn) -> MemberOut:
+    """Make someone an admin, or a member again (the owner only)."""
+    me, found = _mine(request, conversation_id)
+    member = groups.member_set_role(by=me, conversation=found, username=username, role=payload.role)
+    return MemberOut(username=username, role=member.role)
+
+
+@router.post("/channels/{channel_id}/group-chat", response={200: ConversationOut, **ERRORS})
+def channel_group_chat(request: HttpRequest, channel_id: str) -> ConversationOut:
+    """A channel's group chat: its host opens it (once), its members join it."""
+    me = api_user(request)
+    channel = channel_get(viewer=me, public_id=channel_id)
+    if channel.host_id == me.pk:
+        found = groups.channel_group_open(host=me, channel=channel)
+    else:
+        found = groups.channel_group_join(user=me, channel=channel)
+    return conversation_out(found, viewer=me)
 
 
 class BlockIn(Schema):

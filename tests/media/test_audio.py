@@ -14,7 +14,7 @@ from av.audio.stream import AudioStream
 from av.video.stream import VideoStream
 
 from media import audio
-from media.audio import SONG_FORMATS, VOICE_FORMATS, ProcessedAudio, process_audio, to_pcm16k_mono
+from media.audio import SONG_FORMATS, VOICE_FORMATS, ProcessedAudio, process_audio, process_voice, to_pcm16k_mono
 from media.errors import MediaError
 
 SECRET = b"SECRET-TAG-123"
@@ -419,3 +419,48 @@ def test_pcm_accepts_voice_formats_and_refuses_other_things():
     with pytest.raises(MediaError) as caught:
         to_pcm16k_mono(cover_png())
     assert caught.value.code == "unsupported_format"
+
+
+# --- voice messages ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("muxer", "codec", "rate", "layout", "seekable"),
+    [
+        pytest.param("webm", "libopus", 48_000, "mono", False, id="chromium-webm-opus"),
+        pytest.param("ipod", "aac", 44_100, "mono", True, id="safari-mp4-aac"),
+        pytest.param("ogg", "libopus", 48_000, "stereo", True, id="firefox-ogg-opus"),
+        pytest.param("wav", "pcm_s16le", 16_000, "mono", True, id="wav"),
+    ],
+)
+def test_voice_message_from_any_browser_becomes_tag_free_aac_in_m4a(muxer, codec, rate, layout, seekable):
+    source = encode_tone(muxer, codec, rate=rate, layout=layout, tags=TAGS, seekable=seekable)
+
+    result = process_voice(source)
+
+    assert (result.extension, result.mime) == ("m4a", "audio/mp4")
+    assert_tag_free(result.content)
+    assert_plays_for(result, 2.0)
+    with av.open(io.BytesIO(result.content), mode="r") as container:
+        assert container.streams.audio[0].codec_context.codec.canonical_name == "aac"
+
+
+def test_voice_message_over_a_minute_is_refused_even_without_a_declared_length():
+    five_minutes = encode_tone("webm", "libopus", seconds=300, rate=48_000, layout="mono", silent=True, seekable=False)
+
+    error = refusal_voice(five_minutes)
+
+    assert error.code == "too_long"
+    assert error.message == "This sound is too long: the limit is 1 minute."
+
+
+def test_picture_sent_as_a_voice_message_is_refused():
+    error = refusal_voice(cover_png())
+
+    assert error.code == "unsupported_format"
+
+
+def refusal_voice(source: bytes) -> MediaError:
+    with pytest.raises(MediaError) as caught:
+        process_voice(source)
+    return caught.value

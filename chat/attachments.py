@@ -1,0 +1,137 @@
+"""Messages that carry something: a voice message, a photo, a post forwarded from a channel.
+
+Files are processed first (a voice message becomes AAC in M4A, a photo is re-encoded; both lose every tag),
+stored under unguessable names, and removed again if the message isn't written — refused, or a resend of a
+`client_id` already used. They are served only to the conversation's members (`attachment_file`).
+"""
+
+from collections.abc import Callable
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
+
+from accounts.models import User, new_public_id
+from core.errors import NotFound, ServiceError, ValidationFailed
+from media.audio import process_voice
+from media.errors import MediaError
+from media.images import process_image
+from posts.models import Post
+from posts.selectors import post_get
+
+from .models import Conversation, Message, MessageKind
+from .services import Sent, _clean_client_id, check_message_rate, message_send_with
+
+VOICE_MAX_SECONDS = 60.0
+VOICE_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDE = 2048
+CAPTION_MAX = 500
+
+
+def _caption(text: str) -> str:
+    clean = text.strip()
+    if len(clean) > CAPTION_MAX:
+        raise ValidationFailed({"text": [_("A caption has at most 500 characters.")]})
+    return clean
+
+
+def _resent(sender: User, client_id: str) -> Sent | None:
+    """A resend is answered before any file is processed."""
+    existing = Message.objects.filter(sender=sender, client_id=client_id).first()
+    return Sent(message=existing, created=False) if existing is not None else None
+
+
+def _remover(*names: str) -> Callable[[], None]:
+    def remove() -> None:
+        for name in names:
+            if name:
+                default_storage.delete(name)
+
+    return remove
+
+
+def message_send_voice(*, sender: User, conversation: Conversation, audio: UploadedFile[bytes], client_id: str) -> Sent:
+    clean_client_id = _clean_client_id(client_id)
+    check_message_rate(sender)
+    if (resent := _resent(sender, clean_client_id)) is not None:
+        return resent
+    try:
+        processed = process_voice(audio, max_bytes=VOICE_MAX_BYTES, max_seconds=VOICE_MAX_SECONDS)
+    except MediaError as error:
+        raise ServiceError(error.code, error.message, field="audio") from None
+    name = default_storage.save(
+        f"chat/{new_public_id()}{new_public_id()}.{processed.extension}", ContentFile(processed.content)
+    )
+    return message_send_with(
+        sender=sender,
+        conversation=conversation,
+        client_id=clean_client_id,
+        fields={"kind": MessageKind.VOICE, "audio": name, "audio_seconds": processed.duration_s},
+        on_failure=_remover(name),
+    )
+
+
+def message_send_photo(
+    *, sender: User, conversation: Conversation, image: UploadedFile[bytes], client_id: str, text: str = ""
+) -> Sent:
+    clean_client_id = _clean_client_id(client_id)
+    caption = _caption(text)
+    check_message_rate(sender)
+    if (resent := _resent(sender, clean_client_id)) is not None:
+        return resent
+    try:
+        processed = process_image(image, max_side=PHOTO_MAX_SIDE)
+    except MediaError as error:
+        raise ServiceError(error.code, error.message, field="image") from None
+    stem = f"chat/{new_public_id()}{new_public_id()}"
+    image_name = default_storage.save(f"{stem}.{processed.extension}", ContentFile(processed.content))
+    thumb_name = default_storage.save(f"{stem}-thumb.{processed.thumb_extension}", ContentFile(processed.thumb))
+    return message_send_with(
+        sender=sender,
+        conversation=conversation,
+        client_id=clean_client_id,
+        fields={
+            "kind": MessageKind.PHOTO,
+            "text": caption,
+            "image": image_name,
+            "thumb": thumb_name,
+            "width": processed.width,
+            "height": processed.height,
+        },
+        on_failure=_remover(image_name, thumb_name),
+    )
+
+
+def message_forward(*, sender: User, conversation: Conversation, post_id: str, client_id: str, text: str = "") -> Sent:
+    """Share a post the sender can see; what others see of it follows the post (removed → gone)."""
+    clean_client_id = _clean_client_id(client_id)
+    comment = _caption(text)
+    check_message_rate(sender)
+    try:
+        post: Post = post_get(viewer=sender, public_id=post_id)
+    except NotFound:
+        raise ServiceError("not_found", _("No such post."), field="post_id", status=404) from None
+    return message_send_with(
+        sender=sender,
+        conversation=conversation,
+        client_id=clean_client_id,
+        fields={"kind": MessageKind.POST, "text": comment, "forwarded_post": post},
+        on_failure=lambda: None,
+    )
+
+
+ATTACHMENT_PARTS = ("audio", "image", "thumb")
+
+
+def attachment_file(*, message: Message, part: str) -> str:
+    """The storage name of a message's file. Precondition: the asker is a member of its conversation."""
+    name = getattr(message, part, "") if part in ATTACHMENT_PARTS else ""
+    if not name:
+        raise NotFound(_("No such file."))
+    return str(name)
+
+
+def delete_attachments(messages: list[Message]) -> None:
+    for message in messages:
+        _remover(message.audio, message.image, message.thumb)()

@@ -1,0 +1,41 @@
+"""Serving a stored file to someone allowed to see it, with byte ranges (Safari won't play audio without them)."""
+
+import mimetypes
+import re
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def private_file_response(request: HttpRequest, name: str) -> HttpResponse | FileResponse:
+    """The whole file (200) or one requested range of it (206); a range past the end gets 416."""
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    size = default_storage.size(name)
+    handle = default_storage.open(name, "rb")
+    match = _RANGE.match(request.headers.get("Range", "").strip())
+    response: HttpResponse | FileResponse
+    if match and (match.group(1) or match.group(2)):
+        first, last = match.groups()
+        if first:
+            start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        else:  # the last N bytes
+            start, end = max(size - int(last), 0), size - 1
+        if start >= size or start > end:
+            handle.close()
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        handle.seek(start)
+        response = HttpResponse(handle.read(end - start + 1), status=206, content_type=content_type)
+        handle.close()
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    else:
+        response = FileResponse(handle, content_type=content_type)
+        response["Content-Length"] = str(size)
+    response["Accept-Ranges"] = "bytes"
+    # Only members may see it: no shared cache may keep it, the browser may.
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,239 @@
+"""Group chats: made by anyone, joined by invite link or from a channel, managed by owner and admins."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from chat import groups, selectors, services
+from chat.blocks import block_create
+from chat.models import Invite, Message, Participant
+from core.errors import ServiceError
+from interests.services import channel_join
+from tests.factories import PASSWORD, make_channel, make_user
+from tests.test_chat import _connect_as
+
+
+def a_group(owner=None, title="Night owls"):
+    owner = owner or make_user(username="owner")
+    return owner, groups.group_create(owner=owner, title=title)
+
+
+def joined(group, owner, *people):
+    invite = groups.invite_create(user=owner, conversation=group)
+    for person in people:
+        groups.group_join_by_invite(user=person, code=invite.code)
+    return invite
+
+
+def refused(call, **kwargs) -> ServiceError:
+    with pytest.raises(ServiceError) as caught:
+        call(**kwargs)
+    return caught.value
+
+
+@pytest.mark.django_db
+class TestGroups:
+    def test_anyone_starts_a_group_and_people_join_by_link(self):
+        owner, group = a_group()
+        ana, bo = make_user(username="ana"), make_user(username="bo")
+        joined(group, owner, ana, bo)
+        services.message_send(sender=ana, conversation=group, text="hello all", client_id="a1")
+        history = list(Message.objects.order_by("seq").values_list("kind", "sender__username", "text"))
+        assert history == [
+            ("event", "owner", "created"),
+            ("event", "ana", "joined"),
+            ("event", "bo", "joined"),
+            ("text", "ana", "hello all"),
+        ]
+        rows = selectors.conversation_rows(user=bo)
+        assert [(r.name, r.is_group, r.unread) for r in rows] == [("Night owls", True, 1)]  # events aren't unread
+        assert Participant.objects.get(conversation=group, user=owner).role == "owner"
+
+    def test_names_are_required_and_short(self):
+        owner = make_user()
+        assert refused(groups.group_create, owner=owner, title="  ").fields == {"title": ["Give the group a name."]}
+        assert "title" in refused(groups.group_create, owner=owner, title="x" * 81).fields
+
+    def test_only_managers_make_and_revoke_links_and_dead_links_say_why(self):
+        owner, group = a_group()
+        ana = make_user(username="ana")
+        invite = joined(group, owner, ana)
+        assert refused(groups.invite_create, user=ana, conversation=group).code == "not_group_admin"
+        assert refused(groups.invite_create, user=owner, conversation=group, days=3).fields == {
+            "days": ["An invite lasts 1, 7 or 30 days."]
+        }
+        groups.invite_revoke(user=owner, conversation=group, code=invite.code)
+        late = make_user()
+        error = refused(groups.group_join_by_invite, user=late, code=invite.code)
+        assert (error.code, error.status) == ("invite_revoked", 410)
+        old = groups.invite_create(user=owner, conversation=group, days=1)
+        Invite.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+        assert refused(groups.group_join_by_invite, user=late, code=old.code).code == "invite_expired"
+        assert refused(groups.group_join_by_invite, user=late, code="made-up").status == 404
+        assert not Participant.objects.filter(user=late).exists()
+
+    def test_a_group_holds_at_most_its_limit(self, monkeypatch):
+        monkeypatch.setattr(groups, "GROUP_MAX_MEMBERS", 3)
+        owner, group = a_group()
+        invite = joined(group, owner, make_user(), make_user())
+        error = refused(groups.group_join_by_invite, user=make_user(), code=invite.code)
+        assert (error.code, error.status) == ("group_full", 403)
+        assert group.participants.count() == 3
+
+    def test_removed_members_lose_the_conversation_at_once(self):
+        owner, group = a_group()
+        ana, bo = make_user(username="ana"), make_user(username="bo")
+        joined(group, owner, ana, bo)
+        assert refused(groups.member_remove, by=ana, conversation=group, username="bo").code == "not_group_admin"
+        groups.member_remove(by=owner, conversation=group, username="bo")
+        assert refused(services.conversation_for_participant, user=bo, conversation_id=group.public_id).status == 404
+        assert refused(services.message_send, sender=bo, conversation=group, text="hi", client_id="b1").status == 404
+        assert Message.objects.order_by("-seq").values_list("text", flat=True)[0] == "removed"
+
+    def test_admins_remove_members_but_only_the_owner_removes_admins(self):
+        owner, group = a_group()
+        ana, bo, cy = make_user(username="ana"), make_user(username="bo"), make_user(username="cy")
+        joined(group, owner, ana, bo, cy)
+        groups.member_set_role(by=owner, conversation=group, username="ana", role="admin")
+        groups.member_set_role(by=owner, conversation=group, username="bo", role="admin")
+        assert refused(groups.member_remove, by=ana, conversation=group, username="bo").code == "not_group_admin"
+        assert refused(groups.member_remove, by=ana, conversation=group, username="owner").code == "not_group_admin"
+        assert refused(groups.member_set_role, by=ana, conversation=group, username="cy", role="admin").code == (
+            "not_group_owner"
+        )
+        groups.member_remove(by=ana, conversation=group, username="cy")
+        groups.invite_create(user=ana, conversation=group)  # admins share links too
+
+    def test_the_owner_leaving_hands_the_group_on_and_the_last_closes_it(self):
+        owner, group = a_group()
+        ana, bo = make_user(username="ana"), make_user(username="bo")
+        joined(group, owner, ana, bo)
+        groups.member_set_role(by=owner, conversation=group, username="bo", role="admin")
+        groups.group_leave(user=owner, conversation=group)
+        assert Participant.objects.get(conversation=group, user=bo).role == "owner"  # the admin, before ana
+        groups.group_leave(user=bo, conversation=group)
+        assert Participant.objects.get(conversation=group, user=ana).role == "owner"
+        groups.group_leave(user=ana, conversation=group)
+        group.refresh_from_db()
+        assert group.state == "closed"
+        assert not Invite.objects.filter(conversation=group, revoked_at__isnull=True).exists()
+
+    def test_muted_groups_count_towards_no_badge(self):
+        owner, group = a_group()
+        ana = make_user(username="ana")
+        joined(group, owner, ana)
+        services.message_send(sender=owner, conversation=group, text="hi", client_id="o1")
+        assert selectors.unread_total(user=ana) == 1
+        groups.conversation_mute(user=ana, conversation=group, muted=True)
+        assert selectors.unread_total(user=ana) == 0
+        assert selectors.conversation_rows(user=ana)[0].unread == 1  # still shown in the list
+
+    def test_the_invite_page_never_shows_someone_who_blocked_you(self):
+        owner, group = a_group()
+        ana, bo = make_user(username="ana"), make_user(username="bo")
+        invite = joined(group, owner, ana)
+        block_create(blocker=ana, username="bo")
+        assert groups.invite_preview_names(invite=invite, viewer=bo) == ["owner"]
+        assert groups.invite_preview_names(invite=invite, viewer=make_user()) == ["owner", "ana"]
+
+    def test_accept_and_ignore_are_for_requests_only(self):
+        owner, group = a_group()
+        assert refused(services.conversation_accept, user=owner, conversation=group).code == "not_a_request"
+
+
+@pytest.mark.django_db
+class TestChannelGroup:
+    def test_the_host_opens_it_once_and_members_join_it(self):
+        host = make_user(username="host")
+        channel = make_channel(name="Rainy days", host=host)
+        member, stranger = make_user(username="member"), make_user(username="stranger")
+        channel_join(user=member, channel=channel)
+        assert refused(groups.channel_group_join, user=member, channel=channel).status == 404  # not opened yet
+        assert refused(groups.channel_group_open, host=member, channel=channel).code == "not_host"
+        group = groups.channel_group_open(host=host, channel=channel)
+        assert (group.title, group.channel_id) == ("Rainy days", channel.pk)
+        assert groups.channel_group_open(host=host, channel=channel).pk == group.pk
+        assert groups.channel_group_join(user=member, channel=channel).pk == group.pk
+        assert refused(groups.channel_group_join, user=stranger, channel=channel).code == "not_member"
+
+
+def token(client, username):
+    issued = client.post(
+        "/api/v1/auth/token", json.dumps({"login": username, "password": PASSWORD}), content_type="application/json"
+    )
+    return {"Authorization": "Bearer " + issued.json()["token"]}
+
+
+@pytest.mark.django_db
+class TestGroupApi:
+    def test_create_invite_join_and_manage(self, client):
+        make_user(username="owner"), make_user(username="ana")
+        owner_h, ana_h = token(client, "owner"), token(client, "ana")
+        made = client.post(
+            "/api/v1/conversations",
+            json.dumps({"kind": "group", "title": "Night owls"}),
+            content_type="application/json",
+            headers=owner_h,
+        )
+        assert made.status_code == 201
+        group = made.json()
+        assert (group["kind"], group["state"], group["title"]) == ("group", "active", "Night owls")
+        assert group["members"] == [{"username": "owner", "role": "owner"}]
+        base = f"/api/v1/conversations/{group['id']}"
+        invite = client.post(
+            base + "/invites", json.dumps({"days": 1}), content_type="application/json", headers=owner_h
+        )
+        assert invite.status_code == 201
+        code = invite.json()["code"]
+        assert invite.json()["url"] == f"http://testserver/join/{code}"
+        preview = client.get(f"/api/v1/invites/{code}", headers=ana_h).json()
+        assert (preview["title"], preview["member_count"], preview["members"]) == ("Night owls", 1, ["owner"])
+        assert client.get(base + "/messages", headers=ana_h).status_code == 404  # not in yet
+        joined_now = client.post(f"/api/v1/invites/{code}/join", headers=ana_h)
+        assert joined_now.status_code == 200
+        assert [m["username"] for m in joined_now.json()["members"]] == ["owner", "ana"]
+        refused_invite = client.post(base + "/invites", json.dumps({}), content_type="application/json", headers=ana_h)
+        assert (refused_invite.status_code, refused_invite.json()["code"]) == (403, "not_group_admin")
+        muted = client.post(base + "/mute", json.dumps({"muted": True}), content_type="application/json", headers=ana_h)
+        assert muted.json()["muted"] is True
+        assert client.delete(f"{base}/invites/{code}", headers=owner_h).status_code == 204
+        dead = client.post(f"/api/v1/invites/{code}/join", headers=token(client, make_user().username))
+        assert (dead.status_code, dead.json()["code"]) == (410, "invite_revoked")
+        assert client.delete(f"{base}/members/ana", headers=owner_h).status_code == 204
+        assert client.get(base + "/messages", headers=ana_h).status_code == 404
+        assert client.post(base + "/leave", headers=owner_h).status_code == 204
+
+    def test_a_title_is_required(self, client):
+        make_user(username="owner")
+        refused_group = client.post(
+            "/api/v1/conversations",
+            json.dumps({"kind": "group"}),
+            content_type="application/json",
+            headers=token(client, "owner"),
+        )
+        assert (refused_group.status_code, list(refused_group.json()["fields"])) == (400, ["title"])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_removed_member_hears_nothing_more_and_is_told():
+    owner = await database_sync_to_async(make_user)(username="owner")
+    ana = await database_sync_to_async(make_user)(username="ana")
+    _owner, group = await database_sync_to_async(a_group)(owner)
+    await database_sync_to_async(joined)(group, owner, ana)
+    socket = await _connect_as(ana)
+    await database_sync_to_async(services.message_send)(sender=owner, conversation=group, text="one", client_id="o1")
+    assert (await socket.receive_json_from())["message"]["text"] == "one"
+    await database_sync_to_async(groups.member_remove)(by=owner, conversation=group, username="ana")
+    told = await socket.receive_json_from()
+    assert (told["type"], told["conversation_id"]) == ("conversation.removed", group.public_id)
+    await database_sync_to_async(services.message_send)(sender=owner, conversation=group, text="two", client_id="o2")
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.send_json_to({"type": "resume", "conversation_id": group.public_id, "after": 0})
+    assert (await socket.receive_json_from())["code"] == "not_found"
+    await socket.send_json_to({"type": "typing", "conversation_id": group.public_id})
+    assert (await socket.receive_json_from())["code"] == "not_found"
+    await socket.disconnect()
