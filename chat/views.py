@@ -3,7 +3,7 @@ files of messages (served to members only)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
@@ -174,7 +174,7 @@ def _viewer(request: HttpRequest) -> User | None:
 
 
 @require_GET
-def attachment(request: HttpRequest, conversation_id: str, message_id: str, part: str) -> HttpResponse | FileResponse:
+def attachment(request: HttpRequest, conversation_id: str, message_id: str, part: str) -> HttpResponse:
     """A voice message or photo, for the conversation's members only; anyone else gets 404."""
     viewer = _viewer(request)
     if viewer is None:

@@ -12,6 +12,7 @@ from chat.blocks import block_create
 from chat.models import Invite, Message, Participant
 from core.errors import ServiceError
 from interests.services import channel_join
+from posts.services import post_create_text
 from tests.factories import PASSWORD, make_channel, make_user
 from tests.test_chat import _connect_as
 
@@ -237,3 +238,83 @@ async def test_a_removed_member_hears_nothing_more_and_is_told():
     await socket.send_json_to({"type": "typing", "conversation_id": group.public_id})
     assert (await socket.receive_json_from())["code"] == "not_found"
     await socket.disconnect()
+
+
+@pytest.mark.django_db
+class TestPages:
+    def test_history_scrolls_back_fifty_at_a_time(self, client, settings):
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (999, 60), "message_new_account": (999, 60)}
+        owner, group = a_group()
+        for i in range(120):
+            services.message_send(sender=owner, conversation=group, text=f"note {i}", client_id=f"n{i}")
+        client.force_login(owner)
+        page = client.get(f"/chats/{group.public_id}").content.decode()
+        assert "note 119" in page
+        assert "note 69" not in page
+        assert f"/chats/{group.public_id}/older?before=72" in page  # seq 72 is "note 70", the oldest shown
+        older = client.get(f"/chats/{group.public_id}/older", {"before": 72}).content.decode()
+        assert "note 69" in older
+        assert "note 20" in older
+        assert "note 19" not in older
+        assert "note 70" not in older
+        api = client.get(f"/api/v1/conversations/{group.public_id}/messages", {"before": 22}).json()
+        assert [m["seq"] for m in api["items"]] == list(range(1, 22))
+        assert api["next"] is None
+
+    def test_a_dead_invite_link_says_why(self, client):
+        owner, group = a_group()
+        invite = groups.invite_create(user=owner, conversation=group)
+        groups.invite_revoke(user=owner, conversation=group, code=invite.code)
+        client.force_login(make_user())
+        page = client.get(f"/join/{invite.code}")
+        assert page.status_code == 410
+        assert "This invite link was turned off by the group." in page.content.decode()
+
+    def test_the_channel_page_offers_its_group_chat(self, client):
+        host, member = make_user(username="host"), make_user(username="member")
+        channel = make_channel(name="Rainy days", host=host)
+        channel_join(user=member, channel=channel)
+        button = f"/c/{channel.public_id}/group-chat/button"
+        client.force_login(member)
+        assert "group chat" not in client.get(button).content.decode()  # none yet: nothing to offer
+        client.force_login(host)
+        assert "Start a group chat for this channel" in client.get(button).content.decode()
+        opened = client.post(f"/c/{channel.public_id}/group-chat")
+        group = groups.channel_group(channel=channel)
+        assert group is not None
+        assert opened.url == f"/chats/{group.public_id}"
+        client.force_login(member)
+        assert "Join the channel's group chat" in client.get(button).content.decode()
+        assert client.post(f"/c/{channel.public_id}/group-chat").url == f"/chats/{group.public_id}"
+        assert "Open the channel's group chat" in client.get(button).content.decode()
+
+
+@pytest.mark.django_db
+class TestNewAccounts:
+    def test_a_day_old_account_may_send_fewer_messages_a_minute(self, settings):
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (6, 60), "message_new_account": (3, 60)}
+        veteran = make_user(username="veteran", date_joined=timezone.now() - timedelta(days=30))
+        _owner, group = a_group(owner=veteran)
+        newcomer = make_user(username="newcomer")
+        joined(group, veteran, newcomer)
+        for i in range(3):
+            services.message_send(sender=newcomer, conversation=group, text="hi", client_id=f"n{i}")
+        assert refused(services.message_send, sender=newcomer, conversation=group, text="hi", client_id="n3").code == (
+            "rate_limited"
+        )
+        for i in range(6):
+            services.message_send(sender=veteran, conversation=group, text="hi", client_id=f"v{i}")
+        assert refused(services.message_send, sender=veteran, conversation=group, text="hi", client_id="v6").code == (
+            "rate_limited"
+        )
+
+    def test_a_new_account_may_knock_five_times_an_hour(self):
+        knocker = make_user(username="knocker")
+        for i in range(5):
+            author = make_user()
+            post = post_create_text(author=author, channel=make_channel(host=author), text="hello")
+            services.conversation_knock(sender=knocker, post=post, text="me too", client_id=f"k{i}")
+        author = make_user()
+        post = post_create_text(author=author, channel=make_channel(host=author), text="hello")
+        error = refused(services.conversation_knock, sender=knocker, post=post, text="me too", client_id="k5")
+        assert (error.code, error.status) == ("rate_limited", 429)

@@ -15,7 +15,14 @@ const api = chat.dataset.api;
 const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
 let lastSeq = Number(chat.dataset.lastSeq);
 let othersRead = Number(chat.dataset.othersRead);
-const outbox = []; // {text, clientId}
+const isGroup = chat.dataset.group === "1";
+const photoInput = document.getElementById("chat-photo");
+const recordButton = document.getElementById("record");
+const recordingLine = document.getElementById("recording");
+const recordingTime = document.getElementById("recording-time");
+const composerError = document.getElementById("composer-error");
+const VOICE_LIMIT_MS = 60_000;
+const outbox = []; // {clientId, json} or {clientId, form}: what to POST, kept until the server has it
 let socket = null;
 let retry = 0;
 let typingTimer = null;
@@ -25,19 +32,100 @@ function scrollDown() {
   window.scrollTo({ top: document.body.scrollHeight });
 }
 
+const EVENT_TEXT = {
+  created: (name) => `${name} started the group`,
+  joined: (name) => `${name} joined`,
+  left: (name) => `${name} left`,
+  removed: (name) => `${name} was removed`,
+};
+
+function attachmentNode(message) {
+  if (message.kind === "voice" && message.audio_url) {
+    const wrap = document.createElement("span");
+    wrap.className = "voice";
+    const audio = document.createElement("audio");
+    audio.controls = true;
+    audio.preload = "metadata";
+    audio.src = message.audio_url;
+    const length = document.createElement("span");
+    length.className = "voice-length";
+    length.textContent = `${Math.round(message.audio_seconds || 0)}″`;
+    wrap.append(audio, length);
+    return wrap;
+  }
+  if (message.kind === "photo" && message.image) {
+    const link = document.createElement("a");
+    link.className = "bubble-photo";
+    link.href = message.image.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    const img = document.createElement("img");
+    img.src = message.image.thumb_url;
+    img.alt = "Photo";
+    if (message.image.width) img.width = message.image.width;
+    if (message.image.height) img.height = message.image.height;
+    link.append(img);
+    return link;
+  }
+  if (message.kind === "post" && message.post) {
+    if (message.post.removed) {
+      const gone = document.createElement("span");
+      gone.className = "bubble-post removed small";
+      gone.textContent = "This post was removed.";
+      return gone;
+    }
+    const link = document.createElement("a");
+    link.className = "bubble-post";
+    link.href = `/p/${message.post.id}`;
+    const where = document.createElement("span");
+    where.className = "small";
+    where.textContent = `A post in ${message.post.channel_name}`;
+    const text = document.createElement("span");
+    text.className = "bubble-post-text";
+    text.textContent = message.post.text;
+    link.append(where, text);
+    return link;
+  }
+  return null;
+}
+
 function bubble(message) {
   const item = document.createElement("li");
-  item.className = "bubble" + (message.sender.username === me ? " mine" : "");
   item.dataset.seq = String(message.seq);
   item.id = `m-${message.seq}`;
-  const text = document.createElement("span");
-  text.className = "bubble-text";
-  text.textContent = message.text;
+  if (message.kind === "event") {
+    item.className = "chat-event muted small";
+    const describe = EVENT_TEXT[message.text];
+    item.textContent = describe ? describe(message.sender.username || "someone") : "";
+    return item;
+  }
+  const mine = message.sender.username === me;
+  item.className = `bubble kind-${message.kind || "text"}` + (mine ? " mine" : "");
+  if (isGroup && !mine) {
+    const name = document.createElement("span");
+    name.className = "bubble-name";
+    name.textContent = message.sender.username || "someone who left";
+    item.append(name);
+  }
+  const attached = attachmentNode(message);
+  if (attached) item.append(attached);
+  if (message.pendingLabel) {
+    const label = document.createElement("span");
+    label.className = "bubble-text muted";
+    label.textContent = message.pendingLabel;
+    item.append(label);
+  }
+  if (message.text) {
+    const text = document.createElement("span");
+    text.className = "bubble-text";
+    text.textContent = message.text;
+    item.append(text);
+  }
   const time = document.createElement("time");
   time.className = "bubble-time";
   time.dateTime = message.created_at;
   time.textContent = new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  item.append(text, time);
+  item.append(time);
   return item;
 }
 
@@ -70,16 +158,28 @@ async function markRead() {
   }).catch(() => {});
 }
 
+function showError(text) {
+  composerError.textContent = text;
+  composerError.hidden = !text;
+}
+
+async function post(next) {
+  if (next.form) {
+    return fetch(`${api}/messages`, { method: "POST", headers: { "X-CSRFToken": csrf }, body: next.form });
+  }
+  return fetch(`${api}/messages`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+    body: JSON.stringify(next.json),
+  });
+}
+
 async function flush() {
   while (outbox.length) {
     const next = outbox[0];
     let response;
     try {
-      response = await fetch(`${api}/messages`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify({ text: next.text, client_id: next.clientId }),
-      });
+      response = await post(next);
     } catch {
       // Offline: keep it, and try again soon (or as soon as the browser says the line is back).
       connectionLine.hidden = false;
@@ -88,8 +188,9 @@ async function flush() {
     }
     connectionLine.hidden = socket?.readyState === WebSocket.OPEN;
     outbox.shift();
-    const body = await response.json();
+    const body = await response.json().catch(() => ({}));
     if (response.ok) {
+      showError("");
       add(body);
     } else {
       const pending = document.getElementById(`pending-${next.clientId}`);
@@ -97,8 +198,27 @@ async function flush() {
         pending.classList.add("failed");
         pending.querySelector(".bubble-time").textContent = body.message || "Not sent";
       }
+      showError(body.message || "Not sent. Try again.");
     }
   }
+}
+
+function queue(entry, preview) {
+  const pending = bubble({ seq: 0, sender: { username: me }, created_at: new Date().toISOString(), ...preview });
+  pending.id = `pending-${entry.clientId}`;
+  pending.classList.add("pending");
+  list.append(pending);
+  scrollDown();
+  outbox.push(entry);
+  flush();
+}
+
+function sendFile(field, file, filename, label) {
+  const clientId = crypto.randomUUID();
+  const form = new FormData();
+  form.append(field, file, filename);
+  form.append("client_id", clientId);
+  queue({ clientId, form }, { kind: "text", text: "", pendingLabel: label });
 }
 
 function connect() {
@@ -123,6 +243,9 @@ function connect() {
     } else if (data.type === "read" && data.conversation_id === conversationId && data.username !== me) {
       othersRead = Math.max(othersRead, data.seq);
       showReadState();
+    } else if (data.type === "conversation.removed" && data.conversation_id === conversationId) {
+      showError("You were removed from this group.");
+      form.hidden = true;
     } else if (data.type === "message.new" || data.type === "conversation.request") {
       document.body.dispatchEvent(new Event("same:unread"));
     }
@@ -139,15 +262,78 @@ form.addEventListener("submit", (event) => {
   const text = input.value.trim();
   if (!text) return;
   const clientId = crypto.randomUUID();
-  const pending = bubble({ seq: 0, sender: { username: me }, text, created_at: new Date().toISOString() });
-  pending.id = `pending-${clientId}`;
-  pending.classList.add("pending");
-  list.append(pending);
-  scrollDown();
   input.value = "";
-  outbox.push({ text, clientId });
-  flush();
+  queue({ clientId, json: { text, client_id: clientId } }, { kind: "text", text });
 });
+
+photoInput.addEventListener("change", () => {
+  const file = photoInput.files[0];
+  photoInput.value = "";
+  if (file) sendFile("image", file, file.name || "photo", "Sending a photo…");
+});
+
+// Voice: tap to record (up to a minute), tap again to send. Recorded as the browser likes it
+// (WebM/Opus, or MP4/AAC on Safari); the server turns every recording into AAC in M4A.
+let recorder = null;
+let recordTimer = null;
+let recordStarted = 0;
+let cancelled = false;
+
+function setRecording(on) {
+  recordButton.setAttribute("aria-pressed", on ? "true" : "false");
+  recordButton.classList.toggle("recording-now", on);
+  const label = on ? recordButton.dataset.stop : recordButton.dataset.start;
+  recordButton.title = label;
+  document.getElementById("record-label").textContent = label;
+  recordingLine.hidden = !on;
+}
+
+function tick() {
+  const elapsed = Date.now() - recordStarted;
+  const seconds = Math.min(60, Math.floor(elapsed / 1000));
+  recordingTime.textContent = `0:${String(seconds).padStart(2, "0")}`;
+  if (elapsed >= VOICE_LIMIT_MS) recorder?.stop();
+}
+
+async function startRecording() {
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch {
+    showError("The microphone isn't available. Allow it in the browser to send a voice message.");
+    return;
+  }
+  showError("");
+  const chunks = [];
+  cancelled = false;
+  recorder = new MediaRecorder(stream);
+  recorder.addEventListener("dataavailable", (event) => event.data.size && chunks.push(event.data));
+  recorder.addEventListener("stop", () => {
+    clearInterval(recordTimer);
+    stream.getTracks().forEach((track) => track.stop());
+    setRecording(false);
+    const type = recorder.mimeType || "audio/webm";
+    recorder = null;
+    if (cancelled || !chunks.length) return;
+    const blob = new Blob(chunks, { type });
+    const extension = type.includes("mp4") ? "m4a" : type.includes("ogg") ? "ogg" : "webm";
+    sendFile("audio", blob, `voice.${extension}`, "Sending a voice message…");
+  });
+  recordStarted = Date.now();
+  recorder.start(250);
+  setRecording(true);
+  tick();
+  recordTimer = setInterval(tick, 250);
+}
+
+if (window.MediaRecorder && navigator.mediaDevices?.getUserMedia) {
+  recordButton.hidden = false;
+  recordButton.addEventListener("click", () => (recorder ? recorder.stop() : startRecording()));
+  document.getElementById("record-cancel").addEventListener("click", () => {
+    cancelled = true;
+    recorder?.stop();
+  });
+}
 
 input.addEventListener("input", () => {
   const now = Date.now();

@@ -42,7 +42,7 @@ def test_knock_accept_and_talk_live(asgi_live_server, signed_in, shot):
     expect(lark.locator(".bubble:not(.mine)")).to_contain_text("Ha. Tea?")
     lark.locator("#chat-text").fill("Chamomile. Always.")
     expect(owl.locator("#typing")).to_contain_text("lark is typing")
-    lark.get_by_role("button", name="Send").tap()
+    lark.get_by_role("button", name="Send", exact=True).tap()
     expect(owl.locator(".bubble:not(.mine)").last).to_contain_text("Chamomile")
     expect(lark.locator("#read-state")).to_be_visible()  # the owl had the page open: read
     shot(owl, "chat-04-owl")
@@ -66,7 +66,7 @@ def test_messages_typed_offline_are_sent_when_back(asgi_live_server, signed_in):
     lark.context.set_offline(True)
     lark.evaluate("() => window.dispatchEvent(new Event('offline'))")
     lark.locator("#chat-text").fill("Still here.")
-    lark.get_by_role("button", name="Send").tap()
+    lark.get_by_role("button", name="Send", exact=True).tap()
     expect(lark.locator(".bubble.pending")).to_have_count(1)
     lark.context.set_offline(False)
     expect(lark.locator(".bubble.pending")).to_have_count(0, timeout=15_000)
