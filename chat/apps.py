@@ -5,4 +5,4 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self) -> None:
-        from . import lifecycle, realtime  # noqa: F401  (WebSocket frames, export and account-deletion steps)
+        from . import demo, lifecycle, realtime  # noqa: F401  (demo chats, WebSocket frames, export and deletion steps)

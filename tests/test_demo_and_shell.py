@@ -3,6 +3,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import User
+from chat.selectors import conversation_rows
 from core.demo import DEMO_PASSWORD
 from tests.factories import make_user
 
@@ -14,6 +15,8 @@ def test_seed_demo_fills_an_empty_database_once(capsys):
     assert User.objects.count() >= 5
     demo = User.objects.get(username="demo")
     assert demo.check_password(DEMO_PASSWORD)
+    chats = {(row.name, row.conversation.state, row.is_request_to_me) for row in conversation_rows(user=demo)}
+    assert chats == {("night_owl", "active", False), ("sunflower", "request", True), ("Night owls", "active", False)}
     call_command("seed_demo", "--if-empty")
     assert "leaving it as it is" in capsys.readouterr().out
     assert User.objects.filter(username="demo").count() == 1
