@@ -22,4 +22,5 @@ urlpatterns = [
     path("blocks/<str:username>/remove", views.unblock, name="unblock"),
     path("p/<str:post_id>/talk", views.talk, name="talk"),
     path("p/<str:post_id>/forward", views.forward, name="forward"),
+    path("p/<str:post_id>/block", views.block_author, name="block_author"),
 ]

@@ -129,6 +129,21 @@ def block(request: HttpRequest, conversation_id: str) -> HttpResponse:
 
 @require_POST
 @login_required
+def block_author(request: HttpRequest, post_id: str) -> HttpResponse:
+    """Block a post's author from the post's menu: they can no longer knock on your posts or message you."""
+    me = signed_in_user(request)
+    post = post_get(viewer=me, public_id=post_id)
+    try:
+        block_create(blocker=me, username=post.author.username)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("posts:detail", public_id=post_id)
+    messages.success(request, _("Blocked. They can't reach you any more, and won't be told."))
+    return redirect("interests:channel", public_id=post.channel.public_id)
+
+
+@require_POST
+@login_required
 def unblock(request: HttpRequest, username: str) -> HttpResponse:
     block_remove(blocker=signed_in_user(request), username=username)
     messages.success(request, _("Unblocked."))

@@ -318,3 +318,17 @@ class TestNewAccounts:
         post = post_create_text(author=author, channel=make_channel(host=author), text="hello")
         error = refused(services.conversation_knock, sender=knocker, post=post, text="me too", client_id="k5")
         assert (error.code, error.status) == ("rate_limited", 429)
+
+
+@pytest.mark.django_db
+def test_blocking_from_a_post_stops_their_knocks(client):
+    author, reader = make_user(username="author"), make_user(username="reader")
+    channel = make_channel(name="Quiet hours", host=author)
+    channel_join(user=reader, channel=channel)
+    theirs = post_create_text(author=reader, channel=channel, text="hello")
+    mine = post_create_text(author=author, channel=channel, text="my post")
+    client.force_login(author)
+    assert "Block reader" in client.get(f"/p/{theirs.public_id}").content.decode()
+    assert client.post(f"/p/{theirs.public_id}/block").status_code == 302
+    error = refused(services.conversation_knock, sender=reader, post=mine, text="hi", client_id="k")
+    assert (error.code, error.status) == ("blocked", 403)
