@@ -1,7 +1,7 @@
 from ninja import NinjaAPI
 
 from . import errors
-from .routers import accounts, channels, chat, moderation, posts, punches
+from .routers import accounts, channels, chat, moderation, posts, punches, stickers
 
 api = NinjaAPI(
     title="same",
@@ -18,3 +18,4 @@ api.add_router("", posts.router)
 api.add_router("", moderation.router)
 api.add_router("", punches.router)
 api.add_router("", chat.router)
+api.add_router("", stickers.router)

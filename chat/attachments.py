@@ -19,6 +19,8 @@ from media.errors import MediaError
 from media.images import process_image
 from posts.models import Post
 from posts.selectors import post_get
+from stickers.models import Sticker
+from stickers.services import register_in_use_check, sticker_get, sticker_save
 
 from .models import Conversation, Message, MessageKind
 from .services import Sent, _clean_client_id, check_message_rate, message_send_with
@@ -119,6 +121,40 @@ def message_forward(*, sender: User, conversation: Conversation, post_id: str, c
         fields={"kind": MessageKind.POST, "text": comment, "forwarded_post": post},
         on_failure=lambda: None,
     )
+
+
+def message_send_sticker(*, sender: User, conversation: Conversation, sticker_id: str, client_id: str) -> Sent:
+    """Send a sticker from your collection."""
+    clean_client_id = _clean_client_id(client_id)
+    check_message_rate(sender)
+    try:
+        sticker = sticker_get(viewer=sender, public_id=sticker_id)
+    except NotFound:
+        raise ServiceError("not_found", _("No such sticker."), field="sticker_id", status=404) from None
+    return message_send_with(
+        sender=sender,
+        conversation=conversation,
+        client_id=clean_client_id,
+        fields={"kind": MessageKind.STICKER, "sticker": sticker},
+        on_failure=lambda: None,
+    )
+
+
+@register_in_use_check
+def _sticker_shown_in_a_chat(sticker: Sticker) -> bool:
+    return Message.objects.filter(sticker=sticker).exists()
+
+
+def sticker_save_from_chat(*, user: User, sticker_id: str) -> Sticker:
+    """Keep a sticker: one you hold already, or one sent in a conversation you are in."""
+    sticker = Sticker.objects.filter(public_id=sticker_id).first()
+    if sticker is None or not (
+        sticker.saves.filter(user=user).exists()
+        or Message.objects.filter(sticker=sticker, conversation__participants__user=user).exists()
+    ):
+        raise NotFound(_("No such sticker."))
+    sticker_save(user=user, sticker=sticker)
+    return sticker
 
 
 ATTACHMENT_PARTS = ("audio", "image", "thumb")

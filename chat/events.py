@@ -33,6 +33,21 @@ def _forwarded(message: Message) -> dict[str, Any] | None:
     }
 
 
+def _sticker(message: Message) -> dict[str, Any] | None:
+    if message.kind != "sticker":
+        return None
+    sticker = message.sticker
+    if sticker is None:
+        return {"id": None, "removed": True, "image_url": None, "audio_url": None, "caption": ""}
+    return {
+        "id": sticker.public_id,
+        "removed": False,
+        "image_url": sticker.image_url,
+        "audio_url": sticker.audio_url,
+        "caption": sticker.caption,
+    }
+
+
 def message_payload(message: Message) -> dict[str, Any]:
     """A message as every client sees it: over the WebSocket, in the API, in the page's script."""
     return {
@@ -41,7 +56,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "sender": {"username": message.sender.username if message.sender else None},
         "kind": message.kind,
         "text": message.text,
-        "sticker": None,
+        "sticker": _sticker(message),
         "audio_url": attachment_url(message, "audio") if message.audio else None,
         "audio_seconds": message.audio_seconds,
         "image": {

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import new_public_id
 from interests.models import Channel
 from posts.models import Post
+from stickers.models import Sticker
 
 GROUP_MAX_MEMBERS = 200
 
@@ -115,6 +116,7 @@ class Message(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     forwarded_post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sticker = models.ForeignKey(Sticker, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     client_id = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
 

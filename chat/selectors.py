@@ -73,7 +73,9 @@ def unread_total(*, user: User) -> int:
 
 
 def _messages(conversation: Conversation) -> QuerySet[Message]:
-    return Message.objects.filter(conversation=conversation).select_related("sender", "forwarded_post__channel")
+    return Message.objects.filter(conversation=conversation).select_related(
+        "sender", "forwarded_post__channel", "sticker"
+    )
 
 
 def _in(conversation: Conversation, messages: list[Message]) -> list[Message]:

@@ -130,6 +130,22 @@ def process_image(
     )
 
 
+def open_upright(
+    source: bytes | IO[bytes], *, max_bytes: int = 15 * 1024 * 1024, max_pixels: int = 40_000_000
+) -> Image.Image:
+    """The first frame of an uploaded image, decoded, upright, in sRGB, as RGBA, with no metadata — for
+    features that draw on a picture (stickers). Raises MediaError like `process_image`."""
+    data = read_within(source, max_bytes=max_bytes, noun="image")
+    with _open_image(data, max_pixels=max_pixels) as image, _decoding():
+        image.load()
+        upright = _in_srgb(ImageOps.exif_transpose(image))
+        if upright.mode in _SIXTEEN_BIT_GREY_MODES:
+            upright = upright.convert("I").point(lambda value: value / 257).convert("L")
+        rgba = upright.convert("RGBA")
+    rgba.info = {}
+    return rgba
+
+
 def _readable_formats() -> tuple[str, ...]:
     return (*_BASE_FORMATS, "HEIF") if HEIF_SUPPORTED else _BASE_FORMATS
 

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "posts",
     "moderation",
     "punches",
+    "stickers",
     "chat",
     "api",
 ]
@@ -284,6 +285,7 @@ RATE_LIMITS = {
     "message_new_account": (30, 60),
     "group_create_account": (10, 3600),
     "invite_join_account": (30, 3600),
+    "sticker_create_account": (60, 3600),
     "typing_account": (60, 60),
 }
 

@@ -11,7 +11,7 @@ from api.auth import AUTH, api_user
 from api.bodies import body_doc, read_body
 from api.schemas import ErrorOut
 from chat import groups, selectors, services
-from chat.attachments import message_forward, message_send_photo, message_send_voice
+from chat.attachments import message_forward, message_send_photo, message_send_sticker, message_send_voice
 from chat.blocks import block_create, block_remove
 from chat.events import message_payload
 from chat.models import Conversation, Invite, Message, Participant
@@ -84,13 +84,21 @@ class ForwardedPostOut(Schema):
     text: str
 
 
+class StickerInMessageOut(Schema):
+    id: str | None
+    removed: bool
+    image_url: str | None
+    audio_url: str | None
+    caption: str
+
+
 class MessageOut(Schema):
     id: str
     seq: int
     sender: SenderOut
     kind: str
     text: str
-    sticker: str | None
+    sticker: StickerInMessageOut | None
     audio_url: str | None
     audio_seconds: float | None
     image: ImageOut | None
@@ -261,8 +269,10 @@ def send(request: HttpRequest, conversation_id: str) -> Status[MessageOut]:
     body = read_body(request, MessageIn)
     audio, image = request.FILES.get("audio"), request.FILES.get("image")
     if body.sticker_id:
-        raise ServiceError("not_found", "No such sticker.", field="sticker_id", status=404)
-    if audio is not None:
+        sent = message_send_sticker(
+            sender=me, conversation=conversation, sticker_id=body.sticker_id, client_id=body.client_id
+        )
+    elif audio is not None:
         sent = message_send_voice(sender=me, conversation=conversation, audio=audio, client_id=body.client_id)
     elif image is not None:
         sent = message_send_photo(
