@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("moderation.urls")),
     path("", include("punches.urls")),
     path("", include("chat.urls")),
+    path("", include("stickers.urls")),
     path("", include("core.urls")),
 ]
 

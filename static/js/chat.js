@@ -1,3 +1,5 @@
+import "./stickers.js"; // tap a sticker to hear it
+
 // A conversation, live: messages arrive over the WebSocket, are sent through the API with a
 // client_id (so a resend after a drop never doubles), and after a reconnect the page asks for
 // everything after the last number it holds. Typed while offline? It goes when the line is back.
@@ -38,6 +40,33 @@ const EVENT_TEXT = {
   left: (name) => `${name} left`,
   removed: (name) => `${name} was removed`,
 };
+
+function stickerNode(message) {
+  const sticker = message.sticker;
+  if (!sticker || sticker.removed) {
+    const gone = document.createElement("span");
+    gone.className = "bubble-text muted";
+    gone.textContent = "This sticker was deleted.";
+    return [gone];
+  }
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "bubble-sticker";
+  button.setAttribute("aria-label", sticker.caption || "Sticker");
+  if (sticker.audio_url) button.dataset.audio = sticker.audio_url;
+  const img = document.createElement("img");
+  img.src = sticker.image_url;
+  img.alt = "";
+  img.width = img.height = 150;
+  button.append(img);
+  if (message.sender.username === me) return [button];
+  const keep = document.createElement("button");
+  keep.type = "button";
+  keep.className = "link small sticker-keep";
+  keep.dataset.sticker = sticker.id;
+  keep.textContent = "Save sticker";
+  return [button, keep];
+}
 
 function attachmentNode(message) {
   if (message.kind === "voice" && message.audio_url) {
@@ -107,6 +136,7 @@ function bubble(message) {
     name.textContent = message.sender.username || "someone who left";
     item.append(name);
   }
+  if (message.kind === "sticker") item.append(...stickerNode(message));
   const attached = attachmentNode(message);
   if (attached) item.append(attached);
   if (message.pendingLabel) {
@@ -174,7 +204,20 @@ async function post(next) {
   });
 }
 
+let flushing = false;
+
 async function flush() {
+  // One sender at a time: a retry timer and the browser's "online" may both call this.
+  if (flushing) return;
+  flushing = true;
+  try {
+    await sendAll();
+  } finally {
+    flushing = false;
+  }
+}
+
+async function sendAll() {
   while (outbox.length) {
     const next = outbox[0];
     let response;
@@ -326,8 +369,20 @@ async function startRecording() {
   recordTimer = setInterval(tick, 250);
 }
 
-if (window.MediaRecorder && navigator.mediaDevices?.getUserMedia) {
-  recordButton.hidden = false;
+// The microphone takes the send button's place while there is nothing typed (more room to type on a phone).
+const sendButton = form.querySelector("button[type=submit]");
+const canRecord = Boolean(window.MediaRecorder && navigator.mediaDevices?.getUserMedia);
+
+function syncComposer() {
+  const typed = input.value.trim() !== "";
+  recordButton.hidden = !canRecord || typed;
+  sendButton.hidden = canRecord && !typed && !recorder;
+}
+input.addEventListener("input", syncComposer);
+form.addEventListener("submit", () => setTimeout(syncComposer));
+
+if (canRecord) {
+  syncComposer();
   recordButton.addEventListener("click", () => (recorder ? recorder.stop() : startRecording()));
   document.getElementById("record-cancel").addEventListener("click", () => {
     cancelled = true;
@@ -348,6 +403,43 @@ input.addEventListener("keydown", (event) => {
     event.preventDefault();
     form.requestSubmit();
   }
+});
+
+// Stickers: the tray opens above the composer; a tap sends one; tapping a sticker in the chat plays its voice.
+const stickerButton = document.getElementById("sticker-button");
+const tray = document.getElementById("sticker-tray");
+stickerButton.hidden = false;
+stickerButton.addEventListener("click", async () => {
+  const opening = tray.hidden;
+  tray.hidden = !opening;
+  stickerButton.setAttribute("aria-expanded", String(opening));
+  if (opening && !tray.dataset.loaded) {
+    const response = await fetch(tray.dataset.url).catch(() => null);
+    if (response?.ok) {
+      tray.innerHTML = await response.text();
+      tray.dataset.loaded = "1";
+    }
+  }
+});
+tray.addEventListener("click", (event) => {
+  const choice = event.target.closest(".sticker-send");
+  if (!choice) return;
+  const clientId = crypto.randomUUID();
+  const image = choice.querySelector("img").src;
+  queue(
+    { clientId, json: { sticker_id: choice.dataset.sticker, client_id: clientId } },
+    { kind: "sticker", text: "", sticker: { id: choice.dataset.sticker, image_url: image, removed: false } },
+  );
+  tray.hidden = true;
+  stickerButton.setAttribute("aria-expanded", "false");
+});
+list.addEventListener("click", async (event) => {
+  const keep = event.target.closest(".sticker-keep");
+  if (!keep) return;
+  const response = await fetch(`/api/v1/stickers/${keep.dataset.sticker}/save`, { method: "POST", headers: { "X-CSRFToken": csrf } });
+  keep.textContent = response.ok ? "Saved ✓" : "Not saved";
+  keep.disabled = true;
+  delete tray.dataset.loaded; // the tray shows it next time
 });
 
 window.addEventListener("online", flush);
