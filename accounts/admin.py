@@ -1,23 +1,69 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
 from .models import AccessToken, User
+
+PRIVATE = ("email", "pending_email")
+
+
+def sees_email(request: HttpRequest) -> bool:
+    """Moderators are staff; only those given `accounts.view_email` (and superusers) see addresses."""
+    return bool(request.user.has_perm("accounts.view_email"))
+
+
+class SuspendedFilter(admin.SimpleListFilter):
+    title = "suspended"
+    parameter_name = "suspended"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Suspended now")]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "yes":
+            from django.utils import timezone
+
+            return queryset.filter(suspended_until__gt=timezone.now())
+        return queryset
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin[User]):
-    list_display = ("username", "email_verified", "is_active", "is_staff", "date_joined")
-    list_filter = ("is_active", "is_staff", "email_verified", "language")
-    search_fields = ("username",)
+    list_display = ("username", "email_verified", "is_active", "is_staff", "suspended_until", "date_joined")
+    list_filter = ("is_active", "is_staff", "email_verified", SuspendedFilter, "language")
+    search_fields = ("username", "public_id")
     ordering = ("-date_joined",)
     readonly_fields = ("public_id", "date_joined", "last_login")
     fieldsets = (
         (None, {"fields": ("public_id", "username", "password")}),
         ("Private", {"fields": ("email", "email_verified", "pending_email")}),
-        ("Preferences", {"fields": ("timezone", "language")}),
+        ("Preferences", {"fields": ("timezone", "language", "sound_on")}),
+        ("Suspension", {"fields": ("suspended_until", "suspension_reason")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if sees_email(request) or obj is None:
+            return fieldsets
+        return [
+            (name, {**options, "fields": tuple(f for f in options["fields"] if f not in PRIVATE)})
+            for name, options in fieldsets
+        ]
+
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        return ("username", "public_id", "email") if sees_email(request) else ("username", "public_id")
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        return (*shown[:1], "email", *shown[1:]) if sees_email(request) else shown
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return sees_email(request) and super().has_add_permission(request)
+
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),)
 
 

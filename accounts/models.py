@@ -51,6 +51,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=dj_timezone.now)
+    # Set by an operator: until then the person can read but not post, message or create channels.
+    suspended_until = models.DateTimeField(null=True, blank=True)
+    suspension_reason = models.CharField(max_length=500, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -62,9 +65,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
         ]
+        permissions = [("view_email", "Can see people's email addresses")]
 
     def __str__(self) -> str:
         return self.username
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_until is not None and self.suspended_until > dj_timezone.now()
 
     def save(self, *args: object, **kwargs: object) -> None:
         # The key is derived data: it must move with the username whoever writes the row.

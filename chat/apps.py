@@ -5,4 +5,4 @@ class ChatConfig(AppConfig):
     name = "chat"
 
     def ready(self) -> None:
-        from . import demo, lifecycle, realtime  # noqa: F401  (demo chats, WebSocket frames, export and deletion steps)
+        from . import demo, lifecycle, realtime, reports  # noqa: F401  (demo chats, WebSocket frames, export, deletion, reports)

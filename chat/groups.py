@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User, new_public_id
+from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.ratelimit import rate_limit_hit
 from interests.models import Channel, Membership
@@ -83,6 +84,7 @@ def group_create(
     *, owner: User, title: str, cover: UploadedFile[bytes] | None = None, channel: Channel | None = None
 ) -> Conversation:
     clean_title = _clean_title(title)
+    ensure_not_suspended(owner)
     rate_limit_hit(scope="group_create_account", key=owner.public_id)
     with stored_image(cover, field="cover") as stored, transaction.atomic():
         conversation = Conversation.objects.create(

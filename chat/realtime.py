@@ -6,6 +6,7 @@ from channels.db import database_sync_to_async
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.suspension import ensure_not_suspended
 from core.errors import ServiceError
 from core.ratelimit import rate_limit_hit
 from core.realtime import register_frame
@@ -54,6 +55,7 @@ async def resume(user: User, content: dict[str, Any]) -> list[dict[str, Any]]:
 async def typing(user: User, content: dict[str, Any]) -> list[dict[str, Any]]:
     def tell() -> None:
         conversation = conversation_for_participant(user=user, conversation_id=_conversation_id(content))
+        ensure_not_suspended(user)
         rate_limit_hit(scope="typing_account", key=user.public_id)
         others = [
             p.user for p in conversation.participants.select_related("user").exclude(user=user).filter(ignored=False)

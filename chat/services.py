@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.ratelimit import rate_limit_hit
 from moderation.blocks import is_blocked_between
@@ -86,6 +87,7 @@ def conversation_knock(*, sender: User, post: Post, text: str, client_id: str) -
         raise NotFound(_("No such post."))
     if is_blocked_between(sender, author):
         raise PermissionDenied("blocked", _("You can't reach this person."))
+    ensure_not_suspended(sender)
     rate_limit_hit(scope="knock_account", key=sender.public_id)
     if is_new_account(sender):
         rate_limit_hit(scope="knock_new_account", key=sender.public_id)
@@ -165,7 +167,8 @@ def message_send_with(
 
 
 def check_message_rate(sender: User) -> None:
-    """Messages per account; a new account (its first day) gets a smaller allowance."""
+    """Messages per account; a new account (its first day) gets a smaller allowance. A suspended person sends none."""
+    ensure_not_suspended(sender)
     rate_limit_hit(scope="message_account", key=sender.public_id)
     if is_new_account(sender):
         rate_limit_hit(scope="message_new_account", key=sender.public_id)

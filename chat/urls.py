@@ -13,6 +13,7 @@ urlpatterns = [
     path("chats/<str:conversation_id>/older", views.older, name="older"),
     path("chats/<str:conversation_id>/answer", views.answer, name="answer"),
     path("chats/<str:conversation_id>/block", views.block, name="block"),
+    path("chats/<str:conversation_id>/report", views.report, name="report"),
     path("chats/<str:conversation_id>/members", group_views.members, name="members"),
     path("chats/<str:conversation_id>/manage", group_views.manage, name="manage"),
     path("chats/<str:conversation_id>/m/<str:message_id>/<str:part>", views.attachment, name="attachment"),

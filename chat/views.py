@@ -13,7 +13,11 @@ from accounts.models import User
 from accounts.services import token_authenticate
 from core.errors import NotFound, ServiceError
 from core.files import private_file_response
+from core.forms import add_service_error
 from core.http import signed_in_user
+from moderation.forms import ReportForm
+from moderation.models import ReportTarget
+from moderation.services import report_create
 from posts.selectors import post_get
 
 from . import selectors, services
@@ -214,3 +218,31 @@ def older(request: HttpRequest, conversation_id: str) -> HttpResponse:
     earlier = selectors.messages_before(conversation=found, before=before) if before > 1 else []
     context = {"conversation": found, "messages_list": earlier, "first_seq": earlier[0].seq if earlier else 0}
     return render(request, "chat/_older.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def report(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    """Report a message someone sent you. Only the site's moderators see it, and each reading is logged."""
+    me = signed_in_user(request)
+    found = services.conversation_for_participant(user=me, conversation_id=conversation_id)
+    received = [m for m in selectors.messages_latest(conversation=found, limit=30) if m.sender_id not in (None, me.pk)]
+    received = [m for m in received if m.kind != "event"][::-1]
+    form = ReportForm(request.POST or None)
+    chosen = request.POST.get("message_id", "")
+    if request.method == "POST" and form.is_valid():
+        try:
+            report_create(
+                reporter=me,
+                target_kind=ReportTarget.MESSAGE,
+                target_id=chosen,
+                reason=form.cleaned_data["reason"] or "",
+                text=form.cleaned_data["text"],
+            )
+        except ServiceError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Thank you. A moderator will look at it; they won't know it was you."))
+            return redirect("chat:conversation", conversation_id=conversation_id)
+    context = {"conversation": found, "received": received, "form": form, "chosen": chosen}
+    return render(request, "chat/report.html", context, status=400 if form.errors else 200)

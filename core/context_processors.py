@@ -2,5 +2,11 @@ from django.http import HttpRequest
 
 
 def shell(request: HttpRequest) -> dict[str, object]:
-    """What every page of the shell needs."""
-    return {"site_name": "same"}
+    """What every page of the shell needs: the site's name, and why a suspended person can't post."""
+    context: dict[str, object] = {"site_name": "same"}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_suspended:
+        from accounts.suspension import suspension_message
+
+        context["suspension"] = suspension_message(user)
+    return context

@@ -66,3 +66,18 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.channel}"
+
+
+class ChannelBan(models.Model):
+    """An operator barred someone from one channel: they can't join it or post in it."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="channel_bans")
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "user"], name="one_ban_per_person_and_channel")]
+
+    def __str__(self) -> str:
+        return f"{self.user} banned from {self.channel}"

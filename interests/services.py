@@ -6,10 +6,12 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed, gather_checks
 from moderation.log import log_action
 from moderation.models import ModerationAction
 
+from .bans import ensure_may_take_part
 from .categories import CATEGORIES
 from .covers import store_cover
 from .models import Channel, ChannelKind, Membership
@@ -50,6 +52,7 @@ def channel_create(
     cover: UploadedFile[bytes] | None = None,
 ) -> Channel:
     """Open a channel; its creator is its host and its first member."""
+    ensure_not_suspended(host)
     values, errors = gather_checks(
         {
             "name": lambda: _clean_name(name),
@@ -90,6 +93,7 @@ def channel_create(
 def channel_join(*, user: User, channel: Channel) -> None:
     if channel.is_closed:
         raise PermissionDenied("channel_closed", _("This channel is closed."))
+    ensure_may_take_part(user=user, channel=channel)
     _membership, created = Membership.objects.get_or_create(channel=channel, user=user)
     if created:
         Channel.objects.filter(pk=channel.pk).update(member_count=F("member_count") + 1)

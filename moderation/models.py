@@ -38,6 +38,7 @@ class Report(models.Model):
     text = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=20, blank=True)  # the ModerationAction that closed it
 
     class Meta:
         constraints = [
@@ -58,6 +59,12 @@ class ModerationAction(models.TextChoices):
     PIN_POST = "pin_post", _("Pinned a post")
     UNPIN_POST = "unpin_post", _("Unpinned a post")
     TRANSFER_CHANNEL = "transfer_channel", _("Handed the channel over")
+    DISMISS_REPORTS = "dismiss_reports", _("Dismissed reports")
+    SUSPEND = "suspend", _("Suspended an account")
+    UNSUSPEND = "unsuspend", _("Lifted a suspension")
+    BAN_FROM_CHANNEL = "ban_from_channel", _("Banned someone from a channel")
+    CLOSE_CHANNEL = "close_channel", _("Closed a channel")
+    READ_MESSAGE = "read_message", _("Read a reported private message")
 
 
 class ModerationLogEntry(models.Model):

@@ -44,3 +44,49 @@ def channel_reports(*, channel: Channel, viewer: User) -> list[ReportGroup]:
         .order_by("-count", "-latest")[:100]
     )
     return [ReportGroup(r["target_kind"], r["target_id"], r["count"], r["latest"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """Reports of one target, for operators: how many, how recent, which reasons."""
+
+    target_kind: str
+    target_id: str
+    count: int
+    latest: datetime
+    reasons: list[str]
+
+
+def report_queue(*, limit: int = 100) -> list[QueueItem]:
+    """Open reports grouped by target: most-reported first, then the newest."""
+    rows = list(
+        Report.objects.filter(resolved_at__isnull=True)
+        .values("target_kind", "target_id")
+        .annotate(count=Count("pk"), latest=Max("created_at"))
+        .order_by("-count", "-latest")[:limit]
+    )
+    reasons: dict[tuple[str, str], list[str]] = {}
+    keys = {(r["target_kind"], r["target_id"]) for r in rows}
+    for kind, target_id, reason in Report.objects.filter(
+        resolved_at__isnull=True, target_id__in={k[1] for k in keys}
+    ).values_list("target_kind", "target_id", "reason"):
+        if (kind, target_id) in keys:
+            reasons.setdefault((kind, target_id), []).append(reason)
+    return [
+        QueueItem(
+            r["target_kind"],
+            r["target_id"],
+            r["count"],
+            r["latest"],
+            sorted(set(reasons.get((r["target_kind"], r["target_id"]), []))),
+        )
+        for r in rows
+    ]
+
+
+def reports_of(*, target_kind: str, target_id: str) -> list[Report]:
+    return list(
+        Report.objects.filter(target_kind=target_kind, target_id=target_id)
+        .select_related("reporter")
+        .order_by("-created_at")[:200]
+    )

@@ -12,6 +12,7 @@ from posts.models import Post
 
 from .log import log_action
 from .models import ModerationAction, Report, ReportReason, ReportTarget
+from .targets import registered, resolve_for_reporter
 
 REASON_MAX = 500
 
@@ -76,8 +77,8 @@ def post_unpin(*, post: Post, by: User) -> None:
         log_action(actor=by, action=ModerationAction.UNPIN_POST, channel=channel, post=post, summary=_snippet(post))
 
 
-def _report_channel(target_kind: str, target_id: str) -> Channel | None:
-    """The channel whose host should see this report, and proof that the target exists."""
+def _report_channel(reporter: User, target_kind: str, target_id: str) -> Channel | None:
+    """The channel whose host should see this report, and proof that the target exists for the reporter."""
     if target_kind == ReportTarget.POST:
         post = Post.objects.select_related("channel").filter(public_id=target_id, removed_at__isnull=True).first()
         if post is None:
@@ -91,6 +92,11 @@ def _report_channel(target_kind: str, target_id: str) -> Channel | None:
     if target_kind == ReportTarget.USER:
         if not User.objects.filter(username=target_id, is_active=True).exists():
             raise NotFound(_("No such person."))
+        return None
+    if registered(target_kind):
+        # A private message: only someone in its conversation can report it; it goes to the operators.
+        if resolve_for_reporter(target_kind, reporter, target_id) is None:
+            raise NotFound(_("No such message."))
         return None
     raise ServiceError("invalid_target", _("This can't be reported yet."), field="target_kind")
 
@@ -107,7 +113,7 @@ def report_create(*, reporter: User, target_kind: str, target_id: str, reason: s
         errors["text"] = [_("At most 500 characters.")]
     if errors:
         raise ValidationFailed(errors)
-    channel = _report_channel(target_kind, target_id)
+    channel = _report_channel(reporter, target_kind, target_id)
     try:
         with transaction.atomic():
             return Report.objects.create(

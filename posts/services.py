@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import PermissionDenied, ServiceError
+from interests.bans import ensure_may_take_part
 from interests.models import Channel, ChannelKind, Membership
 
 from .models import Post, Same
@@ -35,6 +36,7 @@ def check_can_post(*, author: User, channel: Channel, kind: str) -> None:
         )
     if not Membership.objects.filter(channel=channel, user=author).exists():
         raise PermissionDenied("not_member", _("Join the channel to post in it."))
+    ensure_may_take_part(user=author, channel=channel)
 
 
 def post_record(*, post: Post) -> Post:

@@ -1,0 +1,105 @@
+"""The operators' report queue: reports grouped by what they are about, and what can be done about it."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import User
+from core.errors import NotFound, ServiceError
+from core.http import signed_in_user
+from interests.models import Channel
+from posts.models import Post
+
+from . import operators, selectors
+from .models import ModerationLogEntry, ReportTarget
+
+
+def _operator(request: HttpRequest) -> User:
+    me = signed_in_user(request)
+    operators.ensure_operator(me)
+    return me
+
+
+@require_GET
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    _operator(request)
+    context = {
+        "items": selectors.report_queue(),
+        "log": ModerationLogEntry.objects.select_related("actor", "subject", "channel").order_by("-created_at")[:30],
+    }
+    return render(request, "moderation/ops_queue.html", context)
+
+
+def _target(kind: str, target_id: str) -> dict[str, Any]:
+    if kind == ReportTarget.POST:
+        post = Post.objects.select_related("channel", "author").filter(public_id=target_id).first()
+        if post is None:
+            raise NotFound(_("That post is gone."))
+        return {"post": post, "person": post.author, "channel": post.channel}
+    if kind == ReportTarget.CHANNEL:
+        channel = Channel.objects.select_related("host").filter(public_id=target_id).first()
+        if channel is None:
+            raise NotFound(_("That channel is gone."))
+        return {"channel": channel, "person": None}
+    if kind == ReportTarget.USER:
+        person = User.objects.filter(username=target_id).first()
+        if person is None:
+            raise NotFound(_("That person is gone."))
+        return {"person": person}
+    if kind == ReportTarget.MESSAGE:
+        return {"message_id": target_id}
+    raise NotFound(_("Nothing like that can be reported."))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def target(request: HttpRequest, kind: str, target_id: str) -> HttpResponse:
+    me = _operator(request)
+    context: dict[str, Any] = {"kind": kind, "target_id": target_id, "days": operators.SUSPENSION_DAYS}
+    context.update(_target(kind, target_id))
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        reason = request.POST.get("reason", "")
+        person = request.POST.get("username", "")
+        try:
+            if action == "read_message":
+                thing = operators.reported_message_read(by=me, message_id=target_id)
+                context.update({"message_text": thing.summary, "person": thing.author})
+            elif action == "dismiss":
+                operators.reports_dismiss(by=me, target_kind=kind, target_id=target_id, reason=reason)
+                messages.success(request, _("Reports dismissed."))
+                return redirect("moderation:ops_queue")
+            elif action == "remove_post":
+                operators.post_remove_by_operator(by=me, post_id=target_id, reason=reason)
+                messages.success(request, _("Post removed."))
+                return redirect("moderation:ops_queue")
+            elif action == "suspend":
+                raw = request.POST.get("days", "")
+                days = None if raw == "forever" else (int(raw) if raw.isdigit() else 0)
+                operators.account_suspend(by=me, username=person, days=days, reason=reason)
+                messages.success(request, _("Account suspended."))
+                return redirect("moderation:ops_queue")
+            elif action == "unsuspend":
+                operators.account_unsuspend(by=me, username=person, reason=reason)
+                messages.success(request, _("Suspension lifted."))
+            elif action == "ban":
+                operators.channel_ban(
+                    by=me, channel_id=request.POST.get("channel_id", ""), username=person, reason=reason
+                )
+                messages.success(request, _("Banned from the channel."))
+                return redirect("moderation:ops_queue")
+            elif action == "close_channel":
+                operators.channel_close(by=me, channel_id=target_id, reason=reason)
+                messages.success(request, _("Channel closed."))
+                return redirect("moderation:ops_queue")
+        except ServiceError as error:
+            context["error"] = error
+    context["reports"] = selectors.reports_of(target_kind=kind, target_id=target_id)
+    status = context["error"].status if context.get("error") else 200
+    return render(request, "moderation/ops_target.html", context, status=status)
