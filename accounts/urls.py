@@ -20,4 +20,5 @@ urlpatterns = [
     path("me/password", views.settings_password, name="settings_password"),
     path("me/export", views.export, name="export"),
     path("me/delete", views.delete_account, name="delete"),
+    path("me/apps/<str:token_id>/sign-out", views.token_sign_out, name="token_sign_out"),
 ]

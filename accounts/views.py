@@ -29,7 +29,7 @@ from .forms import (
     ProfileForm,
     SignupForm,
 )
-from .selectors import account_export
+from .selectors import account_export, user_tokens
 
 
 def _form_page(
@@ -178,8 +178,22 @@ def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
-    blocked = blocked_usernames(user=signed_in_user(request))
-    return render(request, "accounts/me.html", {"now": timezone.localtime(), "blocked": blocked})
+    user = signed_in_user(request)
+    context = {"now": timezone.localtime(), "blocked": blocked_usernames(user=user), "tokens": user_tokens(user=user)}
+    return render(request, "accounts/me.html", context)
+
+
+@require_POST
+@login_required
+def token_sign_out(request: HttpRequest, token_id: str) -> HttpResponse:
+    """Sign an app out: its token stops working at once."""
+    try:
+        services.token_revoke(user=signed_in_user(request), token_id=token_id)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Signed out of that app."))
+    return redirect("accounts:me")
 
 
 @require_http_methods(["GET", "POST"])

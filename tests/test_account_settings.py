@@ -148,3 +148,23 @@ def test_the_export_holds_what_the_person_made(client):
     assert {c["name"]: c["host"] for c in data["channels"]} == {"Talk": True, "Birds": False}
     assert data["punches"][0]["note"] == "up"
     assert "theirs" not in json.dumps(data["posts"])
+
+
+def test_apps_signed_in_are_listed_and_can_be_signed_out(client):
+    person = make_user(username="phoneuser")
+    issued = client.post(
+        "/api/v1/auth/token",
+        json.dumps({"login": "phoneuser", "password": PASSWORD, "name": "My phone"}),
+        content_type="application/json",
+    ).json()
+    headers = {"Authorization": f"Bearer {issued['token']}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    client.force_login(person)
+    page = client.get("/me").content.decode()
+    assert "My phone" in page
+    assert issued["token"] not in page  # the secret is never shown again
+    assert client.post(f"/me/apps/{issued['id']}/sign-out").status_code == 302
+    client.logout()
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    client.force_login(make_user())
+    assert client.post(f"/me/apps/{issued['id']}/sign-out").status_code == 302  # someone else's: nothing happens
