@@ -78,8 +78,8 @@ def _clean_note(note: str) -> str:
 
 def _song_for(channel: Channel, *, avoid: int | None) -> Song | None:
     """Shuffle from the channel's playlist, else from music posted across the site; never the song
-    this person heard last time here, when there is another to choose. The pool is cached briefly:
-    a morning rush draws from it hundreds of times a second."""
+    this person heard last time here, when there is another to choose. The pool and its songs are
+    cached briefly: a morning rush draws from them hundreds of times a second."""
     key = f"punch-songs:{channel.pk}"
     pool: list[int] | None = shared_cache.get(key)
     if pool is None:
@@ -98,8 +98,17 @@ def _song_for(channel: Channel, *, avoid: int | None) -> Song | None:
     fresh = [post_id for post_id in pool if post_id != avoid] or pool
     if not fresh:
         return None
-    chosen = random.choice(fresh)  # noqa: S311  (a shuffle, not a secret)
-    return Song.objects.select_related("post").filter(post_id=chosen).first()
+    return _song(random.choice(fresh))  # noqa: S311  (a shuffle, not a secret)
+
+
+def _song(post_id: int) -> Song | None:
+    key = f"punch-song:{post_id}"
+    song: Song | None = shared_cache.get(key)
+    if song is None:
+        song = Song.objects.select_related("post").filter(post_id=post_id).first()
+        if song is not None:
+            shared_cache.set(key, song, SONG_POOL_SECONDS)
+    return song
 
 
 def forget_song_pool(channel: Channel) -> None:
