@@ -169,3 +169,20 @@ def test_an_api_punch_makes_few_queries(client, django_assert_max_num_queries):
     # one statement (in a savepoint here, inside the test's transaction); on SQLite the ORM's transaction.
     with django_assert_max_num_queries(7 if connection.vendor == "postgresql" else 11):
         assert punch(tokens[1]) == 201
+
+
+def test_the_api_refuses_a_stranger_and_hides_a_closed_channel(client):
+    """Ensure that the punch's own channel lookup keeps channel_get's rules: members only, closed is gone."""
+    channel = make_channel(name="Members", kind="punch", category="rituals")
+    stranger = make_user()
+    secret = f"same_{secrets.token_urlsafe(32)}"
+    AccessToken.objects.create(user=stranger, digest=hashlib.sha256(secret.encode()).hexdigest(), name="app")
+    url = f"/api/v1/channels/{channel.public_id}/punch"
+    headers = {"Authorization": f"Bearer {secret}"}
+    refused = client.post(url, json.dumps({}), content_type="application/json", headers=headers)
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_member")
+    channel_join(user=stranger, channel=channel)
+    Channel.objects.filter(pk=channel.pk).update(is_closed=True)
+    gone = client.post(url, json.dumps({}), content_type="application/json", headers=headers)
+    assert gone.status_code == 404
+    assert not Punch.objects.exists()
