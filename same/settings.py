@@ -138,7 +138,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 
 def _pool_sizes(value: str) -> dict[str, int]:
-    """DATABASE_POOL=1 for a pool of 2 to 16 connections per process, or MIN:MAX."""
+    """DATABASE_POOL=1 for a pool of 2 to 16 connections per process, or MIN:MAX (0 or unset: no pool)."""
     if value.strip().lower() in {"1", "true", "yes", "on"}:
         return {"min_size": 2, "max_size": 16}
     low, _sep, high = value.partition(":")
@@ -155,8 +155,9 @@ def _pool_sizes(value: str) -> dict[str, int]:
 # a thread: CONN_MAX_AGE cannot keep them, so every request would open a new PostgreSQL connection
 # (~20 ms, 1.6 ms of it this process's CPU, and a new backend process). A pool (psycopg_pool, from
 # `psycopg[pool]`) hands connections over instead; size it per worker against max_connections.
-if (pool := os.environ.get("DATABASE_POOL", "")) and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "pool": _pool_sizes(pool)}
+_pool = os.environ.get("DATABASE_POOL", "").strip()
+if _pool.lower() not in {"", "0", "false", "no", "off"} and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "pool": _pool_sizes(_pool)}
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections beside a pool
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
