@@ -118,6 +118,12 @@ def wait_until_up(url: str, seconds: float = 30) -> None:
     raise SystemExit(f"the server at {url} did not come up")
 
 
+def load_average() -> str:
+    """The machine is shared: every figure goes with the load it was taken under."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
 def check(channel_id: str, created: int) -> dict[str, int]:
     """What the database says after the rush."""
     channel = Channel.objects.get(public_id=channel_id)
@@ -147,15 +153,19 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", default="10s")
+    parser.add_argument(
+        "--settings", default="same.settings", help="DJANGO_SETTINGS_MODULE of the server (bench.settings_pool: a pool)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
+    load_before = load_average()
     channel_id, tokens = seed(args.people)
     with tempfile.NamedTemporaryFile("w", suffix=".tokens", delete=False) as handle:
         handle.write("\n".join(tokens))
         token_file = handle.name
     port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "same.settings"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": args.settings}
     server = subprocess.Popen(
         [
             sys.executable,
@@ -204,7 +214,9 @@ def main() -> None:
     figures = json.loads(line.removeprefix("RUSH "))
     seconds = figures["duration_us"] / 1e6
     out(
-        f"database: {connection.vendor}; people: {args.people:,}; connections: {args.connections}; duration: {seconds:.1f} s"
+        f"database: {connection.vendor}; settings: {args.settings}; people: {args.people:,}; "
+        f"connections: {args.connections}; duration: {seconds:.1f} s; "
+        f"load average before: {load_before}, after: {load_average()}"
     )
     out("| punches/s | p50 | p90 | p99 | max | 201 | 409 | other |")
     out("|---|---|---|---|---|---|---|---|")

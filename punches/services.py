@@ -2,22 +2,24 @@
 
 import random
 import zoneinfo
+from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import cache
 
-from django.core.cache import cache
+from django.core.cache import cache as shared_cache
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import User, new_public_id
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from interests.models import Channel, ChannelKind, Membership
 from posts.models import Post, PostImage, Song
-from posts.stored_images import stored_images
+from posts.stored_images import StoredImage, stored_images
 
 from .models import PlaylistEntry, Punch, PunchClock
 
@@ -76,10 +78,10 @@ def _clean_note(note: str) -> str:
 
 def _song_for(channel: Channel, *, avoid: int | None) -> Song | None:
     """Shuffle from the channel's playlist, else from music posted across the site; never the song
-    this person heard last time here, when there is another to choose. The pool is cached briefly:
-    a morning rush draws from it hundreds of times a second."""
+    this person heard last time here, when there is another to choose. The pool and its songs are
+    cached briefly: a morning rush draws from them hundreds of times a second."""
     key = f"punch-songs:{channel.pk}"
-    pool: list[int] | None = cache.get(key)
+    pool: list[int] | None = shared_cache.get(key)
     if pool is None:
         playlist = Song.objects.filter(
             post__in=PlaylistEntry.objects.filter(channel=channel).values("song_post"), post__removed_at__isnull=True
@@ -92,16 +94,25 @@ def _song_for(channel: Channel, *, avoid: int | None) -> Song | None:
         pool = list(playlist.values_list("post_id", flat=True)) or list(
             site.values_list("post_id", flat=True)[:SITE_SONG_POOL]
         )
-        cache.set(key, pool, SONG_POOL_SECONDS)
+        shared_cache.set(key, pool, SONG_POOL_SECONDS)
     fresh = [post_id for post_id in pool if post_id != avoid] or pool
     if not fresh:
         return None
-    chosen = random.choice(fresh)  # noqa: S311  (a shuffle, not a secret)
-    return Song.objects.select_related("post").filter(post_id=chosen).first()
+    return _song(random.choice(fresh))  # noqa: S311  (a shuffle, not a secret)
+
+
+def _song(post_id: int) -> Song | None:
+    key = f"punch-song:{post_id}"
+    song: Song | None = shared_cache.get(key)
+    if song is None:
+        song = Song.objects.select_related("post").filter(post_id=post_id).first()
+        if song is not None:
+            shared_cache.set(key, song, SONG_POOL_SECONDS)
+    return song
 
 
 def forget_song_pool(channel: Channel) -> None:
-    cache.delete(f"punch-songs:{channel.pk}")
+    shared_cache.delete(f"punch-songs:{channel.pk}")
 
 
 def _clock_of(channel: Channel) -> PunchClock | None:
@@ -116,6 +127,170 @@ def _is_member(user: User, channel: Channel) -> bool:
     if joined is not None:
         return bool(joined)
     return Membership.objects.filter(channel=channel, user=user).exists()
+
+
+def _zone_name(user: User) -> str:
+    """The person's time zone as `local_now` reads it: theirs if it is known, else UTC."""
+    try:
+        zoneinfo.ZoneInfo(user.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return user.timezone
+
+
+@cache
+def _postgres_zones() -> frozenset[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_timezone_names")
+        return frozenset(name for (name,) in cursor.fetchall())
+
+
+def _postgres_knows_zone(name: str) -> bool:
+    """PostgreSQL and Python read the same IANA database, but either may be newer than the other."""
+    return name in _postgres_zones()
+
+
+def _streak(streak_from: tuple[date, int] | None, today: date) -> int:
+    if streak_from is not None and streak_from[0] == today - timedelta(days=1):
+        return streak_from[1] + 1
+    return 1
+
+
+def _punch_row(
+    *,
+    user: User,
+    channel: Channel,
+    note: str,
+    now: datetime | None,
+    streak_from: tuple[date, int] | None,
+    song: Song | None,
+) -> tuple[Punch, int]:
+    """The punch and its post, and the channel's member count. Must be called in a transaction."""
+    # Take the channel's row lock first, then read the clock: punches are numbered in the
+    # order they commit, so a rank counted now stays right when recounted later.
+    members = Channel.objects.select_for_update().filter(pk=channel.pk).values_list("member_count", flat=True).get()
+    Channel.objects.filter(pk=channel.pk).update(post_count=F("post_count") + 1, last_post_at=Now())
+    moment = now or timezone.now()
+    local = local_now(user, moment)
+    today = local.date()
+    seconds = local.hour * 3600 + local.minute * 60 + local.second
+    post = Post.objects.create(channel=channel, author=user, kind=ChannelKind.PUNCH, text=note, created_at=moment)
+    earlier = Punch.objects.filter(channel=channel, local_date=today, local_seconds__lt=seconds).count()
+    punch = Punch.objects.create(
+        channel=channel,
+        user=user,
+        post=post,
+        punched_at=moment,
+        local_date=today,
+        local_seconds=seconds,
+        time_zone=user.timezone,
+        streak=_streak(streak_from, today),
+        rank=earlier + 1,
+        song_post_id=song.post_id if song else None,
+    )
+    return punch, members
+
+
+# The same writes as `_punch_row`, sent to PostgreSQL as one simple query: its statements run in one
+# transaction (the caller's, or else an implicit one that commits at the end) and each reads a new
+# snapshot. The UPDATE takes the channel's row lock; only then does the INSERT read the clock and count
+# the earlier punches, so ranks stay right when recounted, as in `_punch_row`. Nothing waits on Python
+# while the lock is held: under a rush, the lock is held for the server's work alone.
+_PUNCH_SQL = """
+UPDATE interests_channel SET post_count = post_count + 1, last_post_at = statement_timestamp()
+WHERE id = %(channel)s;
+WITH clock AS (
+    SELECT COALESCE(%(now)s::timestamptz, clock_timestamp()) AS moment
+), here AS (
+    SELECT moment, (moment AT TIME ZONE %(zone)s) AS wall FROM clock
+), local AS (
+    SELECT moment, wall::date AS local_date, floor(extract(epoch FROM wall::time))::integer AS local_seconds FROM here
+), post AS (
+    INSERT INTO posts_post (public_id, channel_id, author_id, kind, text, same_count, created_at, removed_reason)
+    SELECT %(post_public_id)s, %(channel)s, %(user)s, %(kind)s, %(note)s, 0, moment, '' FROM local
+    RETURNING id
+)
+INSERT INTO punches_punch
+    (public_id, channel_id, user_id, post_id, punched_at, local_date, local_seconds, time_zone, streak, rank,
+     song_post_id)
+SELECT %(punch_public_id)s, %(channel)s, %(user)s, post.id, local.moment, local.local_date, local.local_seconds,
+    %(time_zone)s,
+    CASE WHEN local.local_date - 1 = %(latest_date)s::date THEN %(latest_streak)s::integer + 1 ELSE 1 END,
+    1 + (
+        SELECT count(*) FROM punches_punch earlier
+        WHERE earlier.channel_id = %(channel)s AND earlier.local_date = local.local_date
+        AND earlier.local_seconds < local.local_seconds
+    ),
+    %(song_post)s
+FROM local, post
+RETURNING id, public_id, channel_id, user_id, post_id, punched_at, local_date, local_seconds, time_zone, streak,
+    rank, song_post_id, (SELECT member_count FROM interests_channel WHERE id = %(channel)s)
+"""
+_PUNCH_RETURNS = [
+    "id",
+    "public_id",
+    "channel_id",
+    "user_id",
+    "post_id",
+    "punched_at",
+    "local_date",
+    "local_seconds",
+    "time_zone",
+    "streak",
+    "rank",
+    "song_post_id",
+]
+
+
+def _punch_row_in_one_trip(
+    *,
+    user: User,
+    channel: Channel,
+    note: str,
+    now: datetime | None,
+    streak_from: tuple[date, int] | None,
+    song: Song | None,
+) -> tuple[Punch, int]:
+    """`_punch_row` for PostgreSQL in one round trip; raises IntegrityError for a second punch that day."""
+    params = {
+        "channel": channel.pk,
+        "user": user.pk,
+        "now": now,
+        "zone": _zone_name(user),
+        "kind": ChannelKind.PUNCH.value,
+        "note": note,
+        "post_public_id": new_public_id(),
+        "punch_public_id": new_public_id(),
+        "time_zone": user.timezone,
+        "latest_date": streak_from[0] if streak_from else None,
+        "latest_streak": streak_from[1] if streak_from else None,
+        "song_post": song.post_id if song else None,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_PUNCH_SQL, params)
+        cursor.nextset()  # past the UPDATE's (empty) result to the INSERT's
+        row = cursor.fetchone()
+    if row is None:  # the channel's row is gone
+        raise NotFound(_("No such channel."))
+    *values, members = row
+    punch = Punch.from_db(connection.alias, _PUNCH_RETURNS, values)
+    punch.channel = channel
+    punch.user = user
+    return punch, int(members)
+
+
+def _attach_images(post_id: int, stored: list[StoredImage]) -> None:
+    for position, item in enumerate(stored):
+        PostImage.objects.create(
+            post_id=post_id,
+            position=position,
+            image=item.image_name,
+            thumb=item.thumb_name,
+            width=item.width,
+            height=item.height,
+            thumb_width=item.thumb_width,
+            thumb_height=item.thumb_height,
+        )
 
 
 def punch_in(
@@ -152,50 +327,24 @@ def punch_in(
     if latest is not None and latest["local_date"] == local.date():
         raise AlreadyPunched(local_now(user, latest["punched_at"]).strftime("%H:%M"))
     song = _song_for(channel, avoid=latest["song_post_id"] if latest else None)
+    streak_from = (latest["local_date"], int(latest["streak"])) if latest is not None else None
     with stored_images([photo] if photo else [], field="photo") as stored:
         try:
-            with transaction.atomic():
-                # Take the channel's row lock first, then read the clock: punches are numbered in the
-                # order they commit, so a rank counted now stays right when recounted later.
-                members = (
-                    Channel.objects.select_for_update()
-                    .filter(pk=channel.pk)
-                    .values_list("member_count", flat=True)
-                    .get()
-                )
-                Channel.objects.filter(pk=channel.pk).update(post_count=F("post_count") + 1, last_post_at=Now())
-                moment = now or timezone.now()
-                local = local_now(user, moment)
-                today = local.date()
-                seconds = local.hour * 3600 + local.minute * 60 + local.second
-                post = Post.objects.create(
-                    channel=channel, author=user, kind=ChannelKind.PUNCH, text=clean_note, created_at=moment
-                )
-                for position, item in enumerate(stored):
-                    PostImage.objects.create(
-                        post=post,
-                        position=position,
-                        image=item.image_name,
-                        thumb=item.thumb_name,
-                        width=item.width,
-                        height=item.height,
-                        thumb_width=item.thumb_width,
-                        thumb_height=item.thumb_height,
+            if connection.vendor == "postgresql" and _postgres_knows_zone(_zone_name(user)):
+                # Outside any transaction the statements commit on their own; inside one (a test, a
+                # photo to attach) a savepoint keeps a refused punch from breaking it.
+                guard = transaction.atomic() if stored or connection.in_atomic_block else nullcontext()
+                with guard:
+                    punch, members = _punch_row_in_one_trip(
+                        user=user, channel=channel, note=clean_note, now=now, streak_from=streak_from, song=song
                     )
-                earlier = Punch.objects.filter(channel=channel, local_date=today, local_seconds__lt=seconds).count()
-                yesterday = latest is not None and latest["local_date"] == today - timedelta(days=1)
-                punch = Punch.objects.create(
-                    channel=channel,
-                    user=user,
-                    post=post,
-                    punched_at=moment,
-                    local_date=today,
-                    local_seconds=seconds,
-                    time_zone=user.timezone,
-                    streak=int(latest["streak"]) + 1 if latest is not None and yesterday else 1,
-                    rank=earlier + 1,
-                    song_post_id=song.post_id if song else None,
-                )
+                    _attach_images(punch.post_id, stored)
+            else:
+                with transaction.atomic():
+                    punch, members = _punch_row(
+                        user=user, channel=channel, note=clean_note, now=now, streak_from=streak_from, song=song
+                    )
+                    _attach_images(punch.post_id, stored)
         except IntegrityError:
             # Another tab or a double tap won the race for today's punch.
             first = Punch.objects.filter(channel=channel, user=user).order_by("-local_date").first()

@@ -64,9 +64,8 @@ def punch(request: HttpRequest, channel_id: str) -> Status[PunchOut]:
     """Punch in for today (your own local day); a song is drawn for you. Twice a day: 409 `already_punched`."""
     me = api_user(request)
     body = read_body(request, PunchIn)
-    result = services.punch_in(
-        user=me, channel=channel_get(viewer=me, public_id=channel_id), note=body.note, photo=request.FILES.get("photo")
-    )
+    channel = selectors.punch_channel_get(viewer=me, public_id=channel_id)
+    result = services.punch_in(user=me, channel=channel, note=body.note, photo=request.FILES.get("photo"))
     punch = result.punch
     song = result.song
     return Status(
