@@ -6,8 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.suspension import ensure_not_suspended
 from core.errors import PermissionDenied, ServiceError
-from interests.bans import ensure_may_take_part
 from interests.models import Channel, ChannelKind, Membership
 
 from .models import Post, Same
@@ -36,7 +36,7 @@ def check_can_post(*, author: User, channel: Channel, kind: str) -> None:
         )
     if not Membership.objects.filter(channel=channel, user=author).exists():
         raise PermissionDenied("not_member", _("Join the channel to post in it."))
-    ensure_may_take_part(user=author, channel=channel)
+    ensure_not_suspended(author)  # a ban took away the membership checked above
 
 
 def post_record(*, post: Post) -> Post:

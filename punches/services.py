@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User, new_public_id
+from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from interests.models import Channel, ChannelKind, Membership
 from posts.models import Post, PostImage, Song
@@ -307,7 +308,8 @@ def punch_in(
     if channel.is_closed:
         raise PermissionDenied("channel_closed", _("This channel is closed."))
     if not _is_member(user, channel):
-        raise PermissionDenied("not_member", _("Join the channel to punch in."))
+        raise PermissionDenied("not_member", _("Join the channel to punch in."))  # a ban removed the membership
+    ensure_not_suspended(user)
     clean_note = _clean_note(note)
     local = local_now(user, now)
     clock = _clock_of(channel)

@@ -283,3 +283,16 @@ async def test_a_suspended_person_cannot_type_over_the_websocket():
     await socket.send_json_to({"type": "ping"})
     assert (await socket.receive_json_from())["type"] == "pong"  # still connected: they can read
     await socket.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_suspended_person_cannot_punch_in():
+    from punches.services import punch_in
+
+    host = make_user()
+    channel = channel_create(host=host, name="Up early", kind="punch", category="life")
+    person = make_user(username="sleepy")
+    channel_join(user=person, channel=channel)
+    operators.account_suspend(by=operator(), username="sleepy", days=1, reason="spam")
+    person.refresh_from_db()
+    assert refused(punch_in, user=person, channel=channel).code == "suspended"
