@@ -2,6 +2,8 @@
 
 import hashlib
 import time
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -13,6 +15,25 @@ def _cache_key(scope: str, key: str, window_start: int) -> str:
     # Keys may be emails: hash them so the cache never holds one in clear.
     digest = hashlib.sha256(f"{scope}:{key.lower()}".encode()).hexdigest()[:32]
     return f"rl:{scope}:{digest}:{window_start}"
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What is left of the tightest limit a request touched: sent back as RateLimit-* headers."""
+
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window starts again
+
+
+# Set by each hit during a request; core.middleware.ServiceErrorMiddleware resets it and writes the headers.
+tightest: ContextVar[Allowance | None] = ContextVar("tightest_rate_limit", default=None)
+
+
+def _remember(allowance: Allowance) -> None:
+    current = tightest.get()
+    if current is None or allowance.remaining < current.remaining:
+        tightest.set(allowance)
 
 
 def rate_limit_hit(*, scope: str, key: str) -> None:
@@ -27,5 +48,7 @@ def rate_limit_hit(*, scope: str, key: str) -> None:
     except ValueError:  # expired between add and incr
         cache.set(cache_key, 1, timeout=window + 1)
         count = 1
+    reset = max(1, window_start + window - now)
+    _remember(Allowance(limit=limit, remaining=max(0, limit - count), reset=reset))
     if count > limit:
-        raise RateLimited(retry_after=max(1, window_start + window - now))
+        raise RateLimited(retry_after=reset)

@@ -332,3 +332,24 @@ def test_blocking_from_a_post_stops_their_knocks(client):
     assert client.post(f"/p/{theirs.public_id}/block").status_code == 302
     error = refused(services.conversation_knock, sender=reader, post=mine, text="hi", client_id="k")
     assert (error.code, error.status) == ("blocked", 403)
+
+
+@pytest.mark.django_db
+def test_limited_endpoints_say_what_is_left(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "group_create_account": (2, 3600)}
+    make_user(username="owner")
+    headers = token(client, "owner")
+    answers = [
+        client.post(
+            "/api/v1/conversations",
+            json.dumps({"kind": "group", "title": f"g{i}"}),
+            content_type="application/json",
+            headers=headers,
+        )
+        for i in range(3)
+    ]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert [a["RateLimit-Remaining"] for a in answers] == ["1", "0", "0"]
+    assert answers[0]["RateLimit-Limit"] == "2"
+    assert 0 < int(answers[2]["Retry-After"]) <= 3600
+    assert "RateLimit-Limit" not in client.get("/api/v1/conversations", headers=headers)  # nothing counted
