@@ -100,9 +100,7 @@ def test_a_native_app_walks_the_whole_product(smtp_server, immediate_tasks, medi
     assert voted["poll"]["options"][0]["votes"] == 1
     punched = lark.call("post", f"/channels/{channels['punch']}/punch", {"note": "up!"}, expect=201)
     assert punched["rank"] == 1
-    assert [p["username"] for p in lark.call("get", f"/channels/{channels['punch']}/punches")["items"]] == [
-        "lark"
-    ]
+    assert [p["username"] for p in lark.call("get", f"/channels/{channels['punch']}/punches")["items"]] == ["lark"]
     assert any(p["id"] == text["id"] for p in lark.call("get", "/feed")["items"])
 
     # A knock, accepted; a conversation over the WebSocket that survives a drop.
