@@ -323,3 +323,8 @@ LOGGING = {
 
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: none, use REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
+
+# Speech to text for voice clips (a sticker's spoken caption): the dotted path of a class with
+# `transcribe(pcm, *, sample_rate) -> media.speech.Transcript`, made once per process. The default is
+# PocketSphinx with the English model its wheel ships; docs/speech.md tells how to plug in a stronger engine.
+SPEECH_BACKEND = os.environ.get("SPEECH_BACKEND", "media.speech.PocketSphinxBackend")
