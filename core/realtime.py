@@ -22,7 +22,9 @@ from core.errors import ServiceError
 
 CLOSE_UNAUTHORIZED = 4401
 OUTBOX_LIMIT = 100  # events waiting for one slow socket (the in-memory layer's own capacity); more are dropped
-FAN_OUT_AT_ONCE = 64  # group_sends in flight at once: each is a few Redis round trips with channels_redis
+# group_sends in flight at once. Each is 3-4 Redis round trips with channels_redis, on connections from a pool
+# that redis-py 8 caps at 100 and that also serves the receive loop: 64 at once ran it out (MaxConnectionsError).
+FAN_OUT_AT_ONCE = 8
 
 logger = logging.getLogger(__name__)
 
