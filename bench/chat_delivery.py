@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.benchlib import ROOT, cpu_seconds, free_port, out, percentile
 
 PREFIX = "deliv"
+EXPERIMENTS = ("redis-no-timeout", "redis-pubsub")  # channel layers that are not a setting of the app: serve()
 PHASES = {"pairs-max": "pm", "pairs-paced": "pp", "group-max": "gm", "group-paced": "gp"}
 
 
@@ -384,15 +385,15 @@ def wait_until_up(url: str, seconds: float = 60) -> None:
 
 
 def start_server(port: int, layer: str, redis_url: str, log: Path) -> subprocess.Popen[bytes]:
-    """uvicorn, one process. "redis-no-timeout" runs it through `serve()` below with the channel layer's
-    Redis connections built without a read timeout (an experiment, not a setting of the app)."""
+    """uvicorn, one process. "redis-no-timeout" and "redis-pubsub" run it through `serve()` below with
+    another channel-layer configuration (experiments, not settings of the app)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "same.settings", "LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)
     if layer.startswith("redis"):
         env["REDIS_URL"] = redis_url
         env["CACHE_PREFIX"] = f"bench-delivery-{secrets.token_hex(4)}"  # fresh rate-limit counters
-    if layer == "redis-no-timeout":
-        command = [sys.executable, __file__, "--serve", "--port", str(port)]
+    if layer in EXPERIMENTS:
+        command = [sys.executable, __file__, "--serve", layer, "--port", str(port)]
     else:
         command = [sys.executable, "-m", "uvicorn", "same.asgi:application", "--host", "127.0.0.1"]
         command += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
@@ -400,16 +401,24 @@ def start_server(port: int, layer: str, redis_url: str, log: Path) -> subprocess
         return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stderr=sink, stdout=sink)
 
 
-def serve(port: int) -> None:
-    """The app as `python -m uvicorn` runs it, but with `socket_timeout=None` on the channel layer's Redis
-    connections: redis-py 8 reads with a 5 s timeout by default, the same as channels_redis's BZPOPMIN
-    wait, so an idle receive loop can time out and take a consumer (and its socket) down with it."""
+def serve(layer: str, port: int) -> None:
+    """The app as `python -m uvicorn` runs it, with the channel layer changed before Django reads its settings.
+
+    redis-no-timeout: `socket_timeout=None` on the layer's Redis connections. redis-py 8 reads with a 5 s
+    timeout by default, as long as channels_redis's BZPOPMIN wait, so an idle receive loop times out and
+    takes a consumer (and its socket) down with it.
+    redis-pubsub: channels_redis's RedisPubSubChannelLayer: a group_send is one PUBLISH, and each process
+    reads one subscription stream instead of popping every message with a round trip."""
     import uvicorn
 
     from same import settings
 
-    config: dict[str, Any] = settings.CHANNEL_LAYERS["default"]["CONFIG"]  # type: ignore[assignment]
-    config["hosts"] = [{"address": config["hosts"][0], "socket_timeout": None}]
+    layers: dict[str, Any] = settings.CHANNEL_LAYERS
+    config = layers["default"]["CONFIG"]
+    if layer == "redis-no-timeout":
+        config["hosts"] = [{"address": config["hosts"][0], "socket_timeout": None}]
+    elif layer == "redis-pubsub":
+        layers["default"]["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"
     uvicorn.run("same.asgi:application", host="127.0.0.1", port=port, access_log=False, log_level="warning")
 
 
@@ -461,11 +470,12 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
             sent = asyncio.run(send_phase(port, code, jobs, args.connections, args.duration, rate))
             created = sent.statuses.get(201, 0)
             expected = created * fanout
-            # Wait for deliveries to stop arriving (at most --drain s).
-            deadline, last = time.monotonic() + args.drain, -1
+            # Wait until every delivery arrived, none arrived for 5 s, or --drain s passed.
+            deadline, last, still = time.monotonic() + args.drain, -1, 0
             while time.monotonic() < deadline:
                 got = receivers.count(code)
-                if got >= expected or got == last:
+                still = still + 1 if got == last else 0
+                if got >= expected or still >= 5:
                     break
                 last = got
                 time.sleep(1.0)
@@ -541,7 +551,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000, help="sockets (and people); even")
     parser.add_argument("--group-size", type=int, default=200)
     parser.add_argument("--group-senders", type=int, default=50, help="members who take turns sending to the group")
-    parser.add_argument("--layers", default="memory,redis", help="any of memory, redis, redis-no-timeout")
+    parser.add_argument("--layers", default="memory,redis", help="any of memory, redis, redis-no-timeout, redis-pubsub")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"any of {', '.join(PHASES)}")
     parser.add_argument("--connections", type=int, default=8, help="concurrent HTTP senders")
@@ -554,7 +564,7 @@ def main() -> None:
     parser.add_argument("--no-deflate", action="store_true", help="no permessage-deflate (browsers do use it)")
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=EXPERIMENTS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--origin", help=argparse.SUPPRESS)
@@ -567,7 +577,7 @@ def main() -> None:
         receiver_main(args)
         return
     if args.serve:
-        serve(args.port)
+        serve(args.serve, args.port)
         return
     args.phases = [p for p in args.phases.split(",") if p]
     if unknown := [p for p in args.phases if p not in PHASES]:
@@ -585,7 +595,7 @@ def main() -> None:
     connection.close()
     rows: list[dict[str, Any]] = []
     for layer in [name for name in args.layers.split(",") if name]:
-        if layer not in ("memory", "redis", "redis-no-timeout"):
+        if layer not in ("memory", "redis", *EXPERIMENTS):
             raise SystemExit(f"unknown layer {layer}")
         rows += run_layer(layer, args, seeded)
     table(rows)
