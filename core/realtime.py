@@ -22,9 +22,6 @@ from core.errors import ServiceError
 
 CLOSE_UNAUTHORIZED = 4401
 OUTBOX_LIMIT = 100  # events waiting for one slow socket (the in-memory layer's own capacity); more are dropped
-# group_sends in flight at once. Each is 3-4 Redis round trips with channels_redis, on connections from a pool
-# that redis-py 8 caps at 100 and that also serves the receive loop: 64 at once ran it out (MaxConnectionsError).
-FAN_OUT_AT_ONCE = 8
 
 logger = logging.getLogger(__name__)
 
@@ -65,13 +62,11 @@ async def send_to_people(public_ids: list[str], text: str) -> None:
                 consumer.push(text)
         return
     message = {"type": "event.forward", "text": text}
-    gate = asyncio.Semaphore(FAN_OUT_AT_ONCE)
-
-    async def one(public_id: str) -> None:
-        async with gate:
-            await layer.group_send(user_group(public_id), message)
-
-    await asyncio.gather(*(one(public_id) for public_id in public_ids))
+    for public_id in public_ids:
+        # One after another, as before. channels_redis queues every message for one process in a single
+        # sorted set capped at 100 (`capacity`) and drops what does not fit; that process's one receive
+        # loop pops them a round trip each. Overlapping the sends filled it faster and lost more.
+        await layer.group_send(user_group(public_id), message)
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
