@@ -1,6 +1,8 @@
 """What the bench scripts share: console output and the .bench-env file that seed.py writes."""
 
 import json
+import os
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,3 +71,24 @@ def endpoints(env: dict[str, Any], feed_deep: str, chan_deep: str) -> list[Endpo
         ),
         Endpoint("api-channels", "/api/v1/channels?sort=active", bearer, "JSON explore, sort=active"),
     ]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which `fraction` of `values` lie (nearest rank); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]

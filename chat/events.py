@@ -1,6 +1,7 @@
 """What goes out over the WebSocket. Called only after the transaction committed: the database is the record,
 the event a notification. Payloads carry usernames and opaque ids, never emails or row numbers."""
 
+import json
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -8,7 +9,7 @@ from channels.layers import get_channel_layer
 from django.urls import reverse
 
 from accounts.models import User
-from core.realtime import user_group
+from core.realtime import send_to_people
 
 from .models import Conversation, Message, Participant
 
@@ -73,17 +74,18 @@ def message_payload(message: Message) -> dict[str, Any]:
     }
 
 
-def _send(users: list[User], event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
+def _send(public_ids: list[str], event: dict[str, Any]) -> None:
+    """One event to each person's sockets: encoded once, handed to the event loop once."""
+    if get_channel_layer() is None or not public_ids:
         return
-    send = async_to_sync(layer.group_send)
-    for user in users:
-        send(user_group(user.public_id), {"type": "event.forward", "event": event})
+    async_to_sync(send_to_people)(public_ids, json.dumps(event))
 
 
-def _listeners(conversation: Conversation) -> list[User]:
-    return [p.user for p in Participant.objects.filter(conversation=conversation, ignored=False).select_related("user")]
+def _listeners(conversation: Conversation) -> list[str]:
+    """The public ids of the members who hear this conversation, read now: a member who left hears nothing more."""
+    return list(
+        Participant.objects.filter(conversation=conversation, ignored=False).values_list("user__public_id", flat=True)
+    )
 
 
 def announce_message(message: Message) -> None:
@@ -101,4 +103,4 @@ def announce_state(
     conversation: Conversation, kind: str, *, to: list[User] | None = None, extra: dict[str, Any] | None = None
 ) -> None:
     event = {"type": kind, "conversation_id": conversation.public_id, **(extra or {})}
-    _send(to if to is not None else _listeners(conversation), event)
+    _send([user.public_id for user in to] if to is not None else _listeners(conversation), event)

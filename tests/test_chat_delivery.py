@@ -1,0 +1,73 @@
+"""Delivery of chat events to sockets (core.realtime.send_to_people): every socket of every current member,
+each event once and in order, nobody else. Runs on the in-memory layer, and on Redis in the CI's second pass."""
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+from chat import groups, services
+from core import realtime
+from tests.factories import make_user
+from tests.test_chat import _connect_as
+from tests.test_chat_groups import a_group, joined
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+async def _messages(socket, count):
+    events = [await socket.receive_json_from(timeout=5) for _ in range(count)]
+    assert {e["type"] for e in events} == {"message.new"}
+    return [e["message"]["text"] for e in events]
+
+
+async def test_every_socket_of_every_member_hears_each_message_once_in_order_and_nobody_else_does():
+    owner = await database_sync_to_async(make_user)(username="owner")
+    ana = await database_sync_to_async(make_user)(username="ana")
+    bo = await database_sync_to_async(make_user)(username="bo")
+    outsider = await database_sync_to_async(make_user)(username="outsider")
+    _owner, group = await database_sync_to_async(a_group)(owner)
+    await database_sync_to_async(joined)(group, owner, ana, bo)
+    phone, laptop, bo_socket, owner_socket, outsider_socket = [
+        await _connect_as(person) for person in (ana, ana, bo, owner, outsider)
+    ]
+    texts = [f"message {i}" for i in range(12)]
+    for i, text in enumerate(texts):
+        await database_sync_to_async(services.message_send)(
+            sender=owner, conversation=group, text=text, client_id=f"o{i}"
+        )
+    for socket in (phone, laptop, bo_socket, owner_socket):  # the sender's own sockets hear it too
+        assert await _messages(socket, len(texts)) == texts
+        assert await socket.receive_nothing(timeout=0.2)
+    assert await outsider_socket.receive_nothing(timeout=0.2)
+    for socket in (phone, laptop, bo_socket, owner_socket, outsider_socket):
+        await socket.disconnect()
+
+
+async def test_a_removed_member_hears_nothing_more_on_any_socket_while_the_others_do():
+    owner = await database_sync_to_async(make_user)(username="owner")
+    ana = await database_sync_to_async(make_user)(username="ana")
+    bo = await database_sync_to_async(make_user)(username="bo")
+    _owner, group = await database_sync_to_async(a_group)(owner)
+    await database_sync_to_async(joined)(group, owner, ana, bo)
+    phone, laptop, bo_socket = [await _connect_as(person) for person in (ana, ana, bo)]
+    await database_sync_to_async(groups.member_remove)(by=owner, conversation=group, username="ana")
+    for socket in (phone, laptop):
+        assert (await socket.receive_json_from(timeout=5))["type"] == "conversation.removed"
+    notice = await bo_socket.receive_json_from(timeout=5)  # the group's own "ana was removed" line
+    assert (notice["type"], notice["message"]["kind"]) == ("message.new", "event")
+    await database_sync_to_async(services.message_send)(sender=owner, conversation=group, text="after", client_id="o1")
+    assert await _messages(bo_socket, 1) == ["after"]
+    for socket in (phone, laptop):
+        assert await socket.receive_nothing(timeout=0.3)
+    for socket in (phone, laptop, bo_socket):
+        await socket.disconnect()
+
+
+async def test_a_closed_socket_is_forgotten_and_sending_to_it_is_harmless():
+    ana = await database_sync_to_async(make_user)(username="ana")
+    socket = await _connect_as(ana)
+    if isinstance(get_channel_layer(), InMemoryChannelLayer):
+        assert ana.public_id in realtime._sockets
+    await socket.disconnect()
+    assert ana.public_id not in realtime._sockets
+    await realtime.send_to_people([ana.public_id, "nobody"], '{"type": "ping"}')
