@@ -155,8 +155,9 @@ def _pool_sizes(value: str) -> dict[str, int]:
 # Under ASGI each request's sync code runs in a thread of its own, and Django's connections belong to
 # a thread: CONN_MAX_AGE cannot keep them, so every request would open a new PostgreSQL connection
 # (~20 ms, 1.6 ms of it this process's CPU, and a new backend process). A pool (psycopg_pool, from
-# `psycopg[pool]`) hands connections over instead; size it per worker against max_connections.
-_pool = os.environ.get("DATABASE_POOL", "").strip()
+# `psycopg[pool]`) hands connections over instead; size it per worker against max_connections. On by
+# default for PostgreSQL (2 to 16 per process); DATABASE_POOL=0 turns it off, MIN:MAX sizes it.
+_pool = os.environ.get("DATABASE_POOL", "1").strip()
 if _pool.lower() not in {"", "0", "false", "no", "off"} and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "pool": _pool_sizes(_pool)}
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections beside a pool
@@ -171,9 +172,11 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "same"),
         }
     }
+    # Pub/sub, not channels_redis's list-based layer: that one queues at most 100 messages per process and
+    # drops the rest, and its 5 s blocking read timed idle sockets out (docs/performance.md, chat delivery).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CACHE_PREFIX", "same")},
         }
     }

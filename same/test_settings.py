@@ -29,7 +29,7 @@ if REDIS_URL and _worker.startswith("gw"):
     CACHES = {"default": {**CACHES["default"], "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "same-test"},
         }
     }

@@ -96,6 +96,9 @@ def test_a_message_sent_to_one_process_reaches_a_socket_on_the_other(tmp_path):
             async with websockets.connect(f"ws://127.0.0.1:{port_b}/ws/", origin=f"http://127.0.0.1:{port_b}") as ws:  # type: ignore[arg-type]
                 await ws.send(json.dumps({"type": "auth", "token": author_token}))
                 assert json.loads(await ws.recv())["type"] == "auth.ok"
+                # Idle for longer than a Redis read timeout: the socket must still be served afterwards
+                # (channels_redis's list layer used to close idle sockets after 5 s).
+                await asyncio.sleep(6)
 
                 def send_to_a() -> int:
                     request = urllib.request.Request(
