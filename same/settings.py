@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "stickers",
     "chat",
     "api",
+    "ads",
 ]
 
 MIDDLEWARE = [
@@ -299,3 +300,8 @@ LOGGING = {
 
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: none, use REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
+
+# House ads: ADS_ENABLED=0 switches them off entirely; otherwise about one page view in
+# ADS_EVERY_N_VIEWS shows one (drawn at random per view, nobody's views are counted).
+ADS_ENABLED = env_bool("ADS_ENABLED", default=True)
+ADS_EVERY_N_VIEWS = int(os.environ.get("ADS_EVERY_N_VIEWS", "4"))
