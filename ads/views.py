@@ -1,6 +1,7 @@
 """The ad slot (an htmx fragment a feed loads after itself), the click counter and the dismissal."""
 
 import random
+from contextlib import suppress
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -17,7 +18,6 @@ from interests.selectors import channel_get
 
 from . import selectors, services
 from .hiding import ads_hidden, hide_ads
-from .models import Campaign
 
 PLACES = frozenset({"home", "explore", "channel"})
 _rng = random.SystemRandom()
@@ -70,9 +70,8 @@ def click(request: HttpRequest, public_id: str) -> HttpResponse:
 @login_required
 def dismiss(request: HtmxHttpRequest) -> HttpResponse:
     """Hide ads on this device for a day. The card is swapped for nothing; without htmx, back to the page."""
-    campaign = Campaign.objects.filter(public_id=request.POST.get("campaign", "")).first()
-    if campaign is not None:
-        services.dismissal_record(campaign=campaign)
+    with suppress(NotFound):  # an unknown campaign is not counted; ads are hidden all the same
+        services.dismissal_record(campaign=selectors.campaign_get(public_id=request.POST.get("campaign", "")))
     if request.htmx:
         response = HttpResponse("")
     else:
