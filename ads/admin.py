@@ -112,17 +112,14 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
     list_display = (
         "name",
         "live",
-        "starts_at",
-        "ends_at",
+        "runs",
         "weight",
-        "daily_cap",
         "targets",
         "today",
         "impressions",
         "clicks",
-        "click_rate",
     )
-    list_filter = (StatusFilter, "is_active", TargetingFilter, "starts_at", "ends_at")
+    list_filter = (StatusFilter, "is_active", TargetingFilter)
     search_fields = ("name", "text", "link_url")
     date_hierarchy = "starts_at"
     readonly_fields = ("public_id", "created_at")
@@ -145,10 +142,15 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
             )
         )
 
-    @admin.display(boolean=True, description="live now")
+    @admin.display(boolean=True, description="live")
     def live(self, campaign: Campaign) -> bool:
         now: datetime = timezone.now()
         return campaign.is_active and campaign.starts_at <= now < campaign.ends_at
+
+    @admin.display(description="runs", ordering="starts_at")
+    def runs(self, campaign: Campaign) -> str:
+        start, end = timezone.localtime(campaign.starts_at), timezone.localtime(campaign.ends_at)
+        return f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"
 
     @admin.display(description="categories")
     def targets(self, campaign: Campaign) -> str:
@@ -163,14 +165,10 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
     def impressions(self, campaign: Any) -> int:
         return int(campaign.total_impressions)
 
-    @admin.display(description="clicks", ordering="total_clicks")
-    def clicks(self, campaign: Any) -> int:
-        return int(campaign.total_clicks)
-
-    @admin.display(description="click rate")
-    def click_rate(self, campaign: Any) -> str:
-        shown = int(campaign.total_impressions)
-        return f"{campaign.total_clicks / shown:.1%}" if shown else "–"
+    @admin.display(description="clicks (rate)", ordering="total_clicks")
+    def clicks(self, campaign: Any) -> str:
+        clicks, shown = int(campaign.total_clicks), int(campaign.total_impressions)
+        return f"{clicks} ({clicks / shown:.1%})" if shown else str(clicks)
 
 
 @admin.register(CampaignDay)

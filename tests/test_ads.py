@@ -370,7 +370,7 @@ class TestAdmin:
         listing = client.get(reverse("admin:ads_campaign_changelist"))
         assert listing.status_code == 200
         assert "1 / 10" in listing.text
-        assert "100.0%" in listing.text
+        assert "1 (100.0%)" in listing.text
         for query in ["status=live", "status=ended", "targeting=targeted", "targeting=everywhere", "q=Campaign"]:
             assert client.get(reverse("admin:ads_campaign_changelist") + "?" + query).status_code == 200
         assert client.get(reverse("admin:ads_campaign_change", args=[campaign.pk])).status_code == 200

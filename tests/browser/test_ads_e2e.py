@@ -109,8 +109,16 @@ def test_the_card_in_the_dark_and_on_a_channel(signed_in: SignIn, shot: Shot, re
     assert background == "rgb(33, 31, 36)"  # the dark surface
 
 
-def test_the_operators_dashboard(contexts: Contexts, shot: Shot, live_server, reader):
+def test_the_operators_dashboard_and_the_campaign_list(contexts: Contexts, shot: Shot, live_server, reader):
     make_user(username="operator", is_staff=True, is_superuser=True)
+    campaign_create(
+        name="Book swap",
+        text="Book swap on Saturday",
+        link_url="https://example.org/swap",
+        ends_at=timezone.now() + timedelta(days=3),
+        daily_cap=500,
+        categories=["books"],
+    )
     page = contexts.new(**COMPUTER).new_page()
     page.goto("/admin/login/")
     page.locator("#id_username").fill("operator")
@@ -121,3 +129,10 @@ def test_the_operators_dashboard(contexts: Contexts, shot: Shot, live_server, re
     expect(page.locator("svg.chart")).to_have_count(5)
     expect(page.get_by_role("table", name="Numbers per day, newest first")).to_be_visible()
     shot(page, "ads-dashboard-desktop")
+
+    page.get_by_role("link", name="Home").first.click()
+    page.get_by_role("link", name="Campaigns").first.click()
+    row = page.locator("#result_list tbody tr", has_text="Book swap")
+    expect(row).to_contain_text("0 / 500")
+    expect(row).to_contain_text("Books")
+    shot(page, "ads-admin-campaigns")
