@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "stickers",
     "chat",
     "api",
+    "ads",
 ]
 
 MIDDLEWARE = [
@@ -331,3 +332,8 @@ TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
 # `transcribe(pcm, *, sample_rate) -> media.speech.Transcript`, made once per process. The default is
 # PocketSphinx with the English model its wheel ships; docs/speech.md tells how to plug in a stronger engine.
 SPEECH_BACKEND = os.environ.get("SPEECH_BACKEND", "media.speech.PocketSphinxBackend")
+
+# House ads: ADS_ENABLED=0 switches them off entirely; otherwise about one page view in
+# ADS_EVERY_N_VIEWS shows one (drawn at random per view, nobody's views are counted).
+ADS_ENABLED = env_bool("ADS_ENABLED", default=True)
+ADS_EVERY_N_VIEWS = int(os.environ.get("ADS_EVERY_N_VIEWS", "4"))

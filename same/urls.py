@@ -4,8 +4,10 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.static import serve
 
 from api.api import api
+from core.dashboard import dashboard
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("admin/dashboard/", admin.site.admin_view(dashboard), name="admin_dashboard"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("accounts.urls")),
@@ -15,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("punches.urls")),
     path("", include("chat.urls")),
     path("", include("stickers.urls")),
+    path("", include("ads.urls")),
     path("", include("core.urls")),
 ]
 

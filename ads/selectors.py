@@ -1,0 +1,57 @@
+"""Reads on house ads: which campaigns are live for a feed, and whether this page view shows one."""
+
+import random
+from datetime import date, datetime
+
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from core.errors import NotFound
+
+from .models import Campaign, CampaignDay
+
+
+def site_day(moment: datetime | None = None) -> date:
+    """The day counters and caps belong to: the site's time zone, never the viewer's."""
+    return timezone.localtime(moment or timezone.now(), timezone.get_default_timezone()).date()
+
+
+def campaigns_live(*, category: str | None, now: datetime | None = None) -> list[Campaign]:
+    """Campaigns that may be shown now beside `category` (a channel's, or None on Home and Explore).
+
+    Live: active, started, not ended, and under today's impression cap. Untargeted campaigns fit
+    everywhere; a targeted one only where its category is. Targeting is checked here rather than in
+    SQL because house ads are few and JSON containment is not portable to SQLite.
+    """
+    now = now or timezone.now()
+    shown_today = CampaignDay.objects.filter(campaign=OuterRef("pk"), day=site_day(now)).values("impressions")[:1]
+    campaigns = (
+        Campaign.objects.filter(is_active=True, starts_at__lte=now, ends_at__gt=now)
+        .annotate(shown_today=Coalesce(Subquery(shown_today), 0))
+        .filter(Q(daily_cap__isnull=True) | Q(shown_today__lt=F("daily_cap")))
+        .order_by("pk")
+    )
+    return [c for c in campaigns if not c.categories or (category is not None and category in c.categories)]
+
+
+def campaign_draw(*, campaigns: list[Campaign], rng: random.Random) -> Campaign | None:
+    """One of `campaigns`, each with a chance proportional to its weight."""
+    if not campaigns:
+        return None
+    return rng.choices(campaigns, weights=[c.weight for c in campaigns])[0]
+
+
+def view_shows_ad(*, every_n_views: int, rng: random.Random) -> bool:
+    """About one page view in `every_n_views` shows an ad (0 or less: none). A fresh draw per view: no
+    counting of anyone's views, so nothing about a person is needed."""
+    if every_n_views <= 0:
+        return False
+    return rng.randrange(every_n_views) == 0
+
+
+def campaign_get(*, public_id: str) -> Campaign:
+    campaign = Campaign.objects.filter(public_id=public_id).first()
+    if campaign is None:
+        raise NotFound("No such ad.")
+    return campaign

@@ -1,0 +1,82 @@
+"""The ad slot (an htmx fragment a feed loads after itself), the click counter and the dismissal."""
+
+import random
+from contextlib import suppress
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from core.errors import NotFound
+from core.http import HtmxHttpRequest
+from interests.categories import CATEGORIES
+from interests.selectors import channel_get
+
+from . import selectors, services
+from .hiding import ads_hidden, hide_ads
+
+PLACES = frozenset({"home", "explore", "channel"})
+_rng = random.SystemRandom()
+
+
+def _nothing() -> HttpResponse:
+    return HttpResponse(status=204)
+
+
+def _category(request: HttpRequest, where: str) -> str | None:
+    """The category the slot sits in: a channel's own, or the one Explore is filtered to."""
+    if where == "channel":
+        try:
+            return channel_get(viewer=None, public_id=request.GET.get("channel", "")).category
+        except NotFound:
+            return None
+    category = request.GET.get("category", "")
+    return category if where == "explore" and category in CATEGORIES else None
+
+
+@require_GET
+@login_required
+@never_cache
+def slot(request: HtmxHttpRequest) -> HttpResponse:
+    """The ad card for this page view, or 204 (htmx then leaves the page as it is)."""
+    where = request.GET.get("where", "")
+    if not settings.ADS_ENABLED or where not in PLACES or ads_hidden(request):
+        return _nothing()
+    category = _category(request, where)
+    if where == "channel" and category is None:
+        return _nothing()
+    campaign = services.ad_serve(category=category, every_n_views=settings.ADS_EVERY_N_VIEWS, rng=_rng)
+    if campaign is None:
+        return _nothing()
+    return render(request, "ads/_card.html", {"campaign": campaign, "next": request.headers.get("HX-Current-URL", "")})
+
+
+@require_GET
+@never_cache
+def click(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Count the click, then go to the campaign's own stored link: no address is ever taken from the request."""
+    campaign = selectors.campaign_get(public_id=public_id)
+    services.click_record(campaign=campaign)
+    response = HttpResponseRedirect(campaign.link_url)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_POST
+@login_required
+def dismiss(request: HtmxHttpRequest) -> HttpResponse:
+    """Hide ads on this device for a day. The card is swapped for nothing; without htmx, back to the page."""
+    with suppress(NotFound):  # an unknown campaign is not counted; ads are hidden all the same
+        services.dismissal_record(campaign=selectors.campaign_get(public_id=request.POST.get("campaign", "")))
+    if request.htmx:
+        response = HttpResponse("")
+    else:
+        next_url = request.POST.get("next", "")
+        safe = url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()})
+        response = redirect(next_url if safe else "core:home")
+    hide_ads(response)
+    return response
