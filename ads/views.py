@@ -11,8 +11,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from core.errors import NotFound
-from core.http import HtmxHttpRequest
+from core.errors import NotFound, RateLimited
+from core.http import HtmxHttpRequest, client_ip
+from core.ratelimit import rate_limit_hit
 from interests.categories import CATEGORIES
 from interests.selectors import channel_get
 
@@ -60,7 +61,13 @@ def slot(request: HtmxHttpRequest) -> HttpResponse:
 def click(request: HttpRequest, public_id: str) -> HttpResponse:
     """Count the click, then go to the campaign's own stored link: no address is ever taken from the request."""
     campaign = selectors.campaign_get(public_id=public_id)
-    services.click_record(campaign=campaign)
+    try:
+        # Counted at most a few times an hour from one address, so clicks can't be pumped; the link works anyway.
+        rate_limit_hit(scope="ad_click_ip", key=f"{client_ip(request)}:{campaign.public_id}")
+    except RateLimited:
+        pass
+    else:
+        services.click_record(campaign=campaign)
     response = HttpResponseRedirect(campaign.link_url)
     response["Referrer-Policy"] = "no-referrer"
     return response

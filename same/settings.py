@@ -314,6 +314,7 @@ RATE_LIMITS = {
     "group_create_account": (10, 3600),
     "invite_join_account": (30, 3600),
     "sticker_create_account": (60, 3600),
+    "ad_click_ip": (3, 3600),  # clicks counted per address and campaign
     "typing_account": (60, 60),
 }
 

@@ -389,3 +389,17 @@ def test_the_demo_has_one_house_ad(settings, tmp_path):
     assert campaign.categories == []
     assert campaign.image
     assert campaign.image_width == 1200
+
+
+@pytest.mark.django_db
+def test_clicks_from_one_address_are_counted_a_few_times_an_hour(client):
+    campaign = Campaign.objects.create(
+        name="open source",
+        text="Run your own",
+        link_url="https://example.org/same",
+        starts_at=timezone.now() - timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=1),
+    )
+    for _ in range(5):
+        assert client.get(f"/ads/c/{campaign.public_id}").status_code == 302  # the link always works
+    assert CampaignDay.objects.get(campaign=campaign).clicks == 3
