@@ -99,13 +99,13 @@ def sticker_create(
     base = _picture(image, crop)
     voice = _voice(audio) if audio is not None else None
     stem = f"stickers/{new_public_id()}{new_public_id()}"
-    names = [
-        _save(f"{stem}-base.webp", rendering.webp(base, lossless=True)),
-        _save(f"{stem}.webp", rendering.webp(rendering.with_caption(base, text))),
-    ]
+    listening = voice is not None and not text
+    base_name = _save(f"{stem}-base.webp", rendering.webp(base, lossless=True))
+    # While its voice is being heard, a sticker shows its clean picture; the captioned one replaces it.
+    image_name = base_name if listening else _save(f"{stem}.webp", rendering.webp(rendering.with_caption(base, text)))
+    names = [base_name, image_name]
     if voice is not None:
         names.append(_save(f"{stem}.m4a", voice[0]))
-    listening = voice is not None and not text
     try:
         with transaction.atomic():
             sticker = Sticker.objects.create(
@@ -124,7 +124,7 @@ def sticker_create(
 
                 transaction.on_commit(lambda: transcribe_sticker.enqueue(sticker_id=sticker.public_id))
     except BaseException:
-        _delete_files(*names)
+        _delete_files(*set(names))
         raise
     return sticker
 
@@ -133,7 +133,7 @@ def _redraw(sticker: Sticker, caption: str) -> None:
     """Draw `caption` on the clean picture and store it under a new name (caches keep the old one)."""
     with default_storage.open(sticker.base, "rb") as handle:
         base = Image.open(io.BytesIO(handle.read())).convert("RGBA")
-    old = sticker.image
+    old = sticker.image if sticker.image != sticker.base else ""
     sticker.image = _save(
         f"stickers/{new_public_id()}{new_public_id()}.webp", rendering.webp(rendering.with_caption(base, caption))
     )

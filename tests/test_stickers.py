@@ -2,6 +2,7 @@
 
 import io
 import json
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from PIL import Image
 from chat import attachments
 from chat import services as chat_services
 from core.errors import ServiceError
+from media.errors import MediaError
 from posts.services import post_create_text
 from stickers import rendering, selectors, services
 from stickers.models import Sticker, StickerSave, StickerStatus
@@ -244,3 +246,85 @@ class TestApi:
         assert (
             client.get(f"/api/v1/stickers/{body['id']}", headers=token(client, make_user().username)).status_code == 404
         )
+
+
+CLIPS = Path(__file__).resolve().parent / "media" / "speech_phrases"
+
+
+def clip(name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, (CLIPS / name).read_bytes(), content_type="audio/ogg")
+
+
+@pytest.mark.django_db
+class TestListening:
+    def test_a_voice_without_a_caption_is_heard_and_becomes_the_caption(
+        self, immediate_tasks, django_capture_on_commit_callbacks, settings
+    ):
+        owner = make_user()
+        with django_capture_on_commit_callbacks(execute=True):
+            made = services.sticker_create(
+                owner=owner, image=quadrants(), audio=clip("good-morning-everyone.en-us.140.opus")
+            )
+        assert made.status == StickerStatus.PROCESSING  # what the request answered
+        sticker = Sticker.objects.get(pk=made.pk)
+        assert sticker.status == StickerStatus.READY
+        assert "morning" in sticker.transcript
+        assert sticker.caption == sticker.transcript
+        assert sticker.image != made.image  # drawn again, with the words on it
+
+    def test_a_typed_caption_wins_and_nothing_is_listened_to(
+        self, immediate_tasks, django_capture_on_commit_callbacks, monkeypatch
+    ):
+        def never(data: bytes) -> None:
+            raise AssertionError("transcribed a sticker that has a caption")
+
+        monkeypatch.setattr("media.speech.transcribe_recording", never)
+        with django_capture_on_commit_callbacks(execute=True):
+            sticker = services.sticker_create(
+                owner=make_user(),
+                image=quadrants(),
+                caption="my words",
+                audio=clip("good-morning-everyone.en-us.140.opus"),
+            )
+        assert (Sticker.objects.get(pk=sticker.pk).caption, sticker.status) == ("my words", "ready")
+
+    def test_silence_leaves_it_usable_without_a_caption(self, immediate_tasks, django_capture_on_commit_callbacks):
+        silent = io.BytesIO()
+        with wave.open(silent, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16000)
+            out.writeframes(b"\0\0" * 16000 * 3)
+        with django_capture_on_commit_callbacks(execute=True):
+            made = services.sticker_create(
+                owner=make_user(), image=quadrants(), audio=SimpleUploadedFile("s.wav", silent.getvalue())
+            )
+        sticker = Sticker.objects.get(pk=made.pk)
+        assert (sticker.status, sticker.caption, sticker.transcript) == ("ready", "", "")
+
+    def test_a_failed_transcription_says_so_and_the_sticker_still_works(
+        self, immediate_tasks, django_capture_on_commit_callbacks, monkeypatch, settings
+    ):
+        def broken(data: bytes) -> None:
+            raise MediaError("transcription_failed", "The recogniser stopped.")
+
+        monkeypatch.setattr("media.speech.transcribe_recording", broken)
+        with django_capture_on_commit_callbacks(execute=True):
+            made = services.sticker_create(
+                owner=make_user(), image=quadrants(), audio=clip("good-morning-everyone.en-us.140.opus")
+            )
+        sticker = Sticker.objects.get(pk=made.pk)
+        assert (sticker.status, sticker.caption) == ("failed", "")
+        assert (Path(settings.MEDIA_ROOT) / sticker.image).exists()
+        assert sticker.audio
+
+    def test_a_caption_typed_while_listening_is_kept(self, django_capture_on_commit_callbacks):
+        owner = make_user()
+        with django_capture_on_commit_callbacks(execute=False):  # the task hasn't run yet
+            made = services.sticker_create(
+                owner=owner, image=quadrants(), audio=clip("good-morning-everyone.en-us.140.opus")
+            )
+        services.sticker_caption_update(user=owner, sticker=made, caption="typed first")
+        services.sticker_apply_transcript(sticker_id=made.public_id, transcript="good morning everyone")
+        sticker = Sticker.objects.get(pk=made.pk)
+        assert (sticker.caption, sticker.status) == ("typed first", "ready")

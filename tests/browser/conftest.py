@@ -41,9 +41,11 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    # A microphone that plays a beep, granted without asking: voice messages can be recorded.
+    # A microphone, granted without asking, that says "good morning everyone" once (then silence): voice
+    # messages and stickers can be recorded, and what is recorded can be recognised.
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
+    f"--use-file-for-fake-audio-capture={Path(__file__).resolve().parent / 'fixtures' / 'good-morning-everyone.wav'}%noloop",
 ]
 MOBILE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}

@@ -1,6 +1,7 @@
 """Making a sticker on a phone (crop by dragging, a voice clip from the fake microphone, a caption), sending it
 in a chat, and the other person tapping it to hear it."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import Page, expect
@@ -85,3 +86,29 @@ def test_make_a_sticker_send_it_and_hear_it(asgi_live_server, signed_in, media_r
     expect(owl.get_by_role("button", name="Saved ✓")).to_be_visible()
     shot(owl, "sticker-03-received")
     assert sticker.saves.filter(user=author).exists()
+
+
+def test_a_sticker_captioned_by_its_voice(live_server, signed_in, media_root, settings, shot, tmp_path):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    photo = tmp_path / "sunrise.jpg"
+    photo.write_bytes(photo_with_gps(size=(900, 900)).read())
+    maker = signed_in(make_user(username="sunrise"), permissions=["microphone"])
+    maker.goto("/stickers/new")
+    maker.locator("#sticker-photo").set_input_files(str(photo))
+    expect(maker.locator("#crop-box")).to_be_visible()
+    maker.locator("#sticker-record").tap()
+    expect(maker.locator("#sticker-record-state")).to_contain_text("0:05", timeout=10_000)  # the whole phrase
+    maker.locator("#sticker-record").tap()
+    expect(maker.locator("#sticker-voice-preview")).to_be_visible()
+    maker.get_by_role("button", name="Make the sticker").tap()  # no caption typed: the voice gives it
+    expect(maker.locator("#result-caption")).to_have_value(re.compile("morning"), timeout=20_000)
+    expect(maker.locator("#result-status")).to_have_text("Done — tap it to hear your voice.")
+    shot(maker, "sticker-04-heard")
+    sticker = Sticker.objects.get()
+    assert "morning" in sticker.caption
+    # The caption can be changed afterwards.
+    maker.locator("#result-caption").fill("good morning, world")
+    maker.get_by_role("button", name="Save caption").tap()
+    expect(maker.locator("#result-status")).to_have_text("Caption saved.")
+    sticker.refresh_from_db()
+    assert sticker.caption == "good morning, world"
