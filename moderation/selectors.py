@@ -9,7 +9,7 @@ from accounts.models import User
 from core.errors import PermissionDenied
 from interests.models import Channel
 
-from .models import ModerationLogEntry, Report
+from .models import ModerationLogEntry, Report, ReportReason
 
 
 def _require_host(channel: Channel, viewer: User) -> None:
@@ -78,7 +78,7 @@ def report_queue(*, limit: int = 100) -> list[QueueItem]:
             r["target_id"],
             r["count"],
             r["latest"],
-            sorted(set(reasons.get((r["target_kind"], r["target_id"]), []))),
+            sorted({str(ReportReason(reason).label) for reason in reasons.get((r["target_kind"], r["target_id"]), [])}),
         )
         for r in rows
     ]
