@@ -11,6 +11,7 @@ that fails to load or any 5xx response fails the test.
 """
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """On SQLite, a database file instead of pytest-django's shared in-memory one: the live server, uvicorn
+    and the test each write from their own thread, and the in-memory cache answers "database table is
+    locked" at once where a file (WAL, busy_timeout) waits its turn, as the embedded default does."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(Path(tempfile.mkdtemp(prefix="same-browser-")) / "db.sqlite3")
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     # Playwright's sync API keeps an event loop running on the test thread, and Django refuses
     # database work from a thread with a running loop. Here that is the test's own, synchronous
@@ -116,6 +129,7 @@ class PageProblems:
     console: list[tuple[str, str]] = field(default_factory=list)  # (text, url)
     errors: list[str] = field(default_factory=list)
     document_4xx: set[str] = field(default_factory=set)
+    offline_on_purpose: bool = False
 
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -147,6 +161,8 @@ class PageProblems:
                 continue  # Chromium logs the 400 of a page showing form errors; nothing is broken.
             if "net::ERR_INTERNET_DISCONNECTED" in text:
                 continue  # a test took the phone offline on purpose
+            if self.offline_on_purpose and text.startswith(("htmx:sendError", "htmx:afterRequest")):
+                continue  # htmx reports the requests it couldn't send while the phone was offline
             found.append(f"console: {text} ({url})")
         return found
 
@@ -171,6 +187,13 @@ class Contexts:
 
     def problems(self) -> list[str]:
         return [problem for _context, problems in self.opened for problem in problems.found()]
+
+    def set_offline(self, context: BrowserContext, offline: bool) -> None:
+        """Take a phone off the network (or back): what fails to load meanwhile is expected."""
+        for opened, problems in self.opened:
+            if opened is context and offline:
+                problems.offline_on_purpose = True
+        context.set_offline(offline)
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ def test_knock_accept_and_talk_live(asgi_live_server, signed_in, shot):
     ]
 
 
-def test_messages_typed_offline_are_sent_when_back(asgi_live_server, signed_in):
+def test_messages_typed_offline_are_sent_when_back(asgi_live_server, signed_in, contexts):
     author = make_user(username="nightowl2")
     channel = make_channel(name="Insomnia 2", host=author)
     post = post_create_text(author=author, channel=channel, text="Anyone up?")
@@ -63,12 +63,12 @@ def test_messages_typed_offline_are_sent_when_back(asgi_live_server, signed_in):
     lark.locator("#knock-text").fill("Me.")
     lark.get_by_role("button", name="Knock").tap()
     expect(lark.locator(".bubble.mine")).to_have_count(1)
-    lark.context.set_offline(True)
+    contexts.set_offline(lark.context, True)
     lark.evaluate("() => window.dispatchEvent(new Event('offline'))")
     lark.locator("#chat-text").fill("Still here.")
     lark.get_by_role("button", name="Send", exact=True).tap()
     expect(lark.locator(".bubble.pending")).to_have_count(1)
-    lark.context.set_offline(False)
+    contexts.set_offline(lark.context, False)
     expect(lark.locator(".bubble.pending")).to_have_count(0, timeout=15_000)
     expect(lark.locator(".bubble.mine")).to_have_count(2)
     assert Message.objects.filter(text="Still here.").count() == 1
