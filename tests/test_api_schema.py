@@ -10,6 +10,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -50,6 +52,17 @@ def bearer(db, settings_unlimited) -> dict[str, str]:
     post = post_create_text(author=other, channel=channel, text="hello")
     conversation_knock(sender=me, post=post, text="hi", client_id="seed")
     return {"Authorization": f"Bearer {token_issue(login='fuzzer', password=PASSWORD, client_ip='x').secret}"}
+
+
+@pytest.fixture(autouse=True)
+def connections_kept_open():
+    """Schemathesis calls the WSGI app directly, so Django's end-of-request hook would close (with a pool:
+    return, rolled back) the test's connection mid-test. Django's own test client disconnects it the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
