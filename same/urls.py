@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("punches.urls")),
     path("", include("chat.urls")),
     path("", include("stickers.urls")),
+    path("", include("recommendations.urls")),
     path("", include("core.urls")),
 ]
 
