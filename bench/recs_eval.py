@@ -321,27 +321,57 @@ def evaluate(people: int, *, eval_people: int, seed: int) -> list[tuple[str, str
 
 
 def timing(people: int, seed: int) -> None:
-    """The whole recompute, as tasks.py runs it: neighbours (co-membership + content) and the top
-    20 of every person with a signal."""
+    """The whole recompute, as recommendations/recompute.py runs it (without the database): profiles,
+    neighbours (co-membership + content), and the top 30 of every person with a signal. Wall time
+    and this process's CPU time per step: on a shared machine the CPU time is the steadier figure."""
     community = generate(people, seed=seed)
     channels, texts, events = community.channels, community.texts, community.events
     del community
     gc.collect()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t0 = time.perf_counter()
+    steps: list[tuple[str, float, float]] = []
+    clock = (time.perf_counter(), time.process_time())
+
+    def step(name: str) -> None:
+        nonlocal clock
+        now = (time.perf_counter(), time.process_time())
+        steps.append((name, now[0] - clock[0], now[1] - clock[1]))
+        clock = now
+
     profiles, joined = engine.build_profiles(events)
-    t1 = time.perf_counter()
-    neighbours, suggestions = engine.recommend_all(profiles=profiles, joined=joined, channels=channels, texts=texts)
-    t2 = time.perf_counter()
+    step("profiles")
+    cf = engine.cf_neighbours(profiles.values())
+    step("co-membership neighbours")
+    content = engine.content_neighbours(texts)
+    step("content neighbours")
+    neighbours = engine.blend(cf, content)
+    prior = engine.popularity_prior({c.id: c.members for c in channels})
+    category_of = {c.id: c.category for c in channels}
+    step("blend")
+    rows = 0
+    for person, profile in profiles.items():
+        rows += len(
+            engine.recommend(
+                profile=profile,
+                joined=joined.get(person, set()),
+                exclude=set(),
+                neighbours=neighbours,
+                prior=prior,
+                category_of=category_of,
+                size=30,
+            )
+        )
+    step("suggestions for every person")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    rows = sum(len(s) for s in suggestions.values())
+    print(f"\n## recompute at {people:,} people · {len(channels):,} channels · {len(events):,} signals")
+    print("| step | wall s | CPU s |\n|---|---|---|")
+    for name, wall, cpu in steps:
+        print(f"| {name} | {wall:.1f} | {cpu:.1f} |")
+    print(f"| **total** | **{sum(s[1] for s in steps):.1f}** | **{sum(s[2] for s in steps):.1f}** |")
     print(
-        f"\n## recompute at {people:,} people · {len(channels):,} channels · {len(events):,} signals\n"
-        f"profiles {t1 - t0:.1f}s, neighbours + suggestions {t2 - t1:.1f}s, total {t2 - t0:.1f}s; "
-        f"{len(suggestions):,} people, {rows:,} suggestion rows, "
-        f"{sum(len(n) for n in neighbours.values()):,} neighbour rows; "
-        f"peak RSS {peak / 1024:.0f} MiB (of which {before / 1024:.0f} MiB before the recompute: "
-        f"the generated community)"
+        f"{len(profiles):,} people, {rows:,} suggestion rows, {sum(len(n) for n in neighbours.values()):,} "
+        f"neighbour rows; peak RSS {peak / 1024:.0f} MiB (of which {before / 1024:.0f} MiB before the "
+        f"recompute: the generated community and its events)"
     )
 
 

@@ -52,7 +52,7 @@ class Params:
     cf_shrink: float = 5.0  # sim *= n / (n + shrink): few shared people, less trust
     content_weight: float = 0.5  # content similarity's share beside co-membership
     content_grams: int = 40  # a channel's rarest n-grams, the ones compared
-    content_max_df: float = 0.05  # n-grams in more than this share of channels say nothing
+    content_max_df: float = 0.01  # n-grams in more than this share of channels say little, and cost most
     content_min_sim: float = 0.08
     profile_items: int = 50  # a heavy user's strongest channels only
     prior_weight: float = 0.02  # popularity, to break ties and fill thin profiles
@@ -313,13 +313,20 @@ def recommend(
     for channel in exclude | joined | profile.keys():
         scores.pop(channel, None)
     prior_weight = params.prior_weight
+    # Enough beyond `size` for diversification to have something to move up.
     ranked = heapq.nlargest(
-        size * 3,
+        size + params.diversify_top,
         ((score + prior_weight * prior.get(channel, 0.0), channel) for channel, score in scores.items() if score > 0),
     )
+    sources = [(channel, weight, neighbours.get(channel, {})) for channel, weight in items]
     suggestions: list[Suggestion] = []
     for score, channel in ranked:
-        via = max(items, key=lambda item: item[1] * neighbours.get(item[0], {}).get(channel, 0.0))[0]
+        # The reason: the person's own channel that contributed most.
+        via, best = None, 0.0
+        for source, weight, links in sources:
+            contribution = weight * links.get(channel, 0.0)
+            if contribution > best:
+                via, best = source, contribution
         reason = JOINED if via in joined else FELT_SAME
         suggestions.append(Suggestion(channel, score, reason, via))
     if diversify:
