@@ -118,10 +118,12 @@ def starter_picks(*, viewer: User, size: int = CHANNELS_SHOWN, skip: frozenset[i
     ]
 
 
-def channel_picks(*, viewer: User, size: int = CHANNELS_SHOWN) -> list[ChannelPick]:
+def channel_picks(
+    *, viewer: User, size: int = CHANNELS_SHOWN, prefs: RecommendationPrefs | None = None
+) -> list[ChannelPick]:
     """ "Channels for you": precomputed rows, minus what was joined or dismissed since; the
     starter list fills the rest. Joined channels never appear."""
-    prefs = prefs_get(user=viewer)
+    prefs = prefs or prefs_get(user=viewer)
     picks: list[ChannelPick] = []
     if prefs.personalised and prefs.computed_at is not None:
         rows = (
@@ -139,12 +141,12 @@ def channel_picks(*, viewer: User, size: int = CHANNELS_SHOWN) -> list[ChannelPi
     return picks
 
 
-def post_picks(*, viewer: User, cursor: str | None = None) -> Page[PostPick]:
+def post_picks(*, viewer: User, cursor: str | None = None, prefs: RecommendationPrefs | None = None) -> Page[PostPick]:
     """Discover: recent posts of channels the person has not joined, from the channels suggested to
     them, ranked by the channel's place, freshness and how many felt the same; at most two of one
     channel per page. The cursor is the place in that ranked list."""
     start = _offset(cursor)
-    channels = channel_picks(viewer=viewer, size=POST_CHANNELS)
+    channels = channel_picks(viewer=viewer, size=POST_CHANNELS, prefs=prefs)
     place = {pick.channel.pk: index for index, pick in enumerate(channels)}
     why = {pick.channel.pk: pick.why for pick in channels}
     blocked = Block.objects.filter(blocker=viewer, blocked=OuterRef("author"))

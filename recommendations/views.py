@@ -24,7 +24,7 @@ def for_you(request: HtmxHttpRequest) -> HttpResponse:
     viewer = signed_in_user(request)
     prefs = selectors.prefs_get(user=viewer)
     services.refresh_if_due(user=viewer, prefs=prefs)
-    context = {"picks": selectors.channel_picks(viewer=viewer), "prefs": prefs}
+    context = {"picks": selectors.channel_picks(viewer=viewer, prefs=prefs), "prefs": prefs}
     if request.htmx:
         return render(request, "recommendations/for_you.html#strip", context)
     return render(request, "recommendations/for_you.html", context)
@@ -36,7 +36,7 @@ def discover(request: HtmxHttpRequest) -> HttpResponse:
     viewer = signed_in_user(request)
     prefs = selectors.prefs_get(user=viewer)
     services.refresh_if_due(user=viewer, prefs=prefs)
-    page = selectors.post_picks(viewer=viewer, cursor=request.GET.get("cursor") or None)
+    page = selectors.post_picks(viewer=viewer, cursor=request.GET.get("cursor") or None, prefs=prefs)
     context = {"page": page, "prefs": prefs}
     if request.htmx and request.GET.get("cursor"):
         return render(request, "recommendations/discover.html#rows", context)

@@ -62,8 +62,9 @@ def _via(why: Why) -> ViaOut | None:
 def channels(request: HttpRequest) -> ChannelPickList:
     """Channels the person has not joined, each with a one-line reason; never a person."""
     me = api_user(request)
-    services.refresh_if_due(user=me, prefs=selectors.prefs_get(user=me))
-    picks = selectors.channel_picks(viewer=me)
+    prefs = selectors.prefs_get(user=me)
+    services.refresh_if_due(user=me, prefs=prefs)
+    picks = selectors.channel_picks(viewer=me, prefs=prefs)
     return ChannelPickList(
         items=[
             ChannelPickOut(
@@ -83,7 +84,9 @@ def channels(request: HttpRequest) -> ChannelPickList:
 def posts(request: HttpRequest, cursor: str | None = None) -> PostPickList:
     """Discover: recent posts of channels the person has not joined, ranked, varied."""
     me = api_user(request)
-    page = selectors.post_picks(viewer=me, cursor=cursor)
+    prefs = selectors.prefs_get(user=me)
+    services.refresh_if_due(user=me, prefs=prefs)
+    page = selectors.post_picks(viewer=me, cursor=cursor, prefs=prefs)
     return PostPickList(
         items=[
             PostPickOut(
