@@ -35,18 +35,23 @@ class RecommendationPrefs(models.Model):
 
 
 class ChannelSuggestion(models.Model):
-    """A precomputed "channel for you": written by the recompute, read by the request (rank order)."""
+    """A precomputed "channel for you": written by the recompute, read by the request (rank order).
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    Millions of rows are rewritten by each full recompute, so the table carries as few indexes as
+    its reads need: the key (user, rank) serves the read, (user, channel) keeps a person's
+    suggestions distinct; the foreign keys get no index of their own (a channel's cascade scans).
+    """
+
+    pk = models.CompositePrimaryKey("user", "rank")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", db_index=False)
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
     reason = models.CharField(max_length=12, choices=Reason.choices)
-    via = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    via = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "channel"], name="one_suggestion_per_channel")]
-        indexes = [models.Index(fields=["user", "rank"], name="suggestion_by_rank")]
 
     def __str__(self) -> str:
         return f"{self.channel_id} for {self.user_id}"
@@ -56,12 +61,10 @@ class ChannelNeighbour(models.Model):
     """Two channels that go together (co-membership of at least MIN_CROWD people, or their words),
     kept so one person's suggestions can be recomputed without the whole graph."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
-    neighbour = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    pk = models.CompositePrimaryKey("channel", "neighbour")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", db_index=False)
+    neighbour = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", db_index=False)
     score = models.FloatField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["channel", "neighbour"], name="one_link_per_pair")]
 
     def __str__(self) -> str:
         return f"{self.channel_id} ~ {self.neighbour_id}"

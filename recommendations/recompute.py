@@ -8,12 +8,12 @@ queries, after they joined or pressed *same* enough.
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import F, Max
+from django.db import connection, transaction
+from django.db.models import F, Max, Model
 from django.utils import timezone
 
 from accounts.models import User
@@ -24,8 +24,9 @@ from punches.models import Punch
 from . import engine
 from .models import ChannelNeighbour, ChannelSuggestion, NotInterested, RecommendationPrefs, RecomputeRun
 
-STORED = 30  # suggestions kept per person; a page shows 10, dismissals eat into the rest
+STORED = 20  # suggestions kept per person; a page shows 10, dismissals eat into the rest
 CHUNK = 10_000
+STORE_BATCH = 2000
 # A full recompute is due once the per-person ones saw this share of the last run's signals anew.
 FULL_AFTER_SHARE = 0.1
 FULL_AFTER_MIN = 200
@@ -110,14 +111,12 @@ def recompute_everyone() -> RunStats:
         with_fallback=False,
     )
     with transaction.atomic():
+        _relaxed_commit()
         ChannelNeighbour.objects.all().delete()
-        ChannelNeighbour.objects.bulk_create(
-            (
-                ChannelNeighbour(channel_id=channel, neighbour_id=other, score=score)
-                for channel, links in neighbours.items()
-                for other, score in links.items()
-            ),
-            batch_size=CHUNK,
+        _insert(
+            ChannelNeighbour,
+            ["channel_id", "neighbour_id", "score"],
+            ((channel, other, score) for channel, links in neighbours.items() for other, score in links.items()),
         )
     rows = _store(suggestions, now=now)
     seconds = time.perf_counter() - started
@@ -134,22 +133,65 @@ def recompute_everyone() -> RunStats:
     )
 
 
+def _insert(model: type[Model], column_names: list[str], rows: Iterable[tuple[int | float | str | None, ...]]) -> None:
+    """Many rows at once, without building a model instance for each: COPY on PostgreSQL, one
+    executemany elsewhere. A full recompute writes millions of suggestion rows."""
+    table = model._meta.db_table
+    columns = ", ".join(connection.ops.quote_name(column) for column in column_names)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                # COPY's text format, built here in bulk: psycopg's write_row per row costs more
+                # than the database's work. The values are numbers and choice codes (no tabs,
+                # backslashes or newlines); None is \N.
+                copy.write("".join("\t".join(_copy_text(v) for v in row) + "\n" for row in rows))
+        else:
+            marks = ", ".join(["%s"] * len(column_names))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))  # noqa: S608  (names from the model, values as parameters)
+
+
+def _relaxed_commit() -> None:
+    """Derived rows, recomputable at will: on PostgreSQL their commits need not wait for the WAL to
+    reach the disk (a crash loses at most the last moments of a recompute, never consistency)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
+def _copy_text(value: int | float | str | None) -> str:
+    return "\\N" if value is None else str(value)
+
+
 def _store(suggestions: dict[int, list[engine.Suggestion]], *, now: datetime) -> int:
-    """Replace each person's rows, a batch of people per transaction."""
+    """Replace the rows of each person whose list changed (channels, order or reasons; a score
+    alone is not worth a write), a batch of people per transaction: readers see the old list or
+    the new one, never none. Returns the rows written."""
     people = list(suggestions)
     written = 0
-    for start in range(0, len(people), 1000):
-        batch = people[start : start + 1000]
-        rows = [
-            ChannelSuggestion(
-                user_id=person, channel_id=s.channel, rank=rank, score=s.score, reason=s.reason, via_id=s.via
-            )
+    for start in range(0, len(people), STORE_BATCH):
+        batch = people[start : start + STORE_BATCH]
+        stored: dict[int, list[tuple[int, str, int | None]]] = defaultdict(list)
+        for person, channel, reason, via in (
+            ChannelSuggestion.objects.filter(user_id__in=batch)
+            .order_by("user_id", "rank")
+            .values_list("user_id", "channel_id", "reason", "via_id")
+        ):
+            stored[person].append((channel, reason, via))
+        changed = [
+            person
             for person in batch
+            if stored.get(person, []) != [(s.channel, s.reason, s.via) for s in suggestions[person]]
+        ]
+        rows = [
+            (person, s.channel, rank, s.score, s.reason, s.via)
+            for person in changed
             for rank, s in enumerate(suggestions[person])
         ]
         with transaction.atomic():
-            ChannelSuggestion.objects.filter(user_id__in=batch).delete()
-            ChannelSuggestion.objects.bulk_create(rows, batch_size=CHUNK)
+            _relaxed_commit()
+            if changed:
+                ChannelSuggestion.objects.filter(user_id__in=changed).delete()
+                _insert(ChannelSuggestion, ["user_id", "channel_id", "rank", "score", "reason", "via_id"], rows)
             RecommendationPrefs.objects.bulk_create(
                 [RecommendationPrefs(user_id=person, computed_at=now) for person in batch],
                 update_conflicts=True,
