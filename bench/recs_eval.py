@@ -346,7 +346,7 @@ def evaluate(people: int, *, eval_people: int, seed: int) -> None:
 
 def timing(people: int, seed: int) -> None:
     """The whole recompute, as recommendations/recompute.py runs it (without the database): profiles,
-    neighbours (co-membership + content), and the top 30 of every person with a signal. Wall time
+    neighbours (co-membership + content), and the top 20 of every person with a signal. Wall time
     and this process's CPU time per step: on a shared machine the CPU time is the steadier figure."""
     community = generate(people, seed=seed)
     channels, texts, events = community.channels, community.texts, community.events
@@ -382,7 +382,7 @@ def timing(people: int, seed: int) -> None:
                 neighbours=neighbours,
                 prior=prior,
                 category_of=category_of,
-                size=30,
+                size=20,
             )
         )
     step("suggestions for every person")
