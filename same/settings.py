@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "punches",
     "stickers",
     "chat",
+    "recommendations",
     "api",
     "ads",
 ]

@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("chat.urls")),
     path("", include("stickers.urls")),
     path("", include("ads.urls")),
+    path("", include("recommendations.urls")),
     path("", include("core.urls")),
 ]
 

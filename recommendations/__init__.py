@@ -1,0 +1,1 @@
+"""Recommendations: channels and posts a person may feel *same* about — never people."""

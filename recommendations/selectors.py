@@ -1,0 +1,209 @@
+"""Reads: "Channels for you" and Discover, from precomputed rows — a few indexed queries a request.
+
+Whoever has no precomputed rows (a newcomer, someone who switched personalisation off, a fresh
+install before the first recompute) gets the starter list, computed here from at most a few
+hundred channels: popular, active-small and new, across categories. Never an empty page.
+"""
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from core.errors import ServiceError
+from core.pagination import Page
+from interests.categories import CATEGORIES
+from interests.models import Channel, Membership
+from moderation.models import Block
+from posts.models import Post
+from posts.selectors import _decorate, _visible
+
+from . import engine
+from .models import ChannelSuggestion, NotInterested, Reason, RecommendationPrefs
+
+CHANNELS_SHOWN = 10
+STARTER_POOL = 300  # the most active channels the starter list is drawn from (plus new and big ones)
+POSTS_PAGE = 20
+POSTS_RANKED = 60  # Discover is a short, ranked list, not an endless feed
+POST_CHANNELS = 30
+POST_MAX_AGE = timedelta(days=30)
+POSTS_PER_CHANNEL = 2  # per page: varied, never ten posts of one channel
+
+
+@dataclass(frozen=True)
+class Why:
+    """A one-line reason. `via` is one of the viewer's own channels, or None."""
+
+    kind: str
+    via: Channel | None
+    category: str
+
+    @property
+    def text(self) -> str:
+        category = str(CATEGORIES.get(self.category, self.category))
+        if self.kind == Reason.JOINED and self.via is not None:
+            return _("Because you joined %(channel)s") % {"channel": self.via.name}
+        if self.kind == Reason.FELT_SAME and self.via is not None:
+            return _("Because you felt the same about posts in %(channel)s") % {"channel": self.via.name}
+        if self.kind == Reason.NEW:
+            return _("New in %(category)s") % {"category": category}
+        if self.kind == Reason.ACTIVE:
+            return _("Active in %(category)s") % {"category": category}
+        return _("Popular in %(category)s") % {"category": category}
+
+
+@dataclass(frozen=True)
+class ChannelPick:
+    channel: Channel
+    why: Why
+
+
+@dataclass(frozen=True)
+class PostPick:
+    post: Post
+    why: Why
+
+
+def prefs_get(*, user: User) -> RecommendationPrefs:
+    """The person's settings (an unsaved default row when they never changed anything)."""
+    return RecommendationPrefs.objects.filter(user=user).first() or RecommendationPrefs(user=user)
+
+
+def _unwanted(viewer: User, field: str = "pk") -> Q:
+    """Channels already joined or dismissed, as conditions on `field` (the channel's key)."""
+    joined = Membership.objects.filter(user=viewer, channel=OuterRef(field))
+    dismissed = NotInterested.objects.filter(user=viewer, channel=OuterRef(field))
+    return Q(Exists(joined)) | Q(Exists(dismissed))
+
+
+def _channels() -> QuerySet[Channel]:
+    return Channel.objects.filter(is_closed=False).select_related("host")
+
+
+def starter_picks(*, viewer: User, size: int = CHANNELS_SHOWN, skip: frozenset[int] = frozenset()) -> list[ChannelPick]:
+    """Popular and new across categories, small channels included; one query."""
+    open_channels = Channel.objects.filter(is_closed=False)
+    pool = (
+        _channels()
+        .filter(
+            Q(pk__in=open_channels.order_by("-last_post_at").values("pk")[:STARTER_POOL])
+            | Q(pk__in=open_channels.order_by("-created_at").values("pk")[:60])
+            | Q(pk__in=open_channels.order_by("-member_count").values("pk")[:100])
+        )
+        .exclude(_unwanted(viewer))
+        .exclude(pk__in=skip)
+    )
+    channels = {channel.pk: channel for channel in pool}
+    now = timezone.now()
+    facts = [
+        engine.ChannelFacts(
+            id=c.pk,
+            category=c.category,
+            members=c.member_count,
+            age_days=(now - c.created_at).total_seconds() / 86400,
+            idle_days=(now - c.last_post_at).total_seconds() / 86400,
+        )
+        for c in channels.values()
+    ]
+    return [
+        ChannelPick(
+            channel=channels[s.channel], why=Why(kind=s.reason, via=None, category=channels[s.channel].category)
+        )
+        for s in engine.starter(facts, size=size)
+    ]
+
+
+def channel_picks(
+    *, viewer: User, size: int = CHANNELS_SHOWN, prefs: RecommendationPrefs | None = None
+) -> list[ChannelPick]:
+    """ "Channels for you": precomputed rows, minus what was joined or dismissed since; the
+    starter list fills the rest. Joined channels never appear."""
+    prefs = prefs or prefs_get(user=viewer)
+    picks: list[ChannelPick] = []
+    if prefs.personalised and prefs.computed_at is not None:
+        rows = (
+            ChannelSuggestion.objects.filter(user=viewer, channel__is_closed=False)
+            .exclude(_unwanted(viewer, "channel"))
+            .select_related("channel", "channel__host", "via")
+            .order_by("rank")[:size]
+        )
+        picks = [
+            ChannelPick(channel=r.channel, why=Why(kind=r.reason, via=r.via, category=r.channel.category)) for r in rows
+        ]
+    if len(picks) < size:
+        taken = frozenset(p.channel.pk for p in picks)
+        picks += starter_picks(viewer=viewer, size=size - len(picks), skip=taken)
+    return picks
+
+
+def post_picks(*, viewer: User, cursor: str | None = None, prefs: RecommendationPrefs | None = None) -> Page[PostPick]:
+    """Discover: recent posts of channels the person has not joined, from the channels suggested to
+    them, ranked by the channel's place, freshness and how many felt the same; at most two of one
+    channel per page. The cursor is the place in that ranked list."""
+    start = _offset(cursor)
+    channels = channel_picks(viewer=viewer, size=POST_CHANNELS, prefs=prefs)
+    place = {pick.channel.pk: index for index, pick in enumerate(channels)}
+    why = {pick.channel.pk: pick.why for pick in channels}
+    blocked = Block.objects.filter(blocker=viewer, blocked=OuterRef("author"))
+    dismissed = NotInterested.objects.filter(user=viewer, post=OuterRef("pk"))
+    posts = list(
+        _visible(viewer)
+        .filter(channel_id__in=place.keys(), created_at__gte=timezone.now() - POST_MAX_AGE)
+        .exclude(author=viewer)
+        .exclude(Exists(blocked))
+        .exclude(Exists(dismissed))
+        .order_by("-created_at")[:400]
+    )
+    now = timezone.now()
+
+    def score(post: Post) -> float:
+        hours = (now - post.created_at).total_seconds() / 3600
+        return (
+            (1 / (1 + 0.1 * place[post.channel_id])) * math.exp(-hours / 96) * (1 + 0.3 * math.log1p(post.same_count))
+        )
+
+    ranked = _spread(sorted(posts, key=score, reverse=True))[:POSTS_RANKED]
+    items = ranked[start : start + POSTS_PAGE]
+    _decorate(items, viewer)
+    following = start + POSTS_PAGE
+    return Page(
+        items=[PostPick(post=p, why=why[p.channel_id]) for p in items],
+        next=str(following) if following < len(ranked) else None,
+    )
+
+
+def _spread(ranked: list[Post]) -> list[Post]:
+    """Keep the order, but give each page at most POSTS_PER_CHANNEL posts of one channel (unless
+    too few channels are left to fill it)."""
+    result: list[Post] = []
+    pending = ranked
+    while pending and len(result) < POSTS_RANKED:
+        counts: Counter[int] = Counter()
+        page: list[Post] = []
+        rest: list[Post] = []
+        for post in pending:
+            if len(page) < POSTS_PAGE and counts[post.channel_id] < POSTS_PER_CHANNEL:
+                counts[post.channel_id] += 1
+                page.append(post)
+            else:
+                rest.append(post)
+        if len(page) < POSTS_PAGE:
+            fill = rest[: POSTS_PAGE - len(page)]
+            page += fill
+            rest = rest[len(fill) :]
+        result += page
+        pending = rest
+    return result
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    if not cursor.isdigit() or int(cursor) >= POSTS_RANKED:
+        raise ServiceError("invalid_cursor", "This page link is not valid; start from the first page.", field="cursor")
+    return int(cursor)
