@@ -25,7 +25,8 @@ if REDIS_URL and _worker.startswith("gw"):
 
     _parsed = urlparse(REDIS_URL)
     _base = int(_parsed.path.strip("/") or 0)
-    REDIS_URL = _parsed._replace(path=f"/{_base + 1 + int(_worker[2:])}").geturl()
+    # Redis has databases 0-15: wrap around rather than ask for one that doesn't exist.
+    REDIS_URL = _parsed._replace(path=f"/{(_base + 1 + int(_worker[2:])) % 16}").geturl()
     CACHES = {"default": {**CACHES["default"], "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
         "default": {
