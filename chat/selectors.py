@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
+from core.pagination import keyset_page
 
 from .models import Conversation, ConversationKind, ConversationState, Message, MessageKind, Participant
 
@@ -30,8 +31,11 @@ class ConversationRow:
         return self.conversation.title if self.is_group else self.other
 
 
-def conversation_rows(*, user: User) -> list[ConversationRow]:
-    """Every conversation the person is in (requests included, unless they ignored them), newest activity first."""
+def conversation_page(
+    *, user: User, cursor: str | None = None, size: int = 50
+) -> tuple[list[ConversationRow], str | None]:
+    """Conversations the person is in (requests included, unless they ignored them), newest activity first,
+    a page at a time: the rows and the cursor of the next page."""
     mine = Participant.objects.filter(user=user, ignored=False).values("conversation_id")
     my_row = Participant.objects.filter(user=user, conversation=OuterRef("pk"))
     other = Participant.objects.filter(conversation=OuterRef("pk")).exclude(user=user).values("user__username")[:1]
@@ -51,20 +55,26 @@ def conversation_rows(*, user: User) -> list[ConversationRow]:
             ),
         )
         .select_related("origin_post__channel")
-        .order_by("-last_message_at")[:200]
     )
-    return [
+    page = keyset_page(conversations, order=("last_message_at", "public_id"), cursor=cursor, size=size)
+    rows = [
         ConversationRow(
             conversation=c,
-            other=c.other_name,
-            unread=c.unread,
-            last_text=c.last_text or "",
-            last_kind=c.last_kind or "",
+            other=c.other_name,  # type: ignore[attr-defined]
+            unread=c.unread,  # type: ignore[attr-defined]
+            last_text=c.last_text or "",  # type: ignore[attr-defined]
+            last_kind=c.last_kind or "",  # type: ignore[attr-defined]
             is_request_to_me=c.state == ConversationState.REQUEST and c.started_by_id != user.pk,
-            muted=bool(c.muted),
+            muted=bool(c.muted),  # type: ignore[attr-defined]
         )
-        for c in conversations
+        for c in page.items
     ]
+    return rows, page.next
+
+
+def conversation_rows(*, user: User) -> list[ConversationRow]:
+    """The Chats tab: the 200 conversations with the newest activity."""
+    return conversation_page(user=user, size=200)[0]
 
 
 def unread_total(*, user: User) -> int:

@@ -353,3 +353,20 @@ def test_limited_endpoints_say_what_is_left(client, settings):
     assert answers[0]["RateLimit-Limit"] == "2"
     assert 0 < int(answers[2]["Retry-After"]) <= 3600
     assert "RateLimit-Limit" not in client.get("/api/v1/conversations", headers=headers)  # nothing counted
+
+
+@pytest.mark.django_db
+def test_the_conversation_list_comes_a_page_at_a_time(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "group_create_account": (999, 3600)}
+    owner = make_user(username="owner")
+    for i in range(53):
+        groups.group_create(owner=owner, title=f"group {i}")
+    headers = token(client, "owner")
+    first = client.get("/api/v1/conversations", headers=headers).json()
+    assert len(first["items"]) == 50
+    assert first["items"][0]["title"] == "group 52"  # newest activity first
+    rest = client.get("/api/v1/conversations", {"cursor": first["next"]}, headers=headers).json()
+    assert [c["title"] for c in rest["items"]] == ["group 2", "group 1", "group 0"]
+    assert rest["next"] is None
+    bad = client.get("/api/v1/conversations", {"cursor": "nonsense"}, headers=headers)
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_cursor")

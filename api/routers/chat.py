@@ -195,12 +195,15 @@ def conversation(request: HttpRequest, conversation_id: str) -> ConversationOut:
     return conversation_out(found, viewer=me)
 
 
-@router.get("/conversations", response={200: ConversationList, 401: ErrorOut})
-def conversations(request: HttpRequest) -> ConversationList:
-    """Every conversation you are in, requests included, newest activity first, with unread counts."""
+@router.get("/conversations", response={200: ConversationList, 400: ErrorOut, 401: ErrorOut})
+def conversations(request: HttpRequest, cursor: str | None = None) -> ConversationList:
+    """Every conversation you are in, requests included, newest activity first, with unread counts; 50 a page,
+    follow `next`."""
     me = api_user(request)
-    rows = selectors.conversation_rows(user=me)
-    return ConversationList(items=[conversation_out(r.conversation, unread=r.unread, viewer=me) for r in rows])
+    rows, next_cursor = selectors.conversation_page(user=me, cursor=cursor)
+    return ConversationList(
+        items=[conversation_out(r.conversation, unread=r.unread, viewer=me) for r in rows], next=next_cursor
+    )
 
 
 @router.post("/conversations/{conversation_id}/accept", response={200: ConversationOut, **ERRORS})
