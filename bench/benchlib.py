@@ -92,3 +92,42 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
     return ordered[rank]
+
+
+def bench_people(prefix: str, count: int, *, label: str, **fields: Any) -> tuple[list[Any], list[str]]:
+    """`count` verified people named `{prefix}_{i}` (one precomputed password hash), each with an app token;
+    returns the users and their token secrets. Django must be set up; call inside the seeding transaction,
+    after removing what the last run's people left behind."""
+    import hashlib
+    import secrets
+
+    from django.contrib.auth.hashers import make_password
+
+    from accounts.models import AccessToken, User
+    from accounts.usernames import username_key
+
+    User.objects.filter(username__startswith=f"{prefix}_").delete()
+    password = make_password(secrets.token_urlsafe(16))
+    users = User.objects.bulk_create(
+        [
+            User(
+                username=f"{prefix}_{i}",
+                username_key=username_key(f"{prefix}_{i}"),
+                email=f"{prefix}_{i}@bench.invalid",
+                password=password,
+                email_verified=True,
+                **fields,
+            )
+            for i in range(count)
+        ],
+        batch_size=2000,
+    )
+    tokens = [f"same_{secrets.token_urlsafe(32)}" for _ in users]
+    AccessToken.objects.bulk_create(
+        [
+            AccessToken(user=u, digest=hashlib.sha256(s.encode()).hexdigest(), name=label)
+            for u, s in zip(users, tokens, strict=True)
+        ],
+        batch_size=5000,
+    )
+    return users, tokens

@@ -27,7 +27,6 @@ Only 127.0.0.1 is contacted; every loop is bounded in time.
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import resource
@@ -45,7 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.benchlib import ROOT, cpu_seconds, free_port, out, percentile
+from bench.benchlib import ROOT, bench_people, cpu_seconds, free_port, out, percentile
 
 PREFIX = "deliv"
 EXPERIMENTS = ("redis-no-timeout", "redis-pubsub")  # channel layers that are not a setting of the app: serve()
@@ -69,40 +68,14 @@ def seed(clients: int, group_size: int) -> Seeded:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "same.settings")
     django.setup()
-    from django.contrib.auth.hashers import make_password
     from django.db import transaction
 
-    from accounts.models import AccessToken, User
-    from accounts.usernames import username_key
     from chat.models import Conversation, Participant
 
     started = time.perf_counter()
     with transaction.atomic():
-        old = User.objects.filter(username__startswith=f"{PREFIX}_")
-        Conversation.objects.filter(participants__user__in=old).distinct().delete()
-        old.delete()
-        password = make_password(secrets.token_urlsafe(16))
-        users = User.objects.bulk_create(
-            [
-                User(
-                    username=f"{PREFIX}_{i}",
-                    username_key=username_key(f"{PREFIX}_{i}"),
-                    email=f"{PREFIX}_{i}@bench.invalid",
-                    password=password,
-                    email_verified=True,
-                )
-                for i in range(clients)
-            ],
-            batch_size=2000,
-        )
-        tokens = [f"same_{secrets.token_urlsafe(32)}" for _ in users]
-        AccessToken.objects.bulk_create(
-            [
-                AccessToken(user=u, digest=hashlib.sha256(s.encode()).hexdigest(), name="delivery")
-                for u, s in zip(users, tokens, strict=True)
-            ],
-            batch_size=5000,
-        )
+        Conversation.objects.filter(participants__user__username__startswith=f"{PREFIX}_").distinct().delete()
+        users, tokens = bench_people(PREFIX, clients, label="delivery")
         pairs = Conversation.objects.bulk_create(
             [Conversation(kind="direct", state="active", started_by=users[2 * i]) for i in range(clients // 2)]
         )

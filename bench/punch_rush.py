@@ -10,7 +10,6 @@ and each stored rank equal to 1 + the punches of that day that were earlier.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import secrets
@@ -31,13 +30,10 @@ import django
 
 django.setup()
 
-from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
-from accounts.models import AccessToken, User  # noqa: E402
-from accounts.usernames import username_key  # noqa: E402
-from bench.benchlib import ROOT, out  # noqa: E402
+from bench.benchlib import ROOT, bench_people, out  # noqa: E402
 from interests.models import Channel, Membership  # noqa: E402
 from interests.names import channel_name_key  # noqa: E402
 from posts.models import Post, Song  # noqa: E402
@@ -50,24 +46,8 @@ def seed(people: int) -> tuple[str, list[str]]:
     """A fresh punch channel and `people` members with tokens; returns the channel id and the tokens."""
     started = time.perf_counter()
     with transaction.atomic():
-        old = User.objects.filter(username__startswith=f"{PREFIX}_")
-        Channel.objects.filter(host__in=old).delete()
-        old.delete()
-        password = make_password(secrets.token_urlsafe(16))
-        users = User.objects.bulk_create(
-            [
-                User(
-                    username=f"{PREFIX}_{i}",
-                    username_key=username_key(f"{PREFIX}_{i}"),
-                    email=f"{PREFIX}_{i}@bench.invalid",
-                    password=password,
-                    timezone="Europe/Paris",
-                    email_verified=True,
-                )
-                for i in range(people)
-            ],
-            batch_size=2000,
-        )
+        Channel.objects.filter(host__username__startswith=f"{PREFIX}_").delete()
+        users, secrets_list = bench_people(PREFIX, people, label="rush", timezone="Europe/Paris")
         host = users[0]
         channel = Channel.objects.create(
             name=f"Rush {secrets.token_hex(3)}",
@@ -89,14 +69,6 @@ def seed(people: int) -> tuple[str, list[str]]:
             post = Post.objects.create(channel=music, author=host, kind="music", text="")
             Song.objects.create(post=post, title=f"Song {i}", artist="Bench")
             PlaylistEntry.objects.create(channel=channel, song_post=post)
-        secrets_list = [f"same_{secrets.token_urlsafe(32)}" for _ in users]
-        AccessToken.objects.bulk_create(
-            [
-                AccessToken(user=u, digest=hashlib.sha256(s.encode()).hexdigest(), name="rush")
-                for u, s in zip(users, secrets_list, strict=True)
-            ],
-            batch_size=5000,
-        )
     out(f"seeded {people:,} people with tokens in {time.perf_counter() - started:.1f} s")
     return channel.public_id, secrets_list
 
