@@ -21,9 +21,9 @@ from posts.models import Post
 
 from .log import log_action
 from .models import ModerationAction, Report, ReportTarget
+from .services import REASON_MAX, clean_reason, take_down
 from .targets import ReportedThing, load_for_operator
 
-REASON_MAX = 500
 SUSPENSION_DAYS = (1, 3, 7, 30)
 
 
@@ -37,12 +37,7 @@ def ensure_operator(user: User) -> None:
 
 
 def _reason(reason: str) -> str:
-    clean = " ".join(reason.split())
-    if not clean:
-        raise ValidationFailed({"reason": [_("Say why: it is logged, and the person concerned may read it.")]})
-    if len(clean) > REASON_MAX:
-        raise ValidationFailed({"reason": [_("At most 500 characters.")]})
-    return clean
+    return clean_reason(reason, missing=_("Say why: it is logged, and the person concerned may read it."))
 
 
 def _close_reports(kind: str, target_id: str, resolution: ModerationAction) -> int:
@@ -74,22 +69,7 @@ def post_remove_by_operator(*, by: User, post_id: str, reason: str) -> Post:
     post = Post.objects.select_for_update().select_related("channel", "author").filter(public_id=post_id).first()
     if post is None:
         raise NotFound(_("No such post."))
-    if post.removed_at is None:
-        post.removed_at = timezone.now()
-        post.removed_reason = clean
-        post.pinned_at = None
-        post.save(update_fields=["removed_at", "removed_reason", "pinned_at"])
-        Channel.objects.filter(pk=post.channel_id).update(post_count=F("post_count") - 1)
-    _close_reports(ReportTarget.POST, post.public_id, ModerationAction.REMOVE_POST)
-    log_action(
-        actor=by,
-        action=ModerationAction.REMOVE_POST,
-        channel=post.channel,
-        post=post,
-        subject=post.author,
-        summary=(post.text or post.kind)[:120],
-        reason=clean,
-    )
+    take_down(post=post, by=by, reason=clean)
     return post
 
 

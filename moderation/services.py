@@ -26,25 +26,29 @@ def _snippet(post: Post) -> str:
     return (post.text or post.kind)[:120]
 
 
-@transaction.atomic
-def post_remove(*, post: Post, by: User, reason: str) -> None:
-    """The host takes a post out of the channel for breaking its rule. The reason is logged."""
-    post = Post.objects.select_for_update().select_related("channel").get(pk=post.pk)
-    _require_host(post.channel, by)
+def clean_reason(reason: str, *, missing: str) -> str:
+    """A moderator's reason, tidied; the people concerned may read it, and the log keeps it."""
     clean = " ".join(reason.split())
     if not clean:
-        raise ValidationFailed({"reason": [_("Say which rule it breaks: the author may read it.")]})
+        raise ValidationFailed({"reason": [missing]})
     if len(clean) > REASON_MAX:
         raise ValidationFailed({"reason": [_("At most 500 characters.")]})
-    if post.removed_at is not None:
-        return
-    post.removed_at = timezone.now()
-    post.removed_reason = clean
-    post.pinned_at = None
-    post.save(update_fields=["removed_at", "removed_reason", "pinned_at"])
-    Channel.objects.filter(pk=post.channel_id).update(post_count=F("post_count") - 1)
+    return clean
+
+
+def take_down(
+    *, post: Post, by: User, reason: str, resolution: ModerationAction = ModerationAction.REMOVE_POST
+) -> None:
+    """Remove a post (locked by the caller, inside its transaction): it leaves the channel and its counts, its
+    open reports close, and the action is logged. Used by the channel's host and by the site's operators."""
+    if post.removed_at is None:
+        post.removed_at = timezone.now()
+        post.removed_reason = reason
+        post.pinned_at = None
+        post.save(update_fields=["removed_at", "removed_reason", "pinned_at"])
+        Channel.objects.filter(pk=post.channel_id).update(post_count=F("post_count") - 1)
     Report.objects.filter(target_kind=ReportTarget.POST, target_id=post.public_id, resolved_at__isnull=True).update(
-        resolved_at=post.removed_at
+        resolved_at=timezone.now(), resolution=resolution
     )
     log_action(
         actor=by,
@@ -53,8 +57,19 @@ def post_remove(*, post: Post, by: User, reason: str) -> None:
         post=post,
         subject=post.author,
         summary=_snippet(post),
-        reason=clean,
+        reason=reason,
     )
+
+
+@transaction.atomic
+def post_remove(*, post: Post, by: User, reason: str) -> None:
+    """The host takes a post out of the channel for breaking its rule. The reason is logged."""
+    post = Post.objects.select_for_update().select_related("channel").get(pk=post.pk)
+    _require_host(post.channel, by)
+    clean = clean_reason(reason, missing=_("Say which rule it breaks: the author may read it."))
+    if post.removed_at is not None:
+        return
+    take_down(post=post, by=by, reason=clean)
 
 
 @transaction.atomic
