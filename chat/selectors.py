@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import User
 from core.pagination import keyset_page
@@ -54,7 +54,10 @@ def conversation_page(
                 & ~Q(messages__kind=MessageKind.EVENT),
             ),
         )
-        .select_related("origin_post__channel")
+        .select_related("origin_post__channel", "channel")
+        .prefetch_related(
+            Prefetch("participants", queryset=Participant.objects.select_related("user").order_by("joined_at", "pk"))
+        )
     )
     page = keyset_page(conversations, order=("last_message_at", "public_id"), cursor=cursor, size=size)
     rows = [

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat import groups, selectors, services
@@ -370,3 +372,20 @@ def test_the_conversation_list_comes_a_page_at_a_time(client, settings):
     assert rest["next"] is None
     bad = client.get("/api/v1/conversations", {"cursor": "nonsense"}, headers=headers)
     assert (bad.status_code, bad.json()["code"]) == (400, "invalid_cursor")
+
+
+@pytest.mark.django_db
+def test_listing_conversations_costs_the_same_for_3_or_12(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "group_create_account": (999, 3600)}
+    owner = make_user(username="owner")
+    headers = token(client, "owner")
+    client.get("/api/v1/me", headers=headers)  # the token's first use writes last_used_at: not part of the list
+    counts = []
+    for total in (3, 12):
+        while Participant.objects.filter(user=owner).count() < total:
+            group = groups.group_create(owner=owner, title="g")
+            joined(group, owner, make_user())
+        with CaptureQueriesContext(connection) as captured:
+            assert len(client.get("/api/v1/conversations", headers=headers).json()["items"]) == total
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
