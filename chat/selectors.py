@@ -120,3 +120,15 @@ def others_read_up_to(*, conversation: Conversation, user: User) -> int:
         Participant.objects.filter(conversation=conversation).exclude(user=user).values_list("last_read_seq", flat=True)
     )
     return min(seqs, default=0)
+
+
+def messages_to_report(*, conversation: Conversation, user: User, limit: int = 30) -> list[Message]:
+    """What someone may report here: the latest messages others sent them (not the server's event lines),
+    newest first."""
+    return list(
+        _messages(conversation)
+        .exclude(sender=user)
+        .exclude(sender=None)
+        .exclude(kind__in=[MessageKind.EVENT, MessageKind.DELETED])
+        .order_by("-seq")[:limit]
+    )

@@ -226,8 +226,7 @@ def report(request: HttpRequest, conversation_id: str) -> HttpResponse:
     """Report a message someone sent you. Only the site's moderators see it, and each reading is logged."""
     me = signed_in_user(request)
     found = services.conversation_for_participant(user=me, conversation_id=conversation_id)
-    received = [m for m in selectors.messages_latest(conversation=found, limit=30) if m.sender_id not in (None, me.pk)]
-    received = [m for m in received if m.kind != "event"][::-1]
+    received = selectors.messages_to_report(conversation=found, user=me)
     form = ReportForm(request.POST or None)
     chosen = request.POST.get("message_id", "")
     if request.method == "POST" and form.is_valid():

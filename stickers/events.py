@@ -1,9 +1,10 @@
 """`sticker.ready` / `sticker.failed` to the maker's sockets, once the voice has been heard."""
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+import json
 
-from core.realtime import user_group
+from asgiref.sync import async_to_sync
+
+from core.realtime import send_to_people
 
 from .models import Sticker, StickerStatus
 
@@ -20,11 +21,6 @@ def sticker_payload(sticker: Sticker) -> dict[str, object]:
 
 
 def announce_sticker(sticker: Sticker) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
     kind = "sticker.failed" if sticker.status == StickerStatus.FAILED else "sticker.ready"
-    async_to_sync(layer.group_send)(
-        user_group(sticker.owner.public_id),
-        {"type": "event.forward", "event": {"type": kind, "sticker": sticker_payload(sticker)}},
-    )
+    event = {"type": kind, "sticker": sticker_payload(sticker)}
+    async_to_sync(send_to_people)([sticker.owner.public_id], json.dumps(event))

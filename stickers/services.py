@@ -71,6 +71,17 @@ def _voice(upload: UploadedFile[bytes]) -> tuple[bytes, float]:
     return processed.content, processed.duration_s
 
 
+def _ensure_room(user: User) -> None:
+    if StickerSave.objects.filter(user=user).count() >= COLLECTION_MAX:
+        raise ServiceError("collection_full", _("You have 500 stickers: delete some to make room."), status=409)
+
+
+def _front(user: User) -> int:
+    """A position before every sticker in this person's collection: new ones come first."""
+    first = StickerSave.objects.filter(user=user).aggregate(first=Min("position"))["first"]
+    return (first or 0) - 1
+
+
 def _save(name: str, content: bytes) -> str:
     return default_storage.save(name, ContentFile(content))
 
@@ -93,8 +104,7 @@ def sticker_create(
     if image is None:
         raise ValidationFailed({"image": [_("Choose a photo for the sticker.")]})
     text = clean_caption(caption)
-    if StickerSave.objects.filter(user=owner).count() >= COLLECTION_MAX:
-        raise ServiceError("collection_full", _("You have 500 stickers: delete some to make room."), status=409)
+    _ensure_room(owner)
     rate_limit_hit(scope="sticker_create_account", key=owner.public_id)
     base = _picture(image, crop)
     voice = _voice(audio) if audio is not None else None
@@ -117,8 +127,7 @@ def sticker_create(
                 caption=text,
                 status=StickerStatus.PROCESSING if listening else StickerStatus.READY,
             )
-            first = StickerSave.objects.filter(user=owner).aggregate(first=Min("position"))["first"]
-            StickerSave.objects.create(user=owner, sticker=sticker, position=(first or 0) - 1)
+            StickerSave.objects.create(user=owner, sticker=sticker, position=_front(owner))
             if listening:
                 from .tasks import transcribe_sticker
 
@@ -213,12 +222,8 @@ def _sent_anywhere(sticker: Sticker) -> bool:
 
 def sticker_save(*, user: User, sticker: Sticker) -> StickerSave:
     """Keep a sticker someone sent you. Precondition: the caller checked the person may see it."""
-    if StickerSave.objects.filter(user=user).count() >= COLLECTION_MAX:
-        raise ServiceError("collection_full", _("You have 500 stickers: delete some to make room."), status=409)
-    first = StickerSave.objects.filter(user=user).aggregate(first=Min("position"))["first"]
-    saved, _created = StickerSave.objects.get_or_create(
-        user=user, sticker=sticker, defaults={"position": (first or 0) - 1}
-    )
+    _ensure_room(user)
+    saved, _created = StickerSave.objects.get_or_create(user=user, sticker=sticker, defaults={"position": _front(user)})
     return saved
 
 
