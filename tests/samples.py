@@ -5,6 +5,7 @@ import io
 import math
 
 import av
+from av.audio.stream import AudioStream
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -35,33 +36,16 @@ def png(size: tuple[int, int] = (30, 30), name: str = "p.png") -> SimpleUploaded
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
-def song(seconds: float = 1.5, name: str = "song.flac", title: str = TAG_MARK) -> SimpleUploadedFile:
-    """A short 440 Hz tone in FLAC, tagged with a title we can look for in the stored file."""
-    rate = 22050
-    samples = array.array("h", (int(8000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(int(seconds * rate))))
+def _tone(*, muxer: str, codec: str, rate: int, hertz: float, seconds: float, title: str) -> bytes:
+    """A mono sine tone encoded by PyAV, with a title tag."""
+    samples = array.array(
+        "h", (int(7000 * math.sin(2 * math.pi * hertz * i / rate)) for i in range(int(seconds * rate)))
+    )
     buffer = io.BytesIO()
-    with av.open(buffer, "w", format="flac") as output:
+    with av.open(buffer, "w", format=muxer) as output:
         output.metadata["title"] = title
-        stream = output.add_stream("flac", rate=rate, layout="mono")
-        frame = av.AudioFrame(format="s16", layout="mono", samples=len(samples))
-        frame.planes[0].update(samples.tobytes())
-        frame.sample_rate = rate
-        frame.pts = 0
-        output.mux(stream.encode(frame))
-        output.mux(stream.encode(None))
-    data = buffer.getvalue()
-    assert title.encode() in data
-    return SimpleUploadedFile(name, data, content_type="audio/flac")
-
-
-def voice_webm(seconds: float = 1.0, title: str = TAG_MARK) -> bytes:
-    """What Chromium's MediaRecorder makes: Opus in WebM, no declared length; tagged so we can see tags go."""
-    rate = 48_000
-    samples = array.array("h", (int(6000 * math.sin(2 * math.pi * 220 * i / rate)) for i in range(int(seconds * rate))))
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="webm") as output:
-        output.metadata["title"] = title
-        stream = output.add_stream("libopus", rate=rate, layout="mono")
+        stream = output.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, AudioStream)
         frame = av.AudioFrame(format="s16", layout="mono", samples=len(samples))
         frame.planes[0].update(samples.tobytes())
         frame.sample_rate = rate
@@ -69,3 +53,15 @@ def voice_webm(seconds: float = 1.0, title: str = TAG_MARK) -> bytes:
         output.mux(stream.encode(frame))
         output.mux(stream.encode(None))
     return buffer.getvalue()
+
+
+def song(seconds: float = 1.5, name: str = "song.flac", title: str = TAG_MARK) -> SimpleUploadedFile:
+    """A short 440 Hz tone in FLAC, tagged with a title we can look for in the stored file."""
+    data = _tone(muxer="flac", codec="flac", rate=22050, hertz=440, seconds=seconds, title=title)
+    assert title.encode() in data
+    return SimpleUploadedFile(name, data, content_type="audio/flac")
+
+
+def voice_webm(seconds: float = 1.0, title: str = TAG_MARK) -> bytes:
+    """What Chromium's MediaRecorder makes: Opus in WebM, no declared length; tagged so we can see tags go."""
+    return _tone(muxer="webm", codec="libopus", rate=48_000, hertz=220, seconds=seconds, title=title)
