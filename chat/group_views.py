@@ -11,7 +11,7 @@ from core.errors import ServiceError
 from core.http import signed_in_user
 from interests.selectors import channel_get
 
-from . import groups, services
+from . import groups, selectors, services
 from .models import INVITE_DAYS, Invite, Role
 
 
@@ -37,7 +37,7 @@ def members(request: HttpRequest, conversation_id: str) -> HttpResponse:
     """Who is in the group, its invite links, and what you may do: leave, mute, and (managers) manage."""
     me = signed_in_user(request)
     found = services.conversation_for_participant(user=me, conversation_id=conversation_id)
-    everyone = list(found.participants.select_related("user").order_by("joined_at", "pk"))
+    everyone = selectors.members(conversation=found)
     mine = next(p for p in everyone if p.user_id == me.pk)
     managing = mine.role in groups.MANAGERS
     context = {
@@ -104,7 +104,7 @@ def join(request: HttpRequest, code: str) -> HttpResponse:
         "error": error,
         "names": groups.invite_preview_names(invite=invite, viewer=me) if invite else [],
         "member_count": invite.conversation.participants.count() if invite else 0,
-        "already_in": bool(invite and invite.conversation.participants.filter(user=me).exists()),
+        "already_in": bool(invite and selectors.is_member(conversation=invite.conversation, user=me)),
     }
     return render(request, "chat/join.html", context, status=error.status if error else 200)
 
@@ -137,6 +137,6 @@ def channel_group_button(request: HttpRequest, channel_id: str) -> HttpResponse:
         "channel": channel,
         "group": group,
         "is_host": channel.host_id == me.pk,
-        "inside": bool(group and group.participants.filter(user=me).exists()),
+        "inside": bool(group and selectors.is_member(conversation=group, user=me)),
     }
     return render(request, "chat/_channel_group.html", context)

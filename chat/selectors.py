@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import User
+from core.errors import NotFound
 from core.pagination import keyset_page
 
 from .models import Conversation, ConversationKind, ConversationState, Message, MessageKind, Participant
@@ -132,3 +133,19 @@ def messages_to_report(*, conversation: Conversation, user: User, limit: int = 3
         .exclude(kind__in=[MessageKind.EVENT, MessageKind.DELETED])
         .order_by("-seq")[:limit]
     )
+
+
+def members(*, conversation: Conversation) -> list[Participant]:
+    """Who is in a conversation, with their people, in the order they came."""
+    return list(conversation.participants.select_related("user").order_by("joined_at", "pk"))
+
+
+def is_member(*, conversation: Conversation, user: User) -> bool:
+    return conversation.participants.filter(user=user).exists()
+
+
+def message_get(*, conversation: Conversation, message_id: str) -> Message:
+    message = Message.objects.filter(conversation=conversation, public_id=message_id).first()
+    if message is None:
+        raise NotFound("No such message.")
+    return message

@@ -23,7 +23,7 @@ from posts.selectors import post_get
 from . import selectors, services
 from .attachments import attachment_file, message_forward, message_send_photo
 from .blocks import block_create, block_remove
-from .models import ConversationKind, ConversationState, Message
+from .models import ConversationKind, ConversationState
 
 
 @require_GET
@@ -199,9 +199,7 @@ def attachment(request: HttpRequest, conversation_id: str, message_id: str, part
     if viewer is None:
         raise NotFound(_("No such file."))
     found = services.conversation_for_participant(user=viewer, conversation_id=conversation_id)
-    message = Message.objects.filter(conversation=found, public_id=message_id).first()
-    if message is None:
-        raise NotFound(_("No such file."))
+    message = selectors.message_get(conversation=found, message_id=message_id)
     return private_file_response(request, attachment_file(message=message, part=part))
 
 

@@ -10,13 +10,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
-from core.errors import NotFound, ServiceError
+from core.errors import ServiceError
 from core.http import signed_in_user
-from interests.models import Channel
-from posts.models import Post
 
 from . import operators, selectors
-from .models import ModerationLogEntry, ReportTarget
 
 
 def _operator(request: HttpRequest) -> User:
@@ -31,30 +28,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     _operator(request)
     context = {
         "items": selectors.report_queue(),
-        "log": ModerationLogEntry.objects.select_related("actor", "subject", "channel").order_by("-created_at")[:30],
+        "log": selectors.recent_log(),
     }
     return render(request, "moderation/ops_queue.html", context)
-
-
-def _target(kind: str, target_id: str) -> dict[str, Any]:
-    if kind == ReportTarget.POST:
-        post = Post.objects.select_related("channel", "author").filter(public_id=target_id).first()
-        if post is None:
-            raise NotFound(_("That post is gone."))
-        return {"post": post, "person": post.author, "channel": post.channel}
-    if kind == ReportTarget.CHANNEL:
-        channel = Channel.objects.select_related("host").filter(public_id=target_id).first()
-        if channel is None:
-            raise NotFound(_("That channel is gone."))
-        return {"channel": channel, "person": None}
-    if kind == ReportTarget.USER:
-        person = User.objects.filter(username=target_id).first()
-        if person is None:
-            raise NotFound(_("That person is gone."))
-        return {"person": person}
-    if kind == ReportTarget.MESSAGE:
-        return {"message_id": target_id}
-    raise NotFound(_("Nothing like that can be reported."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -62,7 +38,7 @@ def _target(kind: str, target_id: str) -> dict[str, Any]:
 def target(request: HttpRequest, kind: str, target_id: str) -> HttpResponse:
     me = _operator(request)
     context: dict[str, Any] = {"kind": kind, "target_id": target_id, "days": operators.SUSPENSION_DAYS}
-    context.update(_target(kind, target_id))
+    context.update(selectors.reported_target(kind=kind, target_id=target_id))
     if request.method == "POST":
         action = request.POST.get("action", "")
         reason = request.POST.get("reason", "")

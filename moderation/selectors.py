@@ -1,15 +1,18 @@
-"""Reads on moderation, for a channel's host."""
+"""Reads on moderation: for a channel's host, and for the site's operators."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Max
+from django.utils.translation import gettext as _
 
 from accounts.models import User
-from core.errors import PermissionDenied
+from core.errors import NotFound, PermissionDenied
 from interests.models import Channel
+from posts.models import Post
 
-from .models import ModerationLogEntry, Report, ReportReason
+from .models import ModerationLogEntry, Report, ReportReason, ReportTarget
 
 
 def _require_host(channel: Channel, viewer: User) -> None:
@@ -89,4 +92,33 @@ def reports_of(*, target_kind: str, target_id: str) -> list[Report]:
         Report.objects.filter(target_kind=target_kind, target_id=target_id)
         .select_related("reporter")
         .order_by("-created_at")[:200]
+    )
+
+
+def reported_target(*, kind: str, target_id: str) -> dict[str, Any]:
+    """What an operator looks at for a report: the post, channel or person (a message only on request)."""
+    if kind == ReportTarget.POST:
+        post = Post.objects.select_related("channel", "author").filter(public_id=target_id).first()
+        if post is None:
+            raise NotFound(_("That post is gone."))
+        return {"post": post, "person": post.author, "channel": post.channel}
+    if kind == ReportTarget.CHANNEL:
+        channel = Channel.objects.select_related("host").filter(public_id=target_id).first()
+        if channel is None:
+            raise NotFound(_("That channel is gone."))
+        return {"channel": channel, "person": None}
+    if kind == ReportTarget.USER:
+        person = User.objects.filter(username=target_id).first()
+        if person is None:
+            raise NotFound(_("That person is gone."))
+        return {"person": person}
+    if kind == ReportTarget.MESSAGE:
+        return {"message_id": target_id}
+    raise NotFound(_("Nothing like that can be reported."))
+
+
+def recent_log(*, limit: int = 30) -> list[ModerationLogEntry]:
+    """The site's moderation log, newest first."""
+    return list(
+        ModerationLogEntry.objects.select_related("actor", "subject", "channel").order_by("-created_at")[:limit]
     )
