@@ -165,6 +165,16 @@ if _pool.lower() not in {"", "0", "false", "no", "off"} and DATABASES["default"]
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections beside a pool
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# How HTTP is served inside the one ASGI application (same/asgi.py): "wsgi" runs Django's WSGI handler
+# in a pool of HTTP_THREADS threads, one thread hop per request (core/http_bridge.py); "asgi" uses
+# Django's ASGI handler. The WebSocket is Channels either way. docs/performance.md, "The serving stack".
+HTTP_HANDLER = os.environ.get("HTTP_HANDLER", "wsgi").strip().lower()
+if HTTP_HANDLER not in {"wsgi", "asgi"}:
+    raise ImproperlyConfigured("HTTP_HANDLER is wsgi or asgi.")
+HTTP_THREADS = int(os.environ.get("HTTP_THREADS", "32"))
+if not 1 <= HTTP_THREADS <= 256:
+    raise ImproperlyConfigured("HTTP_THREADS is a number of threads from 1 to 256.")
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
