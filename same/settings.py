@@ -154,11 +154,12 @@ def _pool_sizes(value: str) -> dict[str, int]:
     return sizes
 
 
-# Under ASGI each request's sync code runs in a thread of its own, and Django's connections belong to
-# a thread: CONN_MAX_AGE cannot keep them, so every request would open a new PostgreSQL connection
-# (~20 ms, 1.6 ms of it this process's CPU, and a new backend process). A pool (psycopg_pool, from
-# `psycopg[pool]`) hands connections over instead; size it per worker against max_connections. On by
-# default for PostgreSQL (2 to 16 per process); DATABASE_POOL=0 turns it off, MIN:MAX sizes it.
+# A pool (psycopg_pool, from `psycopg[pool]`) hands PostgreSQL connections from request to request:
+# opening one costs ~20 ms (1.6 ms of it this process's CPU, and a new backend process). The HTTP
+# threads are reused (core/http_bridge.py), so CONN_MAX_AGE could keep a connection per thread too,
+# but the pool also serves the WebSocket consumers' short-lived threads and caps the connections a
+# process holds. Size it per worker against max_connections. On by default for PostgreSQL (2 to 16
+# per process); DATABASE_POOL=0 turns it off, MIN:MAX sizes it.
 _pool = os.environ.get("DATABASE_POOL", "1").strip()
 if _pool.lower() not in {"", "0", "false", "no", "off"} and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "pool": _pool_sizes(_pool)}
