@@ -5,11 +5,20 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from chat import services
 from posts.services import post_create_text
-from tests.factories import make_channel, make_user
+from push.models import PushSubscription
+from tests import test_push
+from tests.factories import PASSWORD, make_channel, make_user
+from tests.test_push import Browser as PushBrowser
+
+# The fake push service and the server's VAPID keys, as the HTTP-level push tests have them.
+push_service = test_push.push_service
+server_keys = test_push.server_keys
 
 READ_CACHES = """async () => {
     const found = {};
@@ -25,9 +34,34 @@ READ_CACHES = """async () => {
 }"""
 
 
+def wait_until(page: Page, script: str, *, seconds: float = 15) -> None:
+    """Poll `script` (an async function, evaluated in the page, where its promise is awaited) until it is true."""
+    for _ in range(int(seconds * 10)):
+        try:
+            if page.evaluate(script):
+                return
+        except PlaywrightError as error:
+            if "Execution context was destroyed" not in error.message:
+                raise  # anything but "the page was navigating meanwhile": ask again then
+        page.wait_for_timeout(100)
+    state = page.evaluate(
+        """async () => {
+            const r = await navigator.serviceWorker.getRegistration();
+            return { url: location.href, registered: !!r, active: r && r.active && r.active.state,
+                     installing: !!(r && r.installing), waiting: !!(r && r.waiting), caches: await caches.keys() };
+        }"""
+    )
+    raise AssertionError(f"never true: {script} ({state})")
+
+
 def controlled(page: Page) -> None:
-    """Wait until the service worker is active and controls this page (it claims it on first install)."""
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=15_000)
+    """Wait until the service worker is active and controls this page. It claims the open pages when it first
+    activates; a page whose navigation began before that (the one after logging in, often) is not among
+    them, as in any browser: the next page load is."""
+    wait_until(page, "async () => (await navigator.serviceWorker.getRegistration())?.active?.state === 'activated'")
+    if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
+        page.reload()
+    wait_until(page, "() => navigator.serviceWorker.controller !== null")
 
 
 def a_conversation(owner_name: str = "nightowl", knocker_name: str = "lark") -> tuple[Any, Any, Any]:
@@ -99,11 +133,11 @@ def test_installable_and_caches_only_the_shell(asgi_live_server, signed_in, cont
 
 def test_offline_shows_the_offline_page_and_retry_comes_back(asgi_live_server, signed_in, contexts, shot):
     """Ensure that, offline, a page that can't be reached shows "You're offline" (from the worker's cache),
-    and "Try again" brings the real page back once the phone is online."""
+    "Try again" asks for the page again, and the real page comes back once the phone is online."""
     author, _knocker, conversation = a_conversation()
     page = signed_in(author)
     controlled(page)
-    page.wait_for_function("caches.keys().then(names => names.some(n => n.startsWith('same-shell-')))")
+    wait_until(page, "async () => (await caches.keys()).some((name) => name.startsWith('same-shell-'))")
     context: BrowserContext = page.context
 
     contexts.set_offline(context, True)
@@ -114,8 +148,14 @@ def test_offline_shows_the_offline_page_and_retry_comes_back(asgi_live_server, s
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") in {"rgb(246, 243, 238)"}
     shot(page, "pwa-02-offline")
 
-    contexts.set_offline(context, False)
+    # "Try again" while still offline: the page is asked for again, and the worker answers offline again.
+    page.evaluate("window.__beforeRetry = true")
     page.get_by_role("button", name="Try again").tap()
+    wait_until(page, "() => window.__beforeRetry === undefined && document.readyState === 'complete'")
+    expect(page.get_by_role("heading", name="You're offline")).to_be_visible()
+
+    # Back online, the offline page retries on its own.
+    contexts.set_offline(context, False)
     expect(page.get_by_text("the words only we should see")).to_be_visible()
 
 
@@ -140,7 +180,131 @@ def test_a_waiting_new_version_offers_a_reload(signed_in, settings, shot):
         bar.get_by_role("button", name="Reload").tap()
     assert page.evaluate("window.__beforeReload === undefined")  # it did reload
     controlled(page)
-    page.wait_for_function("caches.keys().then(names => names.length === 1 && names[0] === 'same-shell-next-release')")
+    wait_until(page, "async () => (await caches.keys()).join() === 'same-shell-next-release'")
     expect(page.locator("[data-update-bar]")).to_be_hidden()
     page.wait_for_timeout(500)
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # reloaded once, not in a loop
+
+
+# Headless Chromium has no push service to subscribe with (PushManager.subscribe talks to Google's, which a
+# test machine can't reach). So the browser's PushManager is replaced by one that hands out a subscription
+# to the test's own push service, with keys the test made: everything else is real — the switch, the
+# permission prompt, the API call, the task, the encrypted request, and the worker showing the notification.
+FAKE_PUSH_MANAGER = """(() => {
+    const fake = %s;
+    let current = null;
+    window.__permissionAsked = 0;
+    const ask = Notification.requestPermission.bind(Notification);
+    Notification.requestPermission = (...args) => { window.__permissionAsked += 1; return ask(...args); };
+    PushManager.prototype.subscribe = async function (options) {
+        window.__subscribedWith = { userVisibleOnly: options.userVisibleOnly, key: Array.from(new Uint8Array(options.applicationServerKey)) };
+        current = {
+            endpoint: fake.endpoint,
+            toJSON: () => ({ endpoint: fake.endpoint, expirationTime: null, keys: fake.keys }),
+            unsubscribe: async () => { current = null; return true; },
+        };
+        return current;
+    };
+    PushManager.prototype.getSubscription = async function () { return current; };
+})();"""
+
+
+def test_notifications_switch_subscribes_and_the_worker_shows_what_arrives(
+    asgi_live_server, contexts, push_service, server_keys, settings
+):
+    """Ensure that the switch on Me asks for permission only when tapped, registers this browser through the
+    API, that a message request then reaches the push service encrypted for this browser, that the worker
+    shows it as "New message request", and that turning it off removes the subscription."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    author = make_user(username="nightowl")
+    knocker = make_user(username="lark")
+    post = post_create_text(author=author, channel=make_channel(host=author), text="awake again")
+    phone = PushBrowser.new(push_service)
+
+    context = contexts.new(permissions=["notifications"])
+    context.add_init_script(FAKE_PUSH_MANAGER % json.dumps({"endpoint": phone.endpoint, "keys": phone.keys}))
+    page = context.new_page()
+    page.goto("/login")
+    page.locator("#id_login").fill(author.username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").tap()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    controlled(page)
+
+    page.goto("/me")
+    switch = page.locator("[data-push-toggle]")
+    expect(switch).to_have_text("Turn on")
+    expect(switch).to_have_attribute("aria-pressed", "false")
+    assert page.evaluate("window.__permissionAsked") == 0  # nothing asked on opening the page
+    switch.tap()
+    expect(switch).to_have_attribute("aria-pressed", "true")
+    expect(switch).to_have_text("Turn off")
+    expect(page.locator("[data-push-status]")).to_contain_text("never their words")
+    assert page.evaluate("window.__permissionAsked") == 1
+    subscribed_with = page.evaluate("window.__subscribedWith")
+    assert subscribed_with["userVisibleOnly"] is True
+    assert bytes(subscribed_with["key"]) == server_keys.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    assert list(PushSubscription.objects.values_list("user__username", "endpoint")) == [("nightowl", phone.endpoint)]
+
+    with ThreadPoolExecutor(1) as pool:
+        conversation, _sent = pool.submit(
+            services.conversation_knock, sender=knocker, post=post, text="secret words", client_id="k1"
+        ).result()
+    assert len(push_service.received) == 1
+    payload = phone.decrypt(push_service.received[0].body)
+    assert payload["body"] == "New message request"
+
+    # Hand what the push service received to the worker, as Chromium does when a push arrives.
+    cdp = context.new_cdp_session(page)
+    registrations: list[dict[str, Any]] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    deadline = 50
+    while not registrations and deadline:
+        page.wait_for_timeout(100)
+        deadline -= 1
+    registration_id = next(r["registrationId"] for r in registrations if not r["isDeleted"])
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": asgi_live_server, "registrationId": registration_id, "data": json.dumps(payload)},
+    )
+    wait_until(page, "async () => (await (await navigator.serviceWorker.ready).getNotifications()).length === 1")
+    shown = page.evaluate(
+        """navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list =>
+            list.map(n => ({ title: n.title, body: n.body, tag: n.tag, url: n.data.url })))"""
+    )
+    assert shown == [
+        {
+            "title": "same",
+            "body": "New message request",
+            "tag": f"conversation-{conversation.public_id}",
+            "url": f"/chats/{conversation.public_id}",
+        }
+    ]
+
+    switch.tap()
+    expect(switch).to_have_attribute("aria-pressed", "false")
+    expect(switch).to_have_text("Turn on")
+    assert not PushSubscription.objects.exists()
+
+
+def test_without_a_push_service_the_switch_says_so(signed_in, contexts):
+    """The real PushManager of this Chromium (an incognito profile: Chromium refuses push there, as it would
+    without a push service): the switch asks, fails, and says so next to it; nothing is stored."""
+    page = signed_in(make_user(), permissions=["notifications"])
+    controlled(page)
+    page.goto("/me")
+    switch = page.locator("[data-push-toggle]")
+    switch.tap()
+    expect(page.locator("[data-push-status]")).to_have_text(
+        "This browser couldn’t turn notifications on. Try again later."
+    )
+    expect(switch).to_be_enabled()
+    assert not PushSubscription.objects.exists()
+    # Chromium logs why it refused; that is the expected refusal, not a fault of the page.
+    problems = contexts.opened[-1][1]
+    refusals = [text for text, _url in problems.console if "does not support the Push API" in text]
+    assert refusals
+    problems.console[:] = [entry for entry in problems.console if entry[0] not in refusals]
