@@ -237,6 +237,19 @@ class TestSendingNotifications:
         assert callbacks  # the message went out as usual
         assert push_service.received == []
 
+    def test_an_ignored_request_sends_nothing_more(
+        self, push_service, immediate_tasks, django_capture_on_commit_callbacks
+    ):
+        """Ensure that once the author ignored a request, the knocker's further messages notify nobody."""
+        author, knocker = make_user(username="author"), make_user(username="knocker")
+        conversation, _message = knock(author, knocker)
+        services.conversation_ignore(user=author, conversation=conversation)
+        Browser.new(push_service).subscribe(author)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.message_send(sender=knocker, conversation=conversation, text="hello?", client_id="k2")
+        assert Message.objects.filter(conversation=conversation).count() == 2
+        assert push_service.received == []
+
     def test_an_unsubscribed_browser_hears_nothing(
         self, push_service, immediate_tasks, django_capture_on_commit_callbacks
     ):
