@@ -210,7 +210,7 @@ FAKE_PUSH_MANAGER = """(() => {
 
 
 def test_notifications_switch_subscribes_and_the_worker_shows_what_arrives(
-    asgi_live_server, contexts, push_service, server_keys, settings
+    asgi_live_server, contexts, push_service, server_keys, settings, shot
 ):
     """Ensure that the switch on Me asks for permission only when tapped, registers this browser through the
     API, that a message request then reaches the push service encrypted for this browser, that the worker
@@ -240,6 +240,7 @@ def test_notifications_switch_subscribes_and_the_worker_shows_what_arrives(
     expect(switch).to_have_attribute("aria-pressed", "true")
     expect(switch).to_have_text("Turn off")
     expect(page.locator("[data-push-status]")).to_contain_text("never their words")
+    shot(page, "pwa-04-me-notifications-on")
     assert page.evaluate("window.__permissionAsked") == 1
     subscribed_with = page.evaluate("window.__subscribedWith")
     assert subscribed_with["userVisibleOnly"] is True
