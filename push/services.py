@@ -16,6 +16,7 @@ from .models import PushSubscription
 from .vapid import b64url_decode
 
 ENDPOINT_MAX = 1000
+DEVICES_MAX = 10  # a person's newest subscriptions; older ones (a phone long gone) make way
 
 
 def _clean_endpoint(endpoint: str) -> str:
@@ -76,6 +77,8 @@ def push_subscribe(*, user: User, endpoint: str, p256dh: str, auth: str) -> Push
             "created_at": timezone.now(),
         },
     )
+    stale = PushSubscription.objects.filter(user=user).order_by("-created_at", "-pk").values_list("pk", flat=True)
+    PushSubscription.objects.filter(pk__in=list(stale[DEVICES_MAX:])).delete()
     return subscription
 
 

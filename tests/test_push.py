@@ -326,6 +326,19 @@ class TestSubscribing:
         assert moved.pk == first.pk
         assert list(PushSubscription.objects.values_list("user__username", flat=True)) == ["bo"]
 
+    def test_a_person_keeps_their_newest_devices(self, push_service, settings):
+        """Ensure that subscriptions per person are capped: the oldest makes way, nobody else's is touched."""
+        from push.services import DEVICES_MAX
+
+        ana, bo = make_user(username="ana"), make_user(username="bo")
+        Browser.new(push_service).subscribe(bo)
+        phones = [Browser.new(push_service) for _ in range(DEVICES_MAX + 1)]
+        for phone in phones:
+            phone.subscribe(ana)
+        kept = set(PushSubscription.objects.filter(user=ana).values_list("endpoint", flat=True))
+        assert kept == {phone.endpoint for phone in phones[1:]}
+        assert PushSubscription.objects.filter(user=bo).count() == 1
+
     @pytest.mark.parametrize(
         ("endpoint", "code"),
         [
