@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "recommendations",
     "api",
     "ads",
+    "push",
 ]
 
 MIDDLEWARE = [
@@ -350,3 +351,17 @@ SPEECH_BACKEND = os.environ.get("SPEECH_BACKEND", "media.speech.PocketSphinxBack
 # ADS_EVERY_N_VIEWS shows one (drawn at random per view, nobody's views are counted).
 ADS_ENABLED = env_bool("ADS_ENABLED", default=True)
 ADS_EVERY_N_VIEWS = int(os.environ.get("ADS_EVERY_N_VIEWS", "4"))
+
+# Web push (push/, docs/pwa.md): the VAPID key pair, base64url. Unset, a pair is generated on first use into
+# VAR_DIR and kept; with several machines set both, so every process signs with the same key.
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+# Who push services may contact about this server's notifications (mailto: or https:).
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", f"mailto:{DEFAULT_FROM_EMAIL.rpartition('<')[2].rstrip('>').strip()}")
+# The push services a subscription may point at (host suffixes, https only): the server posts to a
+# subscription's endpoint, so an endpoint elsewhere (an address inside the network) is refused.
+PUSH_SERVICE_HOSTS = env_list(
+    "PUSH_SERVICE_HOSTS",
+    ["fcm.googleapis.com", "push.services.mozilla.com", "push.apple.com", "notify.windows.com"],
+)
+PUSH_ALLOW_HTTP = False  # tests point subscriptions at a local fake push service
