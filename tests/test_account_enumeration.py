@@ -27,7 +27,7 @@ def known(settings):
     # A hasher slow enough that skipping it for unknown emails would show, and rate limits out of the way:
     # they are tested in test_rate_limits.py and would otherwise answer 429 long before 30 tries.
     settings.PASSWORD_HASHERS = ["tests.hashers.MeasurableArgon2PasswordHasher"]
-    settings.RATE_LIMITS = {scope: (100_000, 60) for scope in settings.RATE_LIMITS}
+    settings.RATE_LIMITS = dict.fromkeys(settings.RATE_LIMITS, (100000, 60))
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     return make_user(username="maple", email=KNOWN)
 
