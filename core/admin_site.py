@@ -3,15 +3,17 @@ admin's login form (which would tell them where the operators work). Signed-out 
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.http import Http404, HttpRequest, HttpResponse
 
+View = TypeVar("View", bound=Callable[..., Any])
+
 
 class SameAdminSite(admin.AdminSite):
-    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
+    def admin_view(self, view: View, cacheable: bool = False) -> View:
         inner = super().admin_view(view, cacheable)
 
         @wraps(view)
@@ -21,7 +23,7 @@ class SameAdminSite(admin.AdminSite):
             response: HttpResponse = inner(request, *args, **kwargs)
             return response
 
-        return guarded
+        return cast(View, guarded)
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if request.user.is_authenticated and not self.has_permission(request):
