@@ -6,6 +6,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from django.test import Client
@@ -19,6 +20,8 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1"
 KNOWN = "maple.known@example.org"
 TRIES = 30
+WARM_UP = 3
+ROUNDS = 3
 MAX_MEDIAN_GAP = 0.010  # seconds
 
 
@@ -98,29 +101,52 @@ def test_web_pages_answer_alike_for_known_and_unknown_emails(client, known):
         assert page_a.replace(KNOWN, "EMAIL") == page_b.replace("nobody@example.org", "EMAIL"), path
 
 
-def _median_gap(client: Client, do: Callable, capture) -> tuple[float, float]:
-    timings: dict[str, list[float]] = {"known": [], "unknown": []}
+@dataclass(frozen=True)
+class Timing:
+    known: float  # median seconds
+    unknown: float
+    gap: float  # median of the paired differences, known minus unknown
+
+
+def _measure(client: Client, do: Callable, capture, *, round_no: int) -> Timing:
+    """30 pairs of attempts, one known email and one unknown, side by side so both meet the same machine load."""
+    base = round_no * 10_000
+    for n in range(WARM_UP):  # the first requests pay for imports, template loading and cold caches
+        with capture(execute=True):
+            do(client, KNOWN, base + 1000 + n)
+            do(client, f"warm{base + n}@example.org", base + 2000 + n)
+    known: list[float] = []
+    unknown: list[float] = []
     for n in range(TRIES):
-        order = [("known", KNOWN), ("unknown", f"nobody{n}@example.org")]
+        order = [(known, KNOWN), (unknown, f"nobody{base + n}@example.org")]
         if n % 2:
             order.reverse()  # whichever runs second must not be the one that always finds warm caches
-        for label, email in order:
+        for timings, email in order:
             started = time.perf_counter()
             with capture(execute=True):
-                response = do(client, email, n * 2 + (label == "known"))
-            timings[label].append(time.perf_counter() - started)
+                response = do(client, email, base + n * 2 + (timings is known))
+            timings.append(time.perf_counter() - started)
             assert response.status_code < 500
-    return statistics.median(timings["known"]), statistics.median(timings["unknown"])
+    gaps = [k - u for k, u in zip(known, unknown, strict=True)]
+    return Timing(statistics.median(known), statistics.median(unknown), statistics.median(gaps))
 
 
 @pytest.mark.parametrize("flow", FLOWS)
 def test_median_time_is_the_same_for_known_and_unknown_emails(client, known, flow, django_capture_on_commit_callbacks):
-    """Ensure that over 30 tries each, the median answer time differs by less than 10 ms: an attacker's clock
-    can't tell a registered email. The hasher costs ~20 ms here, so a skipped hash would fail this."""
-    DBTaskResult.objects.all().delete()
-    known_median, unknown_median = _median_gap(client, FLOWS[flow], django_capture_on_commit_callbacks)
-    gap = abs(known_median - unknown_median)
-    assert gap < MAX_MEDIAN_GAP, f"{flow}: known {known_median * 1000:.1f} ms, unknown {unknown_median * 1000:.1f} ms"
+    """Ensure that over 30 pairs of tries, the median time difference between a known and an unknown email is
+    under 10 ms: an attacker's clock can't tell a registered email. The hasher costs 15 ms or more, so a skipped
+    hash would fail this. The machine is shared, so a round spoilt by another process's load is measured again,
+    up to three rounds: a gap the code makes is there in every round, a neighbour's load is not."""
+    rounds: list[Timing] = []
+    for round_no in range(ROUNDS):
+        DBTaskResult.objects.all().delete()
+        rounds.append(_measure(client, FLOWS[flow], django_capture_on_commit_callbacks, round_no=round_no))
+        if abs(rounds[-1].gap) < MAX_MEDIAN_GAP:
+            break
+    report = "; ".join(
+        f"known {t.known * 1000:.1f} ms, unknown {t.unknown * 1000:.1f} ms, gap {t.gap * 1000:.1f} ms" for t in rounds
+    )
+    assert abs(rounds[-1].gap) < MAX_MEDIAN_GAP, f"{flow}: {report}"
     if flow != "login":
         # No email was sent in the request: each known and unknown attempt left a task for the worker.
-        assert DBTaskResult.objects.count() == 2 * TRIES
+        assert DBTaskResult.objects.count() == 2 * (TRIES + WARM_UP)
