@@ -194,6 +194,7 @@ MATRIX = [
     # --- stickers -------------------------------------------------------------------------------------------------
     Row("sticker page", "web", "GET", "/stickers/{sticker}", ok(OWNER)),
     Row("sticker", "api", "GET", "/api/v1/stickers/{sticker}", ok(OWNER)),
+    Row("save a sticker sent in the group", "api", "POST", "/api/v1/stickers/{sticker}/save", ok(*IN_GROUP), 201),
     Row("sticker caption", "api", "PATCH", "/api/v1/stickers/{sticker}", ok(OWNER), 200, {"caption": "owl"}),
     Row("sticker order (form)", "web", "POST", "/stickers/{sticker}/arrange", ok(OWNER), 302, {"action": "later"}),
     # --- data export: each signed-in person gets their own (TestExports checks whose) ---------------------------------
