@@ -16,6 +16,7 @@ nothing to do with any of it. mod is a site moderator (staff with the moderation
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -133,6 +134,7 @@ class Row:
     body: dict = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)  # roles that know the thing exists: refused with a reason
     signed_out_to: str = "/login"
+    private: tuple[str, ...] = ()  # the ids that make it private, when the path also names a public thing
 
     @property
     def id(self) -> str:
@@ -165,7 +167,7 @@ MATRIX = [
     Row("report olive's message", "api", "POST", "/api/v1/reports", ok(MEMBER, SUSPENDED), 201,
         {"target_kind": "message", "target_id": "{welcome}", "reason": "spam"}),  # not one's own
     Row("forward a post into the group (form)", "web", "POST", "/p/{post}/forward", ok(OWNER, MEMBER), 302,
-        {"conversation_id": "{group}", "client_id": "fwd"}, seen={SUSPENDED: 403}),
+        {"conversation_id": "{group}", "client_id": "fwd"}, seen={SUSPENDED: 403}, private=("group",)),
     # --- private files ---------------------------------------------------------------------------------------------
     Row("chat photo", "file", "GET", "/chats/{group}/m/{photo}/image", ok(*IN_GROUP)),
     Row("chat photo thumbnail", "file", "GET", "/chats/{group}/m/{photo}/thumb", ok(*IN_GROUP)),
@@ -252,6 +254,14 @@ def _form(body: dict) -> str:
     return urlencode(body)
 
 
+def _page(response) -> str:
+    """A response's body without what changes on every request (CSP nonce, CSRF token, a fresh client_id)."""
+    text = response.content.decode(errors="replace")
+    text = re.sub(r'nonce="[^"]+"', "", text)
+    text = re.sub(r'name="(csrfmiddlewaretoken|client_id)" value="[^"]+"', "", text)
+    return re.sub(r'"X-CSRFToken": "[^"]+"', "", text)
+
+
 def expected(row: Row, role: str) -> int:
     if role in row.ok:
         return row.status
@@ -274,14 +284,19 @@ def test_only_the_rightful_get_in(row: Row, media_root):
     world = build_world(media_root)
     # The refused first: a refusal changes nothing, so the rightful then find the world as it was built.
     order = sorted(ROLES, key=lambda role: role in row.ok)
-    seen: list[str] = []
+    # The same paths with every id replaced by one that never existed: a refusal must read exactly like these.
+    missing = dict.fromkeys(row.private or world.ids, "n0thing-here-000")
+    ghost = World(people=world.people, ids={**world.ids, **missing})
     for role in order:
         for how, client in _clients(row, role, world.people.get(role)):
             response = _send(client, row, world, f"{role}-{how}")
             want = expected(row, role)
             outcome = f"{row.resource}: {role} ({how}) got {response.status_code}, expected {want}"
-            seen.append(outcome)
             assert response.status_code == want, outcome
+            if want == 404 and role != SIGNED_OUT:
+                nothing = _send(client, row, ghost, f"{role}-{how}-ghost")
+                assert nothing.status_code == 404, outcome
+                assert _page(response) == _page(nothing), f"{outcome}: the refusal differs from a missing id's"
             if want == 404 and row.door == "api":
                 assert response.json()["code"] == "not_found", outcome
             if role == SIGNED_OUT and row.door == "web":
