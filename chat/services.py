@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -10,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.newcomers import is_new_account
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.ratelimit import rate_limit_hit
@@ -23,7 +23,6 @@ from .models import Conversation, ConversationKind, ConversationState, Message, 
 TEXT_MAX = 2000
 CLIENT_ID_MAX = 64
 REQUEST_MESSAGE_LIMIT = 3
-NEW_ACCOUNT_AGE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -174,10 +173,6 @@ def check_message_rate(sender: User) -> None:
     rate_limit_hit(scope="message_account", key=sender.public_id)
     if is_new_account(sender):
         rate_limit_hit(scope="message_new_account", key=sender.public_id)
-
-
-def is_new_account(user: User) -> bool:
-    return user.date_joined > timezone.now() - NEW_ACCOUNT_AGE
 
 
 def _as_recipient(user: User, conversation: Conversation) -> Conversation:

@@ -61,7 +61,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.admin_site.SameAdminConfig",  # django.contrib.admin, hidden from non-staff (core/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -313,13 +313,15 @@ if PRODUCTION:
 
 # Rate limits: (requests, seconds) per key. Tests and operators may tighten or loosen them.
 RATE_LIMITS = {
-    "login_ip": (30, 300),
-    "login_account": (10, 900),
+    "login_ip": (25, 300),
+    "login_account": (5, 1800),
     "signup_ip": (10, 3600),
     "reset_ip": (10, 3600),
-    "reset_account": (3, 3600),
+    "reset_account": (2, 3600),
     "username_check_ip": (60, 60),
     "verify_resend_account": (3, 3600),
+    "post_account": (60, 3600),
+    "post_new_account": (10, 3600),  # accounts younger than a day
     "knock_account": (20, 3600),
     "knock_new_account": (5, 3600),  # accounts younger than a day
     "message_account": (120, 60),
