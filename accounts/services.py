@@ -11,12 +11,13 @@ from django.contrib.auth import password_validation
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import ServiceError, ValidationFailed, gather_checks
 from core.ratelimit import rate_limit_hit
+from core.rawsql import converted
 
 from . import tasks
 from .backends import EmailOrUsernameBackend
@@ -326,16 +327,30 @@ def token_issue(*, login: str, password: str, client_ip: str, name: str = "") ->
     return IssuedToken(token=token, secret=secret)
 
 
+_BEARER_LOOKUP_SQL = (
+    "SELECT u.*, t.id AS token_pk, t.last_used_at AS token_last_used_at"
+    " FROM accounts_user u JOIN accounts_accesstoken t ON t.user_id = u.id WHERE t.digest = %s"
+)
+
+
 def token_authenticate(*, secret: str) -> User | None:
+    """The person a bearer token belongs to. Every API request of an app runs this, so it is one
+    hand-written query (core/rawsql.py: the ORM's lookup cost 1.4 ms of CPU, this one 0.5 ms), and the
+    token's last use is written at most once a minute."""
     if not secret.startswith("same_") or len(secret) > 100:
         return None
-    token = AccessToken.objects.select_related("user").filter(digest=_digest(secret)).first()
-    if token is None or not token.user.is_active:
+    user = next(iter(User.objects.raw(_BEARER_LOOKUP_SQL, [_digest(secret)])), None)
+    if user is None or not user.is_active:
         return None
+    last_used = converted(AccessToken, ["last_used_at"], [vars(user)["token_last_used_at"]])["last_used_at"]
     now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    if last_used is None or (now - last_used).total_seconds() > 60:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE accounts_accesstoken SET last_used_at = %s WHERE id = %s",
+                [connection.ops.adapt_datetimefield_value(now), vars(user)["token_pk"]],
+            )
+    return user
 
 
 def token_revoke(*, user: User, token_id: str) -> None:

@@ -6,6 +6,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
+from typing import Any
 
 from django.core.cache import cache as shared_cache
 from django.core.files.uploadedfile import UploadedFile
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User, new_public_id
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from core.rawsql import converted, fetch_one
 from interests.models import Channel, ChannelKind, Membership
 from posts.models import Post, PostImage, Song
 from posts.stored_images import StoredImage, stored_images
@@ -128,6 +130,20 @@ def _is_member(user: User, channel: Channel) -> bool:
     if joined is not None:
         return bool(joined)
     return Membership.objects.filter(channel=channel, user=user).exists()
+
+
+_LATEST = ("local_date", "streak", "song_post_id", "punched_at")
+
+
+def _latest_punch(user: User, channel: Channel) -> dict[str, Any] | None:
+    """The person's last punch here: one indexed row, by a hand-written query (core/rawsql.py) — a
+    punch runs it hundreds of times a second in a rush, and the ORM spent 0.6 ms of CPU building it."""
+    row = fetch_one(
+        "SELECT local_date, streak, song_post_id, punched_at FROM punches_punch"
+        " WHERE user_id = %s AND channel_id = %s ORDER BY local_date DESC LIMIT 1",
+        [user.pk, channel.pk],
+    )
+    return converted(Punch, _LATEST, row) if row is not None else None
 
 
 def _zone_name(user: User) -> str:
@@ -320,12 +336,7 @@ def punch_in(
             % {"window": window_label(clock), "now": local.strftime("%H:%M")},
         )
     # One indexed row says it all: already today? yesterday's streak? the last song heard here?
-    latest = (
-        Punch.objects.filter(user=user, channel=channel)
-        .order_by("-local_date")
-        .values("local_date", "streak", "song_post_id", "punched_at")
-        .first()
-    )
+    latest = _latest_punch(user, channel)
     if latest is not None and latest["local_date"] == local.date():
         raise AlreadyPunched(local_now(user, latest["punched_at"]).strftime("%H:%M"))
     song = _song_for(channel, avoid=latest["song_post_id"] if latest else None)
