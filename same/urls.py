@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
 
 from api.api import api
@@ -10,6 +11,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/dashboard/", admin.site.admin_view(dashboard), name="admin_dashboard"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    # set_language: a visitor who is not signed in picks a language (a cookie); the signed-in keep theirs in settings.
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The scripts' strings, served from our own origin (the CSP allows no inline script).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("accounts.urls")),
     path("", include("interests.urls")),
     path("", include("posts.urls")),
