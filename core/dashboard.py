@@ -17,6 +17,8 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import User
 from chat.models import Message, MessageKind
@@ -26,11 +28,11 @@ from punches.models import Punch
 
 DAYS = 30
 METRICS = {
-    "signups": "Sign-ups",
-    "active": "Active people",
-    "posts": "Posts",
-    "messages": "Messages",
-    "punches": "Punches",
+    "signups": _lazy("Sign-ups"),
+    "active": _lazy("Active people"),
+    "posts": _lazy("Posts"),
+    "messages": _lazy("Messages"),
+    "punches": _lazy("Punches"),
 }
 
 
@@ -201,7 +203,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ]
     context = {
         **admin.site.each_context(request),
-        "title": f"Activity, last {DAYS} days",
+        "title": _("Activity, last %(days)d days") % {"days": DAYS},
         "charts": charts,
         "metrics": METRICS,
         # Newest first in the table.

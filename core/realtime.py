@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.urls import path
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import token_authenticate
@@ -120,7 +121,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict):
-            await self.send_json({"type": "error", "code": "bad_frame", "message": "Frames are JSON objects."})
+            await self.send_json({"type": "error", "code": "bad_frame", "message": _("Frames are JSON objects.")})
             return
         kind = content.get("type")
         if self.user is None:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Avg, Count, Exists, OuterRef
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import NotFound, PermissionDenied
@@ -26,7 +27,7 @@ def punch_channel_get(*, viewer: User, public_id: str) -> Channel:
         .first()
     )
     if channel is None:
-        raise NotFound("No such channel.")
+        raise NotFound(_("No such channel."))
     return channel
 
 
@@ -103,7 +104,7 @@ def today_histogram(*, channel: Channel, day: date) -> list[int]:
 def week(*, channel: Channel, viewer: User, today: date) -> list[WeekDay]:
     """For the host: punches per day over the last 7 local days, and their average time."""
     if channel.host_id != viewer.pk:
-        raise PermissionDenied("not_host", "Only the channel's host can see this.")
+        raise PermissionDenied("not_host", _("Only the channel's host can see this."))
     first = today - timedelta(days=6)
     rows = {
         r["local_date"]: r
