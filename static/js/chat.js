@@ -123,6 +123,16 @@ function attachmentNode(message) {
   return null;
 }
 
+// As the server's `when` filter says it: "today 06:42", "yesterday 23:10", else the day.
+function when(moment) {
+  const clock = moment.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const day = (date) => new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime();
+  const days = Math.round((day(new Date()) - day(moment)) / 86400000);
+  if (days === 0) return interpolate(gettext("today %(time)s"), { time: clock }, true);
+  if (days === 1) return interpolate(gettext("yesterday %(time)s"), { time: clock }, true);
+  return moment.toLocaleDateString(document.documentElement.lang || [], { month: "short", day: "numeric" });
+}
+
 function bubble(message) {
   const item = document.createElement("li");
   item.dataset.seq = String(message.seq);
@@ -159,7 +169,7 @@ function bubble(message) {
   const time = document.createElement("time");
   time.className = "bubble-time";
   time.dateTime = message.created_at;
-  time.textContent = new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  time.textContent = when(new Date(message.created_at));
   item.append(time);
   return item;
 }
