@@ -229,7 +229,7 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
             settings.LANGUAGE_COOKIE_NAME,
             user.language,
             max_age=settings.LANGUAGE_COOKIE_AGE,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            samesite="Lax",
             secure=settings.LANGUAGE_COOKIE_SECURE,
         )
         return response

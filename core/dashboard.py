@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from chat.models import Message, MessageKind
@@ -28,11 +28,11 @@ from punches.models import Punch
 
 DAYS = 30
 METRICS = {
-    "signups": _lazy("Sign-ups"),
-    "active": _lazy("Active people"),
-    "posts": _lazy("Posts"),
-    "messages": _lazy("Messages"),
-    "punches": _lazy("Punches"),
+    "signups": gettext_lazy("Sign-ups"),
+    "active": gettext_lazy("Active people"),
+    "posts": gettext_lazy("Posts"),
+    "messages": gettext_lazy("Messages"),
+    "punches": gettext_lazy("Punches"),
 }
 
 
@@ -197,7 +197,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "label": label,
             "total": sum(value_of(row, key) for row in rows),
             "today": value_of(rows[-1], key),
-            "svg": bar_chart(label=label, days=days, values=[value_of(row, key) for row in rows]),
+            "svg": bar_chart(label=str(label), days=days, values=[value_of(row, key) for row in rows]),
         }
         for key, label in METRICS.items()
     ]

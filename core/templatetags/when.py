@@ -44,7 +44,7 @@ def short_date_text(day: date, *, today: date | None = None) -> str:
 @register.filter
 def when(value: datetime | None) -> str:
     """{{ post.created_at|when }}: 'today 06:42' / 'yesterday 23:10' / 'Nov 3'."""
-    if value is None:
+    if not isinstance(value, datetime):
         return ""
     return when_text(value)
 
@@ -52,7 +52,7 @@ def when(value: datetime | None) -> str:
 @register.filter
 def short_date(value: date | None) -> str:
     """{{ day|short_date }}: a calendar day as 'Nov 3' (this year) or 'Nov 3, 2025'."""
-    if value is None:
+    if not isinstance(value, date):
         return ""
     if isinstance(value, datetime):
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
