@@ -155,6 +155,37 @@ class TestApiLanguage:
         )
         assert response.json() == {"code": "not_found", "message": "No such post.", "fields": {}}
 
+    def test_register_keeps_the_phones_language_and_patch_me_changes_it(self, client):
+        response = client.post(
+            "/api/v1/auth/register",
+            json.dumps({"email": "fern@example.org", "username": "fern", "password": STRONG}),
+            content_type="application/json",
+            headers={"accept-language": ZH_BROWSER},
+        )
+        assert response.status_code == 201
+        assert User.objects.get(username="fern").language == "zh-hans"
+        english = client.post(
+            "/api/v1/auth/register",
+            json.dumps({"email": "moss@example.org", "username": "moss", "password": STRONG}),
+            content_type="application/json",
+        )
+        assert english.status_code == 201
+        assert User.objects.get(username="moss").language == "en"
+
+        token = self._token(client, language="zh-hans")
+        auth = {"authorization": f"Bearer {token}"}
+        changed = client.patch(
+            "/api/v1/me", json.dumps({"language": "en"}), content_type="application/json", headers=auth
+        )
+        assert changed.json()["language"] == "en"
+        assert client.get("/api/v1/posts/nope", headers=auth).json()["message"] == "No such post."
+        refused = client.patch(
+            "/api/v1/me", json.dumps({"language": "xx"}), content_type="application/json", headers=auth
+        )
+        assert refused.status_code == 400
+        assert refused.json()["code"] == "invalid"
+        assert "language" in refused.json()["fields"]
+
     def test_before_signing_in_the_phones_language_is_used(self, client):
         response = client.post(
             "/api/v1/auth/token",
