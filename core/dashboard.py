@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from chat.models import Message, MessageKind
+from core.when import short_date_text
 from interests.models import ChannelKind
 from posts.models import Post, Same
 from punches.models import Punch
@@ -138,7 +139,7 @@ def bar_chart(*, label: str, days: list[date], values: list[int]) -> SafeString:
                 round(TOP + plot_h - value / scale * plot_h, 1),
                 round(max(step - 2, 1), 1),
                 round(value / scale * plot_h, 1),
-                day.strftime("%b %d"),
+                short_date_text(day, today=days[-1]),
                 value,
             )
             for i, (day, value) in enumerate(zip(days, values, strict=True))
@@ -153,10 +154,21 @@ def bar_chart(*, label: str, days: list[date], values: list[int]) -> SafeString:
     ticks = format_html_join(
         "",
         '<text class="axis" x="{}" y="{}" text-anchor="{}">{}</text>',
-        ((x, HEIGHT - 6, anchor, days[i].strftime("%b %d")) for i, (x, anchor) in sorted(placed.items()) if days),
+        (
+            (x, HEIGHT - 6, anchor, short_date_text(days[i], today=days[-1]))
+            for i, (x, anchor) in sorted(placed.items())
+            if days
+        ),
     )
     summary = (
-        f"{label} per day, {days[0]:%b %d} to {days[-1]:%b %d}: {sum(values)} in all, at most {peak} a day."
+        _("%(label)s per day, %(first)s to %(last)s: %(total)s in all, at most %(peak)s a day.")
+        % {
+            "label": label,
+            "first": short_date_text(days[0], today=days[-1]),
+            "last": short_date_text(days[-1], today=days[-1]),
+            "total": sum(values),
+            "peak": peak,
+        }
         if days
         else label
     )
