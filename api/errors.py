@@ -1,6 +1,7 @@
 """Every error the API gives has the shape {code, message, fields}, with a fitting status."""
 
 import logging
+from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
@@ -43,6 +44,25 @@ def _field_name(location: list[object] | tuple[object, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _schema_message(item: dict[str, Any]) -> str:
+    """pydantic's message for a body that doesn't fit the schema, said in the person's language
+    for the common cases; pydantic's own English otherwise."""
+    kind = str(item.get("type", ""))
+    if kind == "missing":
+        return _("This field is required.")
+    if kind.startswith("string_"):
+        return _("Send this as text.")
+    if kind.startswith(("int_", "float_", "decimal_")):
+        return _("Send this as a number.")
+    if kind.startswith("bool_"):
+        return _("Send this as true or false.")
+    if kind.startswith(("list_", "tuple_", "set_")):
+        return _("Send this as a list.")
+    if kind.startswith(("datetime_", "date_", "time_")):
+        return _("Send this as a date and time (ISO 8601).")
+    return str(item.get("msg", _("Invalid value.")))
+
+
 def install(api: NinjaAPI) -> None:
     @api.exception_handler(ServiceError)
     def service_error(request: HttpRequest, error: ServiceError) -> HttpResponse:
@@ -57,7 +77,7 @@ def install(api: NinjaAPI) -> None:
     def validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
         fields: dict[str, list[str]] = {}
         for item in error.errors:
-            fields.setdefault(_field_name(item.get("loc", ())), []).append(str(item.get("msg", _("Invalid value."))))
+            fields.setdefault(_field_name(item.get("loc", ())), []).append(_schema_message(item))
         return error_response(
             api, request, status=400, code="invalid", message=_("Some fields need another look."), fields=fields
         )

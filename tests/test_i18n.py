@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polib
 import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
@@ -18,9 +20,11 @@ from django.utils import timezone, translation
 from django.utils.translation.template import templatize
 
 from accounts.models import User
-from core.templatetags.when import short_date_text, when_text
+from accounts.services import token_issue
 from core.translations import catalogs
+from core.when import short_date_text, when_text
 from posts.services import post_create_text
+from same.asgi import application
 from tests.factories import PASSWORD, make_channel, make_user
 
 ROOT = Path(settings.BASE_DIR)
@@ -358,3 +362,30 @@ def _template_msgids() -> set[tuple[str | None, str]]:
                     found.add((None, strings[0]))
     assert len(found) > 300
     return found
+
+
+HOST = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_the_socket_answers_in_the_persons_language():
+    await database_sync_to_async(make_user)(username="xiaoyu", language="zh-hans")
+    issued = await database_sync_to_async(token_issue)(login="xiaoyu", password=PASSWORD, client_ip="x")
+    ws = WebsocketCommunicator(application, "/ws/", headers=HOST)
+    connected, _subprotocol = await ws.connect()
+    assert connected
+    await ws.send_json_to({"type": "auth", "token": issued.secret})
+    assert (await ws.receive_json_from())["type"] == "auth.ok"
+    await ws.send_json_to({"type": "resume", "conversation_id": "nope", "after": 0})
+    reply = await ws.receive_json_from()
+    assert (reply["code"], reply["message"]) == ("not_found", "没有这个会话。")
+    await ws.send_json_to({"type": "resume", "conversation_id": "nope", "after": -1})
+    assert (await ws.receive_json_from())["message"] == "`after` 是你手上最后一个序号：0 或更大。"
+    await ws.send_json_to({"type": "nonsense"})
+    assert await ws.receive_json_from() == {
+        "type": "error",
+        "code": "unknown_type",
+        "message": "未知的帧类型 'nonsense'。",
+    }
+    await ws.disconnect()
