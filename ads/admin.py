@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from core.errors import ServiceError
 from interests.categories import CATEGORIES, category_choices
@@ -64,7 +65,7 @@ class StatusFilter(admin.SimpleListFilter):
     title = _("status")
     parameter_name = "status"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
         return [("live", _("Live now")), ("scheduled", _("Scheduled")), ("ended", _("Ended")), ("paused", _("Paused"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
@@ -85,7 +86,7 @@ class TargetingFilter(admin.SimpleListFilter):
     title = _("targeting")
     parameter_name = "targeting"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
         return [("everywhere", _("Everywhere")), ("targeted", _("Some categories"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
