@@ -83,6 +83,13 @@ def test_chinese_from_the_browser_then_english_by_choice(new_page, shot: Shot, l
     buttons_fit(page)
     shot(page, "i18n-03-channel-zh")
 
+    tabs.get_by_role("link", name="发现", exact=True).tap()
+    expect(page.get_by_role("searchbox", name="搜索频道")).to_be_visible()
+    expect(page.get_by_role("link", name="失眠的人")).to_be_visible()
+    no_horizontal_overflow(page)
+    buttons_fit(page)
+    shot(page, "i18n-03b-explore-zh")
+
     tabs.get_by_role("link", name="我", exact=True).tap()
     page.get_by_role("link", name=re.compile("语言")).tap()
     expect(page.get_by_role("heading", name="名字、时钟和语言")).to_be_visible()
