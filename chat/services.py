@@ -15,6 +15,7 @@ from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFail
 from core.ratelimit import rate_limit_hit
 from moderation.blocks import is_blocked_between
 from posts.models import Post
+from push.tasks import notify_new_message
 
 from .events import announce_message, announce_state
 from .models import Conversation, ConversationKind, ConversationState, Message, Participant
@@ -73,6 +74,7 @@ def _write(*, conversation: Conversation, sender: User, client_id: str, fields: 
     Conversation.objects.filter(pk=locked.pk).update(next_seq=locked.next_seq + 1, last_message_at=now)
     Participant.objects.filter(conversation=locked, user=sender).update(last_read_seq=message.seq)
     transaction.on_commit(lambda: announce_message(message))
+    transaction.on_commit(lambda: notify_new_message(message))
     return Sent(message=message, created=True)
 
 
