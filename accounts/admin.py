@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from .models import AccessToken, User
 
@@ -38,11 +39,11 @@ class UserAdmin(BaseUserAdmin[User]):
     readonly_fields = ("public_id", "date_joined", "last_login")
     fieldsets = (
         (None, {"fields": ("public_id", "username", "password")}),
-        ("Private", {"fields": ("email", "email_verified", "pending_email")}),
-        ("Preferences", {"fields": ("timezone", "language", "sound_on")}),
-        ("Suspension", {"fields": ("suspended_until", "suspension_reason")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Dates", {"fields": ("date_joined", "last_login")}),
+        (_("Private"), {"fields": ("email", "email_verified", "pending_email")}),
+        (_("Preferences"), {"fields": ("timezone", "language", "sound_on")}),
+        (_("Suspension"), {"fields": ("suspended_until", "suspension_reason")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Dates"), {"fields": ("date_joined", "last_login")}),
     )
 
     def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> Any:

@@ -5,6 +5,7 @@ from functools import lru_cache
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
@@ -73,6 +74,10 @@ class PasswordResetConfirmForm(forms.Form):
     new_password = new_password_field(_("New password"))
 
 
+def language_choices() -> list[tuple[str, str]]:
+    return [(code, str(get_language_info(code)["name_local"])) for code, _name in settings.LANGUAGES]
+
+
 class ProfileForm(forms.Form):
     username = forms.CharField(
         label=_("Username"),
@@ -84,7 +89,8 @@ class ProfileForm(forms.Form):
         choices=timezone_choices,
         help_text=_("Your days, and daily punch-ins, follow this clock."),
     )
-    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    # Each language is named in itself, so a person who landed in the wrong one can still find theirs.
+    language = forms.ChoiceField(label=_("Language"), choices=language_choices)
     sound_on = forms.BooleanField(
         label=_("Play the song when I punch in"),
         required=False,

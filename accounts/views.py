@@ -2,6 +2,7 @@
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
@@ -9,7 +10,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -220,8 +221,18 @@ def settings_profile(request: HttpRequest) -> HttpResponse:
             user.refresh_from_db()
             add_service_error(form, error)
             return _form_page(request, "accounts/settings_profile.html", form, error)
+        translation.activate(user.language)
         messages.success(request, _("Saved."))
-        return redirect("accounts:me")
+        response = redirect("accounts:me")
+        # The cookie keeps the language after signing out, on this browser.
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            user.language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite="Lax",
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+        )
+        return response
     return _form_page(request, "accounts/settings_profile.html", form)
 
 

@@ -10,6 +10,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from core.errors import ServiceError
 from interests.categories import CATEGORIES, category_choices
@@ -24,7 +26,7 @@ class CampaignForm(forms.ModelForm[Campaign]):
         choices=category_choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Show only with channels of these categories (and Explore filtered to one). None: everywhere.",
+        help_text=_("Show only with channels of these categories (and Explore filtered to one). None: everywhere."),
     )
 
     class Meta:
@@ -60,11 +62,11 @@ class CampaignForm(forms.ModelForm[Campaign]):
 
 
 class StatusFilter(admin.SimpleListFilter):
-    title = "status"
+    title = _("status")
     parameter_name = "status"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("live", "Live now"), ("scheduled", "Scheduled"), ("ended", "Ended"), ("paused", "Paused")]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
+        return [("live", _("Live now")), ("scheduled", _("Scheduled")), ("ended", _("Ended")), ("paused", _("Paused"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
         now = timezone.now()
@@ -81,11 +83,11 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 class TargetingFilter(admin.SimpleListFilter):
-    title = "targeting"
+    title = _("targeting")
     parameter_name = "targeting"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("everywhere", "Everywhere"), ("targeted", "Some categories")]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
+        return [("everywhere", _("Everywhere")), ("targeted", _("Some categories"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
         if self.value() == "everywhere":
@@ -103,7 +105,7 @@ class CampaignDayInline(admin.TabularInline[CampaignDay, Campaign]):
     max_num = 0
     can_delete = False
     ordering = ("-day",)
-    verbose_name_plural = "counts per day"
+    verbose_name_plural = _("counts per day")
 
 
 @admin.register(Campaign)
@@ -126,9 +128,9 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
     inlines = [CampaignDayInline]
     fieldsets = (
         (None, {"fields": ("name", "is_active", "public_id", "created_at")}),
-        ("The card", {"fields": ("text", "image", "link_url")}),
-        ("When and how often", {"fields": ("starts_at", "ends_at", "weight", "daily_cap")}),
-        ("Where", {"fields": ("categories",)}),
+        (_("The card"), {"fields": ("text", "image", "link_url")}),
+        (_("When and how often"), {"fields": ("starts_at", "ends_at", "weight", "daily_cap")}),
+        (_("Where"), {"fields": ("categories",)}),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
@@ -142,30 +144,30 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
             )
         )
 
-    @admin.display(boolean=True, description="live")
+    @admin.display(boolean=True, description=_("live"))
     def live(self, campaign: Campaign) -> bool:
         now: datetime = timezone.now()
         return campaign.is_active and campaign.starts_at <= now < campaign.ends_at
 
-    @admin.display(description="runs", ordering="starts_at")
+    @admin.display(description=_("runs"), ordering="starts_at")
     def runs(self, campaign: Campaign) -> str:
         start, end = timezone.localtime(campaign.starts_at), timezone.localtime(campaign.ends_at)
         return f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"
 
-    @admin.display(description="categories")
+    @admin.display(description=_("categories"))
     def targets(self, campaign: Campaign) -> str:
-        return ", ".join(str(CATEGORIES.get(slug, slug)) for slug in campaign.categories) or "everywhere"
+        return ", ".join(str(CATEGORIES.get(slug, slug)) for slug in campaign.categories) or str(_("everywhere"))
 
-    @admin.display(description="shown today")
+    @admin.display(description=_("shown today"))
     def today(self, campaign: Any) -> str:
         shown = int(campaign.today_impressions)
         return f"{shown} / {campaign.daily_cap}" if campaign.daily_cap else str(shown)
 
-    @admin.display(description="impressions", ordering="total_impressions")
+    @admin.display(description=_("impressions"), ordering="total_impressions")
     def impressions(self, campaign: Any) -> int:
         return int(campaign.total_impressions)
 
-    @admin.display(description="clicks (rate)", ordering="total_clicks")
+    @admin.display(description=_("clicks (rate)"), ordering="total_clicks")
     def clicks(self, campaign: Any) -> str:
         clicks, shown = int(campaign.total_clicks), int(campaign.total_impressions)
         return f"{clicks} ({clicks / shown:.1%})" if shown else str(clicks)

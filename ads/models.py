@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, URLValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import new_public_id
 from interests.categories import CATEGORIES
@@ -21,27 +22,27 @@ class Campaign(models.Model):
     """
 
     public_id = models.CharField(max_length=24, unique=True, default=new_public_id, editable=False)
-    name = models.CharField(max_length=80, help_text="For the operators only; never shown.")
-    text = models.CharField(max_length=200, help_text="The line people read on the card.")
+    name = models.CharField(max_length=80, help_text=_("For the operators only; never shown."))
+    text = models.CharField(max_length=200, help_text=_("The line people read on the card."))
     image = models.ImageField(upload_to="ads/", blank=True)
     image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     link_url = models.URLField(
-        "link URL",
+        _("link URL"),
         max_length=500,
         validators=[URLValidator(schemes=["http", "https"])],
-        help_text="Where a tap goes, through same's click counter. Nothing about the person is added to it.",
+        help_text=_("Where a tap goes, through same's click counter. Nothing about the person is added to it."),
     )
     starts_at = models.DateTimeField(default=timezone.now)
     ends_at = models.DateTimeField()
     weight = models.PositiveIntegerField(
         default=1,
         validators=[MinValueValidator(1)],
-        help_text="Relative chance among the campaigns live at the same time: 2 is shown twice as often as 1.",
+        help_text=_("Relative chance among the campaigns live at the same time: 2 is shown twice as often as 1."),
     )
-    categories = models.JSONField(default=list, blank=True, help_text="Channel categories; none means everywhere.")
+    categories = models.JSONField(default=list, blank=True, help_text=_("Channel categories; none means everywhere."))
     daily_cap = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Impressions per day (site time zone) at most; empty means no cap."
+        null=True, blank=True, help_text=_("Impressions per day (site time zone) at most; empty means no cap.")
     )
     is_active = models.BooleanField("active", default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -61,7 +62,7 @@ class Campaign(models.Model):
 
     def clean(self) -> None:
         if not isinstance(self.categories, list) or not all(slug in CATEGORIES for slug in self.categories):
-            raise ValidationError({"categories": "Choose among the channel categories."})
+            raise ValidationError({"categories": _("Choose among the channel categories.")})
 
     @property
     def link_host(self) -> str:

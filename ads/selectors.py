@@ -6,6 +6,7 @@ from datetime import date, datetime
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import NotFound
 
@@ -53,5 +54,5 @@ def view_shows_ad(*, every_n_views: int, rng: random.Random) -> bool:
 def campaign_get(*, public_id: str) -> Campaign:
     campaign = Campaign.objects.filter(public_id=public_id).first()
     if campaign is None:
-        raise NotFound("No such ad.")
+        raise NotFound(_("No such ad."))
     return campaign

@@ -3,6 +3,7 @@ from typing import Any, cast
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
+from accounts.middleware import activate_preferences
 from accounts.models import User
 from accounts.services import token_authenticate
 
@@ -14,6 +15,9 @@ class BearerToken(HttpBearer):
         user = token_authenticate(secret=token)
         if user is not None:
             request.user = user
+            # The session's person got theirs from the middleware; an app's person gets theirs here,
+            # so every message in the answer is in their language.
+            activate_preferences(request, user)
         return user
 
 

@@ -4,6 +4,7 @@ import json
 from typing import Any, TypeVar
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import ValidationError as PydanticValidationError
 
@@ -20,10 +21,10 @@ def read_body[S: Schema](request: HttpRequest, schema: type[S], *, lists: tuple[
             data = json.loads(request.body or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ValidationFailed(
-                {"body": ["The body is not valid JSON."]}, message="The body is not valid JSON."
+                {"body": [_("The body is not valid JSON.")]}, message=_("The body is not valid JSON.")
             ) from None
         if not isinstance(data, dict):
-            raise ValidationFailed({"body": ["Send a JSON object."]}, message="Send a JSON object.")
+            raise ValidationFailed({"body": [_("Send a JSON object.")]}, message=_("Send a JSON object."))
     else:
         data = {key: (request.POST.getlist(key) if key in lists else request.POST.get(key)) for key in request.POST}
     try:

@@ -1,10 +1,12 @@
 """Every error the API gives has the shape {code, message, fields}, with a fitting status."""
 
 import logging
+from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
@@ -42,6 +44,25 @@ def _field_name(location: list[object] | tuple[object, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _schema_message(item: dict[str, Any]) -> str:
+    """pydantic's message for a body that doesn't fit the schema, said in the person's language
+    for the common cases; pydantic's own English otherwise."""
+    kind = str(item.get("type", ""))
+    if kind == "missing":
+        return _("This field is required.")
+    if kind.startswith("string_"):
+        return _("Send this as text.")
+    if kind.startswith(("int_", "float_", "decimal_")):
+        return _("Send this as a number.")
+    if kind.startswith("bool_"):
+        return _("Send this as true or false.")
+    if kind.startswith(("list_", "tuple_", "set_")):
+        return _("Send this as a list.")
+    if kind.startswith(("datetime_", "date_", "time_")):
+        return _("Send this as a date and time (ISO 8601).")
+    return str(item.get("msg", _("Invalid value.")))
+
+
 def install(api: NinjaAPI) -> None:
     @api.exception_handler(ServiceError)
     def service_error(request: HttpRequest, error: ServiceError) -> HttpResponse:
@@ -56,20 +77,20 @@ def install(api: NinjaAPI) -> None:
     def validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
         fields: dict[str, list[str]] = {}
         for item in error.errors:
-            fields.setdefault(_field_name(item.get("loc", ())), []).append(str(item.get("msg", "Invalid value.")))
+            fields.setdefault(_field_name(item.get("loc", ())), []).append(_schema_message(item))
         return error_response(
-            api, request, status=400, code="invalid", message="Some fields need another look.", fields=fields
+            api, request, status=400, code="invalid", message=_("Some fields need another look."), fields=fields
         )
 
     @api.exception_handler(AuthenticationError)
     def authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
         return error_response(
-            api, request, status=401, code="unauthorized", message="Log in first: send a valid token."
+            api, request, status=401, code="unauthorized", message=_("Log in first: send a valid token.")
         )
 
     @api.exception_handler(AuthorizationError)
     def authorization_error(request: HttpRequest, error: AuthorizationError) -> HttpResponse:
-        return error_response(api, request, status=403, code="forbidden", message="You can't do that.")
+        return error_response(api, request, status=403, code="forbidden", message=_("You can't do that."))
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
@@ -78,7 +99,7 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
-        return error_response(api, request, status=404, code="not_found", message="Not found.")
+        return error_response(api, request, status=404, code="not_found", message=_("Not found."))
 
     @api.exception_handler(MultiPartParserError)
     def malformed_multipart(request: HttpRequest, error: MultiPartParserError) -> HttpResponse:
@@ -87,16 +108,16 @@ def install(api: NinjaAPI) -> None:
             request,
             status=400,
             code="bad_body",
-            message="The multipart body can't be read (is its boundary missing?).",
+            message=_("The multipart body can't be read (is its boundary missing?)."),
         )
 
     @api.exception_handler(RequestDataTooBig)
     def too_big(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
-        return error_response(api, request, status=413, code="too_large", message="The request is too large.")
+        return error_response(api, request, status=413, code="too_large", message=_("The request is too large."))
 
     @api.exception_handler(Exception)
     def server_error(request: HttpRequest, error: Exception) -> HttpResponse:
         logger.exception("Unhandled API error on %s %s", request.method, request.path)
         return error_response(
-            api, request, status=500, code="server_error", message="Something went wrong on our side."
+            api, request, status=500, code="server_error", message=_("Something went wrong on our side.")
         )

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import NotFound
@@ -147,5 +148,5 @@ def is_member(*, conversation: Conversation, user: User) -> bool:
 def message_get(*, conversation: Conversation, message_id: str) -> Message:
     message = Message.objects.filter(conversation=conversation, public_id=message_id).first()
     if message is None:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     return message

@@ -17,20 +17,23 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from chat.models import Message, MessageKind
+from core.when import short_date_text
 from interests.models import ChannelKind
 from posts.models import Post, Same
 from punches.models import Punch
 
 DAYS = 30
 METRICS = {
-    "signups": "Sign-ups",
-    "active": "Active people",
-    "posts": "Posts",
-    "messages": "Messages",
-    "punches": "Punches",
+    "signups": gettext_lazy("Sign-ups"),
+    "active": gettext_lazy("Active people"),
+    "posts": gettext_lazy("Posts"),
+    "messages": gettext_lazy("Messages"),
+    "punches": gettext_lazy("Punches"),
 }
 
 
@@ -136,7 +139,7 @@ def bar_chart(*, label: str, days: list[date], values: list[int]) -> SafeString:
                 round(TOP + plot_h - value / scale * plot_h, 1),
                 round(max(step - 2, 1), 1),
                 round(value / scale * plot_h, 1),
-                day.strftime("%b %d"),
+                short_date_text(day, today=days[-1]),
                 value,
             )
             for i, (day, value) in enumerate(zip(days, values, strict=True))
@@ -151,10 +154,21 @@ def bar_chart(*, label: str, days: list[date], values: list[int]) -> SafeString:
     ticks = format_html_join(
         "",
         '<text class="axis" x="{}" y="{}" text-anchor="{}">{}</text>',
-        ((x, HEIGHT - 6, anchor, days[i].strftime("%b %d")) for i, (x, anchor) in sorted(placed.items()) if days),
+        (
+            (x, HEIGHT - 6, anchor, short_date_text(days[i], today=days[-1]))
+            for i, (x, anchor) in sorted(placed.items())
+            if days
+        ),
     )
     summary = (
-        f"{label} per day, {days[0]:%b %d} to {days[-1]:%b %d}: {sum(values)} in all, at most {peak} a day."
+        _("%(label)s per day, %(first)s to %(last)s: %(total)s in all, at most %(peak)s a day.")
+        % {
+            "label": label,
+            "first": short_date_text(days[0], today=days[-1]),
+            "last": short_date_text(days[-1], today=days[-1]),
+            "total": sum(values),
+            "peak": peak,
+        }
         if days
         else label
     )
@@ -195,13 +209,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "label": label,
             "total": sum(value_of(row, key) for row in rows),
             "today": value_of(rows[-1], key),
-            "svg": bar_chart(label=label, days=days, values=[value_of(row, key) for row in rows]),
+            "svg": bar_chart(label=str(label), days=days, values=[value_of(row, key) for row in rows]),
         }
         for key, label in METRICS.items()
     ]
     context = {
         **admin.site.each_context(request),
-        "title": f"Activity, last {DAYS} days",
+        "title": _("Activity, last %(days)d days") % {"days": DAYS},
         "charts": charts,
         "metrics": METRICS,
         # Newest first in the table.

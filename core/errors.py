@@ -4,6 +4,8 @@ a form error next to the field on the web, `{code, message, fields}` in the API.
 from collections.abc import Callable
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 class ServiceError(Exception):
@@ -27,8 +29,8 @@ class ServiceError(Exception):
 class ValidationFailed(ServiceError):
     """Several inputs were wrong at once; `errors` maps each field to its messages."""
 
-    def __init__(self, errors: dict[str, list[str]], *, message: str | Promise = "Some fields need another look."):
-        super().__init__("invalid", message)
+    def __init__(self, errors: dict[str, list[str]], *, message: str | Promise | None = None):
+        super().__init__("invalid", message or _("Some fields need another look."))
         self.errors = errors
 
     @property
@@ -40,22 +42,30 @@ class RateLimited(ServiceError):
     status = 429
 
     def __init__(self, retry_after: int):
-        super().__init__("rate_limited", f"Too many attempts. Try again in {retry_after} seconds.")
+        super().__init__(
+            "rate_limited",
+            ngettext(
+                "Too many attempts. Try again in %(seconds)d second.",
+                "Too many attempts. Try again in %(seconds)d seconds.",
+                retry_after,
+            )
+            % {"seconds": retry_after},
+        )
         self.retry_after = retry_after
 
 
 class NotFound(ServiceError):
     status = 404
 
-    def __init__(self, message: str | Promise = "Not found."):
-        super().__init__("not_found", message)
+    def __init__(self, message: str | Promise | None = None):
+        super().__init__("not_found", message or _("Not found."))
 
 
 class PermissionDenied(ServiceError):
     status = 403
 
-    def __init__(self, code: str = "forbidden", message: str | Promise = "You can't do that."):
-        super().__init__(code, message)
+    def __init__(self, code: str = "forbidden", message: str | Promise | None = None):
+        super().__init__(code, message or _("You can't do that."))
 
 
 def gather_checks(checks: dict[str, Callable[[], str]]) -> tuple[dict[str, str], dict[str, list[str]]]:

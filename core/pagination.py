@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from .errors import ServiceError
 
@@ -39,7 +40,7 @@ def _decode(cursor: str, size: int) -> list[Any]:
         return [datetime.fromisoformat(v["t"]) if isinstance(v, dict) else v for v in raw]
     except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
         raise ServiceError(
-            "invalid_cursor", "This page link is not valid; start from the first page.", field="cursor"
+            "invalid_cursor", _("This page link is not valid; start from the first page."), field="cursor"
         ) from None
 
 

@@ -14,7 +14,10 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 from django.urls import path
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import token_authenticate
@@ -119,8 +122,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 return
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # What the socket says back (errors) is in the person's language, as pages and the API are.
+        language = self.user.language if self.user is not None else None
+        with translation.override(language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE):
+            await self._receive(content)
+
+    async def _receive(self, content: Any) -> None:
         if not isinstance(content, dict):
-            await self.send_json({"type": "error", "code": "bad_frame", "message": "Frames are JSON objects."})
+            await self.send_json({"type": "error", "code": "bad_frame", "message": _("Frames are JSON objects.")})
             return
         kind = content.get("type")
         if self.user is None:
@@ -137,7 +146,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         handler = _frame_handlers.get(str(kind))
         if handler is None:
-            await self.send_json({"type": "error", "code": "unknown_type", "message": f"Unknown frame type {kind!r}."})
+            await self.send_json(
+                {"type": "error", "code": "unknown_type", "message": _("Unknown frame type %(type)r.") % {"type": kind}}
+            )
             return
         try:
             events = await handler(self.user, content)

@@ -1,6 +1,7 @@
 """Reads on channels: explore, search, one channel as a viewer sees it."""
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import NotFound, ServiceError
@@ -39,9 +40,9 @@ def channel_list(
     PostgreSQL a trigram index serves it.
     """
     if sort not in SORTS:
-        raise ServiceError("invalid_sort", "Sort by active, new or popular.", field="sort")
+        raise ServiceError("invalid_sort", _("Sort by active, new or popular."), field="sort")
     if category and category not in CATEGORIES:
-        raise ServiceError("invalid_category", "No such category.", field="category")
+        raise ServiceError("invalid_category", _("No such category."), field="category")
     channels = _visible(viewer)
     if category:
         channels = channels.filter(category=category)
@@ -54,7 +55,7 @@ def channel_list(
 def channel_get(*, viewer: User | None, public_id: str) -> Channel:
     channel = _visible(viewer).filter(public_id=public_id).first()
     if channel is None:
-        raise NotFound("No such channel.")
+        raise NotFound(_("No such channel."))
     return channel
 
 

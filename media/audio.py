@@ -21,8 +21,10 @@ from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
 from av.container import InputContainer, OutputContainer
 from av.packet import Packet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from media.errors import MediaError, read_within
+from media.errors import MediaError, one_of, read_within
 
 SONG_FORMATS = frozenset({"mp3", "m4a", "ogg", "opus", "flac"})
 VOICE_FORMATS = SONG_FORMATS | {"webm", "wav"}
@@ -94,7 +96,7 @@ def process_audio(
 
     Raises MediaError: empty_file, file_too_large, unsupported_format, too_long or corrupt_file.
     """
-    data = read_within(source, max_bytes=max_bytes, noun="sound file")
+    data = read_within(source, max_bytes=max_bytes, noun=_("sound file"))
     with _opened(data, allowed) as (container, stream, kind):
         declared = _declared_seconds(container, stream)
         if declared is not None and declared > max_seconds + _LENGTH_GRACE_S:
@@ -113,7 +115,7 @@ def process_voice(
     Browsers record WebM/Opus (Chromium, Firefox) or MP4/AAC (Safari); both, and the song formats, come out
     the same. Raises MediaError like `process_audio`.
     """
-    data = read_within(source, max_bytes=max_bytes, noun="voice message")
+    data = read_within(source, max_bytes=max_bytes, noun=_("voice message"))
     with _opened(data, VOICE_FORMATS) as (container, stream, _kind):
         declared = _declared_seconds(container, stream)
         if declared is not None and declared > max_seconds + _LENGTH_GRACE_S:
@@ -124,7 +126,7 @@ def process_voice(
 
 def to_pcm16k_mono(source: bytes | IO[bytes], *, max_seconds: float = 15.0, max_bytes: int = 20 * 1024 * 1024) -> bytes:
     """The first `max_seconds` of a sound as raw 16-bit little-endian PCM, 16 kHz, mono (for speech recognition)."""
-    data = read_within(source, max_bytes=max_bytes, noun="sound file")
+    data = read_within(source, max_bytes=max_bytes, noun=_("sound file"))
     wanted = int(max_seconds * _PCM_RATE) * _PCM_SAMPLE_BYTES
     resampler = av.AudioResampler(format="s16", layout="mono", rate=_PCM_RATE)
     pcm = bytearray()
@@ -299,22 +301,25 @@ def _pcm_bytes(frames: list[AudioFrame]) -> bytes:
 
 def _unsupported(allowed: frozenset[str]) -> MediaError:
     names = [name for key, name in _FORMAT_NAMES.items() if key in allowed]
-    listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
-    return MediaError("unsupported_format", f"This file isn't a sound we can play ({listed}).")
+    return MediaError(
+        "unsupported_format", _("This file isn't a sound we can play (%(formats)s).") % {"formats": one_of(names)}
+    )
 
 
 def _corrupt() -> MediaError:
     return MediaError(
-        "corrupt_file", "This sound file seems damaged or incomplete, so we can't play it. Try exporting it again."
+        "corrupt_file", _("This sound file seems damaged or incomplete, so we can't play it. Try exporting it again.")
     )
 
 
 def _too_long(max_seconds: float) -> MediaError:
-    return MediaError("too_long", f"This sound is too long: the limit is {_spoken_length(max_seconds)}.")
+    return MediaError(
+        "too_long", _("This sound is too long: the limit is %(length)s.") % {"length": _spoken_length(max_seconds)}
+    )
 
 
 def _spoken_length(seconds: float) -> str:
     if seconds >= 60:
         minutes = seconds / 60
-        return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
-    return f"{seconds:g} second" + ("" if seconds == 1 else "s")
+        return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": f"{minutes:g}"}
+    return ngettext("%(count)s second", "%(count)s seconds", seconds) % {"count": f"{seconds:g}"}

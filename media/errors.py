@@ -2,6 +2,8 @@
 
 from typing import IO
 
+from django.utils.translation import gettext as _
+
 _READ_CHUNK = 1024 * 1024
 
 
@@ -22,9 +24,12 @@ def read_within(source: bytes | IO[bytes], *, max_bytes: int, noun: str) -> byte
     """The upload's bytes, refused when empty or larger than `max_bytes` (a stream is read no further than that)."""
     data = source if isinstance(source, bytes) else _read_at_most(source, max_bytes + 1)
     if not data:
-        raise MediaError("empty_file", f"This {noun} is empty.")
+        raise MediaError("empty_file", _("This %(noun)s is empty.") % {"noun": noun})
     if len(data) > max_bytes:
-        raise MediaError("file_too_large", f"This {noun} is too large: the limit is {_megabytes(max_bytes)}.")
+        raise MediaError(
+            "file_too_large",
+            _("This %(noun)s is too large: the limit is %(size)s.") % {"noun": noun, "size": _megabytes(max_bytes)},
+        )
     return data
 
 
@@ -43,3 +48,10 @@ def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
 
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
+
+
+def one_of(names: list[str]) -> str:
+    """'JPEG, PNG or WebP', in the reader's language."""
+    if len(names) < 2:
+        return "".join(names)
+    return _("%(some)s or %(last)s") % {"some": _(", ").join(names[:-1]), "last": names[-1]}

@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
+from django.utils.translation import gettext as _
 from PIL import Image, ImageCms, ImageFile, ImageOps, ImageSequence
 
-from media.errors import MediaError, read_within
+from media.errors import MediaError, one_of, read_within
 
 MAX_FRAMES = 300
 THUMB_EXTENSION = "webp"
@@ -109,7 +110,7 @@ def process_image(
 
     Raises MediaError: empty_file, file_too_large, unsupported_format, too_many_pixels or corrupt_file.
     """
-    data = read_within(source, max_bytes=max_bytes, noun="image")
+    data = read_within(source, max_bytes=max_bytes, noun=_("image"))
     with _open_image(data, max_pixels=max_pixels) as image:
         output = _OUTPUTS[str(image.format)]
         loop = image.info.get("loop")
@@ -135,7 +136,7 @@ def open_upright(
 ) -> Image.Image:
     """The first frame of an uploaded image, decoded, upright, in sRGB, as RGBA, with no metadata — for
     features that draw on a picture (stickers). Raises MediaError like `process_image`."""
-    data = read_within(source, max_bytes=max_bytes, noun="image")
+    data = read_within(source, max_bytes=max_bytes, noun=_("image"))
     with _open_image(data, max_pixels=max_pixels) as image, _decoding():
         image.load()
         upright = _in_srgb(ImageOps.exif_transpose(image))
@@ -201,7 +202,7 @@ def _decoding() -> Iterator[None]:
         yield
     except _DECODE_ERRORS as exc:
         raise MediaError(
-            "corrupt_file", "This image seems damaged or incomplete, so we can't use it. Try saving it again."
+            "corrupt_file", _("This image seems damaged or incomplete, so we can't use it. Try saving it again.")
         ) from exc
 
 
@@ -286,12 +287,15 @@ def _unsupported(data: bytes) -> MediaError:
     if _looks_like_heif(data) and not HEIF_SUPPORTED:
         return MediaError(
             "unsupported_format",
-            "HEIC photos can't be read here yet. Please send it as a JPEG "
-            "(on an iPhone: Settings, Camera, Formats, Most Compatible).",
+            _(
+                "HEIC photos can't be read here yet. Please send it as a JPEG "
+                "(on an iPhone: Settings, Camera, Formats, Most Compatible)."
+            ),
         )
     names = [_FORMAT_NAMES[name] for name in _readable_formats()]
-    listed = ", ".join(names[:-1]) + " or " + names[-1]
-    return MediaError("unsupported_format", f"This file isn't an image we can read ({listed}).")
+    return MediaError(
+        "unsupported_format", _("This file isn't an image we can read (%(formats)s).") % {"formats": one_of(names)}
+    )
 
 
 def _looks_like_heif(data: bytes) -> bool:
@@ -300,5 +304,7 @@ def _looks_like_heif(data: bytes) -> bool:
 
 def _too_many_pixels(max_pixels: int) -> MediaError:
     return MediaError(
-        "too_many_pixels", f"This image has too many pixels: the limit is {max_pixels / 1_000_000:g} megapixels."
+        "too_many_pixels",
+        _("This image has too many pixels: the limit is %(megapixels)s megapixels.")
+        % {"megapixels": f"{max_pixels / 1_000_000:g}"},
     )

@@ -24,6 +24,7 @@ import av
 import pocketsphinx
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from media.audio import to_pcm16k_mono
 from media.errors import MediaError
@@ -126,7 +127,7 @@ class PocketSphinxBackend:
             words = [segment.word for segment in self._decoder.seg()]
         except (RuntimeError, ValueError, OSError) as exc:
             self._decoder = None  # made afresh next time rather than reused in an unknown state
-            raise MediaError("transcription_failed", "We couldn't make out the words in this recording.") from exc
+            raise MediaError("transcription_failed", _("We couldn't make out the words in this recording.")) from exc
         return " ".join(_spoken_words(words))
 
     def _make_decoder(self) -> Any:
@@ -181,7 +182,7 @@ def _speech_only(pcm: bytes) -> bytes:
 
 def _resampled(pcm: bytes, sample_rate: int) -> bytes:
     if sample_rate <= 0:
-        raise MediaError("transcription_failed", "This recording has no sample rate.")
+        raise MediaError("transcription_failed", _("This recording has no sample rate."))
     frame = av.AudioFrame(format="s16", layout="mono", samples=len(pcm) // _SAMPLE_BYTES)
     frame.planes[0].update(pcm[: frame.samples * _SAMPLE_BYTES])
     frame.sample_rate = sample_rate

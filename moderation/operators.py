@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from accounts.suspension import FOREVER
@@ -98,7 +99,9 @@ def account_suspend(*, by: User, username: str, days: int | None, reason: str) -
         actor=by,
         action=ModerationAction.SUSPEND,
         subject=person,
-        summary=_("for good") if days is None else _("for %(days)s days") % {"days": days},
+        summary=_("for good")
+        if days is None
+        else ngettext("for %(days)s day", "for %(days)s days", days) % {"days": days},
         reason=clean,
     )
     return person

@@ -17,7 +17,7 @@ from .models import ModerationLogEntry, Report, ReportReason, ReportTarget
 
 def _require_host(channel: Channel, viewer: User) -> None:
     if channel.host_id != viewer.pk:
-        raise PermissionDenied("not_host", "Only the channel's host can see this.")
+        raise PermissionDenied("not_host", _("Only the channel's host can see this."))
 
 
 def channel_log(*, channel: Channel, viewer: User, limit: int = 100) -> list[ModerationLogEntry]:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import NotFound
@@ -89,7 +90,7 @@ def home_feed(*, user: User, cursor: str | None = None, size: int = PAGE_SIZE) -
 def post_get(*, viewer: User | None, public_id: str) -> Post:
     post = _visible(viewer).filter(public_id=public_id).first()
     if post is None:
-        raise NotFound("No such post.")
+        raise NotFound(_("No such post."))
     return _decorate([post], viewer)[0]
 
 

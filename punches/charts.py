@@ -3,6 +3,9 @@
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from core.when import short_date_text
 
 from .selectors import DayPoint
 
@@ -50,7 +53,7 @@ def history_chart(points: list[DayPoint]) -> SafeString:
         "",
         '<circle class="dot" cx="{}" cy="{}" r="3.5"><title>{} · {}</title></circle>',
         (
-            (x(i), y(p.local_seconds), p.day.strftime("%b %d"), _clock(p.local_seconds))
+            (x(i), y(p.local_seconds), short_date_text(p.day, today=points[-1].day), _clock(p.local_seconds))
             for i, p in enumerate(points)
             if p.local_seconds is not None
         ),
@@ -60,15 +63,16 @@ def history_chart(points: list[DayPoint]) -> SafeString:
         "",
         '<text class="axis" x="{}" y="{}" text-anchor="{}">{}</text>',
         (
-            (x(i), HEIGHT - 6, anchors.get(i, "middle"), points[i].day.strftime("%b %d"))
+            (x(i), HEIGHT - 6, anchors.get(i, "middle"), short_date_text(points[i].day, today=points[-1].day))
             for i in sorted({0, len(points) // 2, len(points) - 1})
             if points
         ),
     )
-    label = _("Your punch-in times over the last %(n)d days: %(count)d punches.") % {
-        "n": len(points),
-        "count": len(times),
-    }
+    label = ngettext(
+        "Your punch-in times over the last %(n)d days: %(count)d punch.",
+        "Your punch-in times over the last %(n)d days: %(count)d punches.",
+        len(times),
+    ) % {"n": len(points), "count": len(times)}
     return format_html(
         '<svg class="chart history" viewBox="0 0 {} {}" role="img" aria-label="{}">{}<path class="line" d="{}"/>{}{}</svg>',
         WIDTH,

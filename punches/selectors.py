@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Avg, Count
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import NotFound, PermissionDenied
@@ -33,7 +34,7 @@ def punch_channel_get(*, viewer: User, public_id: str) -> Channel:
     (core/rawsql.py): the ORM built and compiled it in ~2 ms of CPU, this takes ~0.4 ms."""
     channel = next(iter(Channel.objects.raw(_PUNCH_CHANNEL_SQL, [viewer.pk, public_id, False])), None)
     if channel is None:
-        raise NotFound("No such channel.")
+        raise NotFound(_("No such channel."))
     extra = vars(channel)
     channel.joined = bool(extra["joined"])  # type: ignore[attr-defined]  # as channel_get annotates it
     clock = None
@@ -119,7 +120,7 @@ def today_histogram(*, channel: Channel, day: date) -> list[int]:
 def week(*, channel: Channel, viewer: User, today: date) -> list[WeekDay]:
     """For the host: punches per day over the last 7 local days, and their average time."""
     if channel.host_id != viewer.pk:
-        raise PermissionDenied("not_host", "Only the channel's host can see this.")
+        raise PermissionDenied("not_host", _("Only the channel's host can see this."))
     first = today - timedelta(days=6)
     rows = {
         r["local_date"]: r

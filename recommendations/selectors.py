@@ -205,5 +205,7 @@ def _offset(cursor: str | None) -> int:
     if not cursor:
         return 0
     if not cursor.isdigit() or int(cursor) >= POSTS_RANKED:
-        raise ServiceError("invalid_cursor", "This page link is not valid; start from the first page.", field="cursor")
+        raise ServiceError(
+            "invalid_cursor", _("This page link is not valid; start from the first page."), field="cursor"
+        )
     return int(cursor)

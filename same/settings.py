@@ -260,6 +260,10 @@ MAILERS = {"default": _mailer(EMAIL_URL)}
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language comes from the signed-in person's setting, else this cookie (set_language, or saving
+# the setting), else the browser's Accept-Language, else English.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -310,6 +314,7 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
 
 # Rate limits: (requests, seconds) per key. Tests and operators may tighten or loosen them.
 RATE_LIMITS = {

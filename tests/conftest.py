@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.cache import cache
+from django.utils import translation
 
 from tests.factories import PASSWORD, make_user
 
@@ -20,6 +21,15 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    # A request leaves its person's language active on the test's thread (Django activates one per
+    # request and never deactivates it): a service called directly in the next test would speak Chinese.
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

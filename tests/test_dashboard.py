@@ -125,7 +125,7 @@ def test_the_chart_draws_a_bar_per_day_and_says_what_it_shows():
     days = [TODAY - timedelta(days=n) for n in range(3, -1, -1)]
     svg = bar_chart(label="Posts", days=days, values=[0, 2, 4, 1])
     assert svg.count('<rect class="bar"') == 4
-    assert 'aria-label="Posts per day, Mar 07 to Mar 10: 7 in all, at most 4 a day."' in svg
-    assert "<title>Mar 09 · 4</title>" in svg
+    assert 'aria-label="Posts per day, Mar 7 to Mar 10: 7 in all, at most 4 a day."' in svg
+    assert "<title>Mar 9 · 4</title>" in svg
     empty = bar_chart(label="Punches", days=days, values=[0, 0, 0, 0])
     assert 'height="0.0"' in empty

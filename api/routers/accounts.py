@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from ninja import Router, Schema, Status
 
 from accounts import services
@@ -24,7 +25,8 @@ class RegisterIn(Schema):
     username: str
     password: str
     timezone: str = "UTC"
-    language: str = "en"
+    # Unset: the language the app's Accept-Language asked for (English without one).
+    language: str | None = None
 
 
 class RegisterOut(Schema):
@@ -122,7 +124,7 @@ def register(request: HttpRequest, payload: RegisterIn) -> Status[RegisterOut]:
         username=payload.username,
         password=payload.password,
         time_zone=payload.timezone,
-        language=payload.language,
+        language=payload.language or translation.get_language() or "en",
         client_ip=client_ip(request),
     )
     return Status(201, RegisterOut(username=registration.username))

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from accounts.models import User
@@ -183,9 +184,9 @@ def knock(request: HttpRequest) -> Status[ConversationOut]:
         group = groups.group_create(owner=me, title=payload.title, cover=request.FILES.get("cover"))
         return Status(201, conversation_out(group, viewer=me))
     if payload.kind != "direct":
-        raise ServiceError("unsupported_kind", "A conversation is `direct` or `group`.", field="kind")
+        raise ServiceError("unsupported_kind", _("A conversation is `direct` or `group`."), field="kind")
     if not payload.post_id:
-        raise ServiceError("required", "Say which post: post_id.", field="post_id")
+        raise ServiceError("required", _("Say which post: post_id."), field="post_id")
     conversation, _sent = services.conversation_knock(
         sender=me, post=post_get(viewer=me, public_id=payload.post_id), text=payload.text, client_id=payload.client_id
     )
@@ -236,11 +237,11 @@ def messages(request: HttpRequest, conversation_id: str, after: int = 0, before:
     With `before`, the page of messages just before that number instead (scrolling back), oldest first; `next`
     is then the `before` for the page before it."""
     if after < 0:
-        raise ServiceError("invalid_after", "`after` is 0 or more.", field="after")
+        raise ServiceError("invalid_after", _("`after` is 0 or more."), field="after")
     conversation = services.conversation_for_participant(user=api_user(request), conversation_id=conversation_id)
     if before is not None:
         if before < 1:
-            raise ServiceError("invalid_before", "`before` is 1 or more.", field="before")
+            raise ServiceError("invalid_before", _("`before` is 1 or more."), field="before")
         found = selectors.messages_before(conversation=conversation, before=before, limit=selectors.PAGE + 1)
         more = len(found) > selectors.PAGE
         found = found[-selectors.PAGE :]

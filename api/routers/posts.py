@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from api.auth import AUTH, api_user
@@ -265,7 +266,7 @@ def create(request: HttpRequest, channel_id: str) -> Status[PostOut]:
             closes_at=body.closes_at,
         )
     else:
-        raise ServiceError("no_composer", "Punch-the-clock channels take punches, not posts.")
+        raise ServiceError("no_composer", _("Punch-the-clock channels take punches, not posts."))
     return Status(201, post_out(selectors.post_get(viewer=me, public_id=post.public_id)))
 
 

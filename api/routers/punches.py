@@ -3,6 +3,7 @@
 from datetime import date, datetime
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from api.auth import AUTH, api_user
@@ -97,7 +98,7 @@ def punches(request: HttpRequest, channel_id: str, date: str | None = None) -> B
     try:
         day = datetime.strptime(date, "%Y-%m-%d").date() if date else selectors.today_for(me)
     except ValueError:
-        raise ServiceError("invalid_date", "Write the date as YYYY-MM-DD.", field="date") from None
+        raise ServiceError("invalid_date", _("Write the date as YYYY-MM-DD."), field="date") from None
     rows = selectors.board(channel=channel, day=day)
     return BoardOut(
         date=day,

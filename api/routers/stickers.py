@@ -1,6 +1,7 @@
 """/stickers: make one from your photo (and voice), keep a collection, order it, save one someone sent you."""
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from api.auth import AUTH, api_user
@@ -66,7 +67,9 @@ def _crop(body: StickerIn) -> Crop | None:
     if all(value is None for value in given):
         return None
     if body.crop_x is None or body.crop_y is None or body.crop_size is None:
-        raise ValidationFailed({"crop": ["Send crop_x, crop_y and crop_size together (pixels of the upright photo)."]})
+        raise ValidationFailed(
+            {"crop": [_("Send crop_x, crop_y and crop_size together (pixels of the upright photo).")]}
+        )
     return Crop(body.crop_x, body.crop_y, body.crop_size)
 
 

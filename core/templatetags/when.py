@@ -1,16 +1,26 @@
-from datetime import datetime
+from datetime import date, datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.timesince import timesince
-from django.utils.translation import gettext as _
+
+from core.when import short_date_text, when_text
 
 register = template.Library()
 
 
 @register.filter
-def ago(value: datetime) -> str:
-    """'just now', '5 minutes ago', '3 hours ago': one unit, the way people say it."""
-    if (timezone.now() - value).total_seconds() < 60:
-        return _("just now")
-    return _("%(time)s ago") % {"time": timesince(value, depth=1)}
+def when(value: datetime | None) -> str:
+    """{{ post.created_at|when }}: 'today 06:42' / 'yesterday 23:10' / 'Nov 3'."""
+    if not isinstance(value, datetime):
+        return ""
+    return when_text(value)
+
+
+@register.filter
+def short_date(value: date | None) -> str:
+    """{{ day|short_date }}: a calendar day as 'Nov 3' (this year) or 'Nov 3, 2025'."""
+    if not isinstance(value, date):
+        return ""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return short_date_text(value)

@@ -4,6 +4,11 @@ import "./stickers.js"; // tap a sticker to hear it
 // client_id (so a resend after a drop never doubles), and after a reconnect the page asks for
 // everything after the last number it holds. Typed while offline? It goes when the line is back.
 
+// Strings come from Django's JavaScript catalog (/jsi18n/, loaded before this module); English without it.
+const gettext = globalThis.gettext ?? ((text) => text);
+const interpolate =
+  globalThis.interpolate ?? ((format, values) => format.replace(/%\((\w+)\)s/g, (_match, key) => String(values[key])));
+
 const chat = document.getElementById("chat");
 const list = document.getElementById("messages");
 const form = document.getElementById("composer");
@@ -35,10 +40,10 @@ function scrollDown() {
 }
 
 const EVENT_TEXT = {
-  created: (name) => `${name} started the group`,
-  joined: (name) => `${name} joined`,
-  left: (name) => `${name} left`,
-  removed: (name) => `${name} was removed`,
+  created: (name) => interpolate(gettext("%(name)s started the group"), { name }, true),
+  joined: (name) => interpolate(gettext("%(name)s joined"), { name }, true),
+  left: (name) => interpolate(gettext("%(name)s left"), { name }, true),
+  removed: (name) => interpolate(gettext("%(name)s was removed"), { name }, true),
 };
 
 function stickerNode(message) {
@@ -46,13 +51,13 @@ function stickerNode(message) {
   if (!sticker || sticker.removed) {
     const gone = document.createElement("span");
     gone.className = "bubble-text muted";
-    gone.textContent = "This sticker was deleted.";
+    gone.textContent = gettext("This sticker was deleted.");
     return [gone];
   }
   const button = document.createElement("button");
   button.type = "button";
   button.className = "bubble-sticker";
-  button.setAttribute("aria-label", sticker.caption || "Sticker");
+  button.setAttribute("aria-label", sticker.caption || gettext("Sticker"));
   if (sticker.audio_url) button.dataset.audio = sticker.audio_url;
   const img = document.createElement("img");
   img.src = sticker.image_url;
@@ -64,7 +69,7 @@ function stickerNode(message) {
   keep.type = "button";
   keep.className = "link small sticker-keep";
   keep.dataset.sticker = sticker.id;
-  keep.textContent = "Save sticker";
+  keep.textContent = gettext("Save sticker");
   return [button, keep];
 }
 
@@ -100,7 +105,7 @@ function attachmentNode(message) {
     if (message.post.removed) {
       const gone = document.createElement("span");
       gone.className = "bubble-post removed small";
-      gone.textContent = "This post was removed.";
+      gone.textContent = gettext("This post was removed.");
       return gone;
     }
     const link = document.createElement("a");
@@ -108,7 +113,7 @@ function attachmentNode(message) {
     link.href = `/p/${message.post.id}`;
     const where = document.createElement("span");
     where.className = "small";
-    where.textContent = `A post in ${message.post.channel_name}`;
+    where.textContent = interpolate(gettext("A post in %(channel)s"), { channel: message.post.channel_name }, true);
     const text = document.createElement("span");
     text.className = "bubble-post-text";
     text.textContent = message.post.text;
@@ -118,6 +123,16 @@ function attachmentNode(message) {
   return null;
 }
 
+// As the server's `when` filter says it: "today 06:42", "yesterday 23:10", else the day.
+function when(moment) {
+  const clock = moment.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const day = (date) => new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime();
+  const days = Math.round((day(new Date()) - day(moment)) / 86400000);
+  if (days === 0) return interpolate(gettext("today %(time)s"), { time: clock }, true);
+  if (days === 1) return interpolate(gettext("yesterday %(time)s"), { time: clock }, true);
+  return moment.toLocaleDateString(document.documentElement.lang || [], { month: "short", day: "numeric" });
+}
+
 function bubble(message) {
   const item = document.createElement("li");
   item.dataset.seq = String(message.seq);
@@ -125,7 +140,7 @@ function bubble(message) {
   if (message.kind === "event") {
     item.className = "chat-event muted small";
     const describe = EVENT_TEXT[message.text];
-    item.textContent = describe ? describe(message.sender.username || "someone") : "";
+    item.textContent = describe ? describe(message.sender.username || gettext("someone")) : "";
     return item;
   }
   const mine = message.sender.username === me;
@@ -133,7 +148,7 @@ function bubble(message) {
   if (isGroup && !mine) {
     const name = document.createElement("span");
     name.className = "bubble-name";
-    name.textContent = message.sender.username || "someone who left";
+    name.textContent = message.sender.username || gettext("someone who left");
     item.append(name);
   }
   if (message.kind === "sticker") item.append(...stickerNode(message));
@@ -154,7 +169,7 @@ function bubble(message) {
   const time = document.createElement("time");
   time.className = "bubble-time";
   time.dateTime = message.created_at;
-  time.textContent = new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  time.textContent = when(new Date(message.created_at));
   item.append(time);
   return item;
 }
@@ -241,7 +256,7 @@ async function sendAll() {
         pending.classList.add("failed");
         pending.querySelector(".bubble-time").textContent = body.message || "Not sent";
       }
-      showError(body.message || "Not sent. Try again.");
+      showError(body.message || gettext("Not sent. Try again."));
     }
   }
 }
@@ -277,7 +292,7 @@ function connect() {
     } else if (data.type === "message.new" && data.conversation_id === conversationId) {
       add(data.message);
     } else if (data.type === "typing" && data.conversation_id === conversationId) {
-      typingLine.textContent = `${data.username} is typing…`;
+      typingLine.textContent = interpolate(gettext("%(name)s is typing…"), { name: data.username }, true);
       typingLine.hidden = false;
       clearTimeout(typingTimer);
       typingTimer = setTimeout(() => (typingLine.hidden = true), 4000);
@@ -287,7 +302,7 @@ function connect() {
       othersRead = Math.max(othersRead, data.seq);
       showReadState();
     } else if (data.type === "conversation.removed" && data.conversation_id === conversationId) {
-      showError("You were removed from this group.");
+      showError(gettext("You were removed from this group."));
       form.hidden = true;
     } else if (data.type === "message.new" || data.type === "conversation.request") {
       document.body.dispatchEvent(new Event("same:unread"));
@@ -312,7 +327,7 @@ form.addEventListener("submit", (event) => {
 photoInput.addEventListener("change", () => {
   const file = photoInput.files[0];
   photoInput.value = "";
-  if (file) sendFile("image", file, file.name || "photo", "Sending a photo…");
+  if (file) sendFile("image", file, file.name || "photo", gettext("Sending a photo…"));
 });
 
 // Voice: tap to record (up to a minute), tap again to send. Recorded as the browser likes it
@@ -343,7 +358,7 @@ async function startRecording() {
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: true });
   } catch {
-    showError("The microphone isn't available. Allow it in the browser to send a voice message.");
+    showError(gettext("The microphone isn't available. Allow it in the browser to send a voice message."));
     return;
   }
   showError("");
@@ -360,7 +375,7 @@ async function startRecording() {
     if (cancelled || !chunks.length) return;
     const blob = new Blob(chunks, { type });
     const extension = type.includes("mp4") ? "m4a" : type.includes("ogg") ? "ogg" : "webm";
-    sendFile("audio", blob, `voice.${extension}`, "Sending a voice message…");
+    sendFile("audio", blob, `voice.${extension}`, gettext("Sending a voice message…"));
   });
   recordStarted = Date.now();
   recorder.start(250);
@@ -437,7 +452,7 @@ list.addEventListener("click", async (event) => {
   const keep = event.target.closest(".sticker-keep");
   if (!keep) return;
   const response = await fetch(`/api/v1/stickers/${keep.dataset.sticker}/save`, { method: "POST", headers: { "X-CSRFToken": csrf } });
-  keep.textContent = response.ok ? "Saved ✓" : "Not saved";
+  keep.textContent = response.ok ? gettext("Saved ✓") : gettext("Not saved");
   keep.disabled = true;
   delete tray.dataset.loaded; // the tray shows it next time
 });

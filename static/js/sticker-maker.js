@@ -3,6 +3,9 @@
 // server has heard the words and drawn them on the sticker; the caption can then be changed.
 import "./stickers.js"; // tap a sticker to hear it
 
+// Strings come from Django's JavaScript catalog (/jsi18n/, loaded before this module); English without it.
+const gettext = globalThis.gettext ?? ((text) => text);
+
 const form = document.getElementById("sticker-form");
 const api = form.dataset.api;
 const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
@@ -161,7 +164,7 @@ function setVoice(blob, name) {
     preview.src = URL.createObjectURL(blob);
     audioInput.value = "";
   }
-  recordButton.textContent = blob ? "Record again" : "Record";
+  recordButton.textContent = blob ? gettext("Record again") : gettext("Record");
 }
 
 async function startRecording() {
@@ -169,7 +172,7 @@ async function startRecording() {
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: true });
   } catch {
-    recordState.textContent = "The microphone isn't available. You can choose a sound file instead.";
+    recordState.textContent = gettext("The microphone isn't available. You can choose a sound file instead.");
     return;
   }
   const chunks = [];
@@ -189,7 +192,7 @@ async function startRecording() {
   });
   const started = Date.now();
   recorder.start(250);
-  recordButton.textContent = "Stop";
+  recordButton.textContent = gettext("Stop");
   recordButton.classList.add("recording-now");
   const tick = () => {
     const elapsed = Date.now() - started;
@@ -228,18 +231,20 @@ function showSticker(sticker) {
   result.hidden = false;
   form.hidden = true;
   resultImage.src = sticker.image_url;
-  resultImage.alt = sticker.caption || "Your sticker";
+  resultImage.alt = sticker.caption || gettext("Your sticker");
   if (sticker.audio_url) resultTile.dataset.audio = sticker.audio_url;
   else delete resultTile.dataset.audio;
   if (document.activeElement !== resultCaption) resultCaption.value = sticker.caption;
   if (sticker.status === "processing") {
-    resultStatus.textContent = "Listening…";
+    resultStatus.textContent = gettext("Listening…");
   } else if (sticker.status === "failed") {
-    resultStatus.textContent = "We couldn't make out the words this time. The sticker works; give it a caption if you like.";
+    resultStatus.textContent = gettext(
+      "We couldn't make out the words this time. The sticker works; give it a caption if you like.",
+    );
   } else if (sticker.audio_url && !sticker.caption) {
-    resultStatus.textContent = "We didn't catch any words. Give it a caption if you like.";
+    resultStatus.textContent = gettext("We didn't catch any words. Give it a caption if you like.");
   } else {
-    resultStatus.textContent = sticker.audio_url ? "Done — tap it to hear your voice." : "Done.";
+    resultStatus.textContent = sticker.audio_url ? gettext("Done — tap it to hear your voice.") : gettext("Done.");
   }
 }
 
@@ -265,23 +270,23 @@ form.addEventListener("submit", async (event) => {
   if (recorded) data.set("audio", recorded.blob, recorded.name);
   else if (!audioInput.files.length) data.delete("audio");
   submit.disabled = true;
-  submit.textContent = "Making…";
+  submit.textContent = gettext("Making…");
   let response;
   try {
     response = await fetch(api, { method: "POST", headers: { "X-CSRFToken": csrf }, body: data });
   } catch {
-    formError.textContent = "You seem to be offline. Nothing was lost: try again when you're back.";
+    formError.textContent = gettext("You seem to be offline. Nothing was lost: try again when you're back.");
     formError.hidden = false;
     return;
   } finally {
     submit.disabled = false;
-    submit.textContent = "Make the sticker";
+    submit.textContent = gettext("Make the sticker");
   }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     if (body.fields && Object.keys(body.fields).some((name) => document.getElementById(`error-${name}`))) showErrors(body.fields);
     else {
-      formError.textContent = body.message || "That didn't work. Try again.";
+      formError.textContent = body.message || gettext("That didn't work. Try again.");
       formError.hidden = false;
     }
     return;
@@ -302,8 +307,8 @@ resultSave.addEventListener("click", async () => {
   if (response.ok) {
     current = body;
     showSticker(body);
-    resultStatus.textContent = "Caption saved.";
+    resultStatus.textContent = gettext("Caption saved.");
   } else {
-    resultStatus.textContent = body.message || "Not saved.";
+    resultStatus.textContent = body.message || gettext("Not saved.");
   }
 });
