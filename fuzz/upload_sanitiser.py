@@ -15,6 +15,7 @@ libFuzzer's own flags follow (`-runs=N`, `-max_len=…`, `-jobs=…`); findings 
 
 import io
 import sys
+import warnings
 from pathlib import Path
 
 import atheris
@@ -29,6 +30,9 @@ with atheris.instrument_imports():
     from media.audio import process_audio, process_voice
     from media.errors import MediaError
     from media.images import open_upright, process_image
+
+# Pillow warns about every damaged EXIF block it skips; a fuzzer makes thousands, and they are not findings.
+warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
 
 # Small limits: what matters is the parsing, and a fuzzer should not spend its time on big outputs.
 _IMAGE_LIMITS = {"max_bytes": 2 * 1024 * 1024, "max_pixels": 4_000_000, "max_side": 512}

@@ -199,6 +199,8 @@ def _is_mp3_frame(head: bytes) -> bool:
 
 
 def _format_of(demuxer: str, stream: AudioStream) -> str | None:
+    if stream.codec_context is None:
+        return None  # a codec FFmpeg doesn't know: nothing to decode it with (found by fuzz/upload_sanitiser.py)
     codec = stream.codec_context.codec.canonical_name
     if demuxer == "wav" and codec.startswith("pcm_"):
         return "wav"

@@ -330,3 +330,9 @@ class TestFuzzFindings:
         from fuzz.upload_sanitiser import sanitise
 
         sanitise(path.read_bytes())  # raises on a finding
+
+    def test_a_sound_in_a_codec_ffmpeg_does_not_know_is_refused(self) -> None:
+        data = (REGRESSIONS / "song-unknown-codec.bin").read_bytes()[1:]
+        with pytest.raises(media_audio.MediaError) as caught:
+            media_audio.process_audio(data)
+        assert caught.value.code == "unsupported_format"
