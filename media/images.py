@@ -9,6 +9,7 @@ over all frames); a larger animation is kept as its first frame only, rather tha
 """
 
 import io
+import struct
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,10 @@ THUMB_EXTENSION = "webp"
 _BASE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 _FORMAT_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "HEIF": "HEIC"}
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+# Pillow's plugins also let a damaged file escape as IndexError, EOFError or struct.error (a GIF whose next frame
+# is cut short raises IndexError from `is_animated`: found by fuzz/upload_sanitiser.py).
+_PARSE_ERRORS = (OSError, SyntaxError, ValueError, IndexError, EOFError, struct.error)
+_DECODE_ERRORS = (*_PARSE_ERRORS, Image.DecompressionBombError)
 
 _KEPT_MODES = {
     "JPEG": frozenset({"L", "RGB"}),
@@ -160,7 +164,7 @@ def _open_image(data: bytes, *, max_pixels: int) -> ImageFile.ImageFile:
             image = Image.open(io.BytesIO(data), formats=_readable_formats())
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise _too_many_pixels(max_pixels) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except _PARSE_ERRORS as exc:
         raise _unsupported(data) from exc
     if image.width * image.height > max_pixels:
         image.close()

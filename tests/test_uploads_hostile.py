@@ -24,6 +24,8 @@ from core.errors import ServiceError
 from interests.models import Channel
 from interests.services import channel_create, channel_join
 from media import audio as media_audio
+from media.errors import MediaError
+from media.images import process_image
 from posts.models import Post, PostImage
 from posts.movies import post_create_movie
 from posts.photos import post_create_photos
@@ -336,3 +338,9 @@ class TestFuzzFindings:
         with pytest.raises(media_audio.MediaError) as caught:
             media_audio.process_audio(data)
         assert caught.value.code == "unsupported_format"
+
+    def test_a_gif_whose_second_frame_is_cut_short_is_refused(self) -> None:
+        data = (REGRESSIONS / "image-gif-frame-cut-short.bin").read_bytes()[1:]
+        with pytest.raises(MediaError) as caught:
+            process_image(data)
+        assert caught.value.code == "corrupt_file"
