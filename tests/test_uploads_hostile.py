@@ -344,3 +344,11 @@ class TestFuzzFindings:
         with pytest.raises(MediaError) as caught:
             process_image(data)
         assert caught.value.code == "corrupt_file"
+
+    def test_a_gif_whose_frames_lie_outside_its_canvas_is_refused_before_decoding(self) -> None:
+        """Ensure that a 453-byte GIF that grows its canvas frame by frame (1.3 GB before) is refused by size."""
+        data = (REGRESSIONS / "image-gif-frames-outside-canvas.bin").read_bytes()[1:]
+        assert len(data) < 500
+        with pytest.raises(MediaError) as caught:
+            process_image(data)
+        assert caught.value.code == "too_many_pixels"
