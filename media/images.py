@@ -48,6 +48,7 @@ _SAVE_OPTIONS: dict[str, dict[str, Any]] = {
 }
 _THUMB_QUALITY = 80
 _DEFAULT_FRAME_MS = 100
+_MAX_FRAME_MS = 655_350
 _SRGB = ImageCms.createProfile("sRGB")
 
 
@@ -178,10 +179,30 @@ def _upright_frames(image: Image.Image, output: _Output, *, max_pixels: int, max
     return [
         _Frame(
             _prepared(frame, output, animated=animated, max_side=max_side),
-            int(frame.info.get("duration", _DEFAULT_FRAME_MS)) if animated else 0,
+            _frame_ms(frame) if animated else 0,
         )
         for frame in _decoded_frames(image, animated=animated, max_pixels=max_pixels)
     ]
+
+
+def _frame_ms(frame: Image.Image) -> int:
+    # GIF stores a frame's time in 16 bits of centiseconds, and Pillow raised OverflowError saving a longer one that a
+    # damaged file declared (found by fuzz/upload_sanitiser.py): clamp it to what both formats can hold.
+    try:
+        duration = int(frame.info.get("duration", _DEFAULT_FRAME_MS))
+    except (TypeError, ValueError, OverflowError):
+        duration = _DEFAULT_FRAME_MS
+    return min(max(duration, 0), _MAX_FRAME_MS)
+
+
+def _durations(frames: list[_Frame]) -> list[int]:
+    # Pillow's GIF writer merges identical frames in a row and adds up their times, which must still fit 16 bits of
+    # centiseconds: when the whole animation is longer than that, every frame is shortened to share it.
+    durations = [frame.duration_ms for frame in frames]
+    if sum(durations) > _MAX_FRAME_MS:
+        share = _MAX_FRAME_MS // len(durations)
+        durations = [min(duration, share) for duration in durations]
+    return durations
 
 
 def _keeps_animation(image: Image.Image, max_pixels: int) -> bool:
@@ -269,7 +290,7 @@ def _encoded(frames: list[_Frame], output: _Output, *, loop: object) -> bytes:
         options |= {
             "save_all": True,
             "append_images": [frame.image for frame in frames[1:]],
-            "duration": [frame.duration_ms for frame in frames],
+            "duration": _durations(frames),
         }
         if isinstance(loop, int):
             options["loop"] = loop

@@ -352,3 +352,11 @@ class TestFuzzFindings:
         with pytest.raises(MediaError) as caught:
             process_image(data)
         assert caught.value.code == "too_many_pixels"
+
+    def test_a_gif_declaring_frames_of_eleven_minutes_is_stored(self) -> None:
+        """Ensure that frame times GIF can't hold (Pillow adds up identical frames) are shortened, not a 500."""
+        data = (REGRESSIONS / "image-gif-frame-too-long.bin").read_bytes()[1:]
+        stored = process_image(data)
+        with Image.open(io.BytesIO(stored.content)) as image:
+            assert image.format == "GIF"
+            image.load()  # identical frames in a row are merged by Pillow: one frame here, shown for its time
