@@ -9,10 +9,10 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -38,10 +38,53 @@ def _decode(cursor: str, size: int) -> list[Any]:
         if not isinstance(raw, list) or len(raw) != size:
             raise ValueError("wrong shape")
         return [datetime.fromisoformat(v["t"]) if isinstance(v, dict) else v for v in raw]
-    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
-        raise ServiceError(
-            "invalid_cursor", _("This page link is not valid; start from the first page."), field="cursor"
-        ) from None
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError, RecursionError):
+        raise _invalid_cursor() from None
+
+
+def _checked(model: type[models.Model], order: Sequence[str], values: list[Any]) -> list[Any]:
+    """The cursor's values, each refused unless the database can compare it with its field.
+
+    A cursor comes from the client: a string where a number belongs, a number past the column's range, a naive or
+    out-of-range date or a NUL character would otherwise fail in the query (a 500) instead of as a bad link.
+    """
+    for name, value in zip(order, values, strict=True):
+        if not _fits(_field(model, name), value):
+            raise _invalid_cursor()
+    return values
+
+
+def _field(model: type[models.Model], path: str) -> Any:
+    *relations, last = path.split("__")
+    for part in relations:
+        model = model._meta.get_field(part).related_model  # type: ignore[assignment]  # a relation has a model
+    return model._meta.get_field(last)
+
+
+def _fits(field: Any, value: Any) -> bool:
+    if isinstance(field, models.DateTimeField):
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            return False
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            return False
+        return True
+    if isinstance(field, models.IntegerField):
+        low, high = connection.ops.integer_field_range(field.get_internal_type())
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and (low is None or value >= low)
+            and (high is None or value <= high)
+        )
+    if isinstance(field, models.CharField):
+        return isinstance(value, str) and "\x00" not in value and len(value) <= (field.max_length or len(value))
+    return False
+
+
+def _invalid_cursor() -> ServiceError:
+    return ServiceError("invalid_cursor", _("This page link is not valid; start from the first page."), field="cursor")
 
 
 def _after(fields: Sequence[str], values: Sequence[Any]) -> Q:
@@ -60,7 +103,8 @@ def keyset_page[M: models.Model](
 ) -> Page[M]:
     """One page of `queryset`, ordered by `order` descending (the last field must be unique)."""
     if cursor:
-        queryset = queryset.filter(_after(order, _decode(cursor, len(order))))
+        values = _checked(queryset.model, order, _decode(cursor, len(order)))
+        queryset = queryset.filter(_after(order, values))
     rows = list(queryset.order_by(*[f"-{name}" for name in order])[: size + 1])
     items, more = rows[:size], len(rows) > size
     next_cursor = _encode([_value(items[-1], name) for name in order]) if more and items else None

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import IO
 
@@ -128,15 +129,15 @@ def to_pcm16k_mono(source: bytes | IO[bytes], *, max_seconds: float = 15.0, max_
     """The first `max_seconds` of a sound as raw 16-bit little-endian PCM, 16 kHz, mono (for speech recognition)."""
     data = read_within(source, max_bytes=max_bytes, noun=_("sound file"))
     wanted = int(max_seconds * _PCM_RATE) * _PCM_SAMPLE_BYTES
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=_PCM_RATE)
+    converter = _Converter(format="s16", layout="mono", rate=_PCM_RATE)
     pcm = bytearray()
     with _opened(data, VOICE_FORMATS) as (container, stream, _kind), _reading():
         for frame in _decoded_frames(container, stream):
-            pcm += _pcm_bytes(resampler.resample(frame))
+            pcm += _pcm_bytes(converter.convert(frame))
             if len(pcm) >= wanted:
                 break
         else:
-            pcm += _pcm_bytes(resampler.resample(None))
+            pcm += _pcm_bytes(converter.flush())
     if not pcm:
         raise _corrupt()
     return bytes(pcm[:wanted])
@@ -200,6 +201,8 @@ def _is_mp3_frame(head: bytes) -> bool:
 
 
 def _format_of(demuxer: str, stream: AudioStream) -> str | None:
+    if stream.codec_context is None:
+        return None  # a codec FFmpeg doesn't know: nothing to decode it with (found by fuzz/upload_sanitiser.py)
     codec = stream.codec_context.codec.canonical_name
     if demuxer == "wav" and codec.startswith("pcm_"):
         return "wav"
@@ -242,16 +245,59 @@ def _remux(container: InputContainer, stream: AudioStream, output: OutputContain
 def _to_aac(container: InputContainer, stream: AudioStream, output: OutputContainer, max_seconds: float) -> float:
     channels = min(stream.layout.nb_channels, 2)
     rate = stream.rate if stream.rate in _AAC_RATES else _AAC_FALLBACK_RATE
-    aac = output.add_stream("aac", rate=rate, layout="stereo" if channels == 2 else "mono")
+    layout = "stereo" if channels == 2 else "mono"
+    aac = output.add_stream("aac", rate=rate, layout=layout)
     aac.bit_rate = _AAC_BIT_RATE_PER_CHANNEL * channels
+    converter = _Converter(format=aac.codec_context.format.name, layout=layout, rate=rate)
     length = _Length(max_seconds)
     with _reading():
         for _packet, frames in _decoded_packets(container, stream):
             length.add(frames)
             for frame in frames:
-                output.mux(aac.encode(frame))
+                for converted in converter.convert(frame):
+                    output.mux(aac.encode(converted))
+        for converted in converter.flush():
+            output.mux(aac.encode(converted))
         output.mux(aac.encode(None))
     return length.checked_seconds()
+
+
+@dataclass
+class _Converter:
+    """Frames in the encoder's own format, numbered by the samples before them.
+
+    The encoder's built-in resampler is set up by the first frame and refuses any later frame whose rate, layout or
+    sample format differs, and an MP3 or a chained Ogg may change those midway (found by fuzz/upload_sanitiser.py).
+    A resampler is made for each input format in turn instead, and timestamps are counted here, continuous across
+    the changes.
+    """
+
+    format: str
+    layout: str
+    rate: int
+    _resampler: av.AudioResampler | None = None
+    _source: tuple[str, str, int] | None = None
+    _samples: int = 0
+
+    def convert(self, frame: AudioFrame) -> list[AudioFrame]:
+        source = (frame.format.name, frame.layout.name, frame.sample_rate)
+        done: list[AudioFrame] = []
+        if self._resampler is None or source != self._source:
+            done = self.flush()
+            self._resampler = av.AudioResampler(format=self.format, layout=self.layout, rate=self.rate)
+            self._source = source
+        frame.pts = None
+        return done + self._numbered(self._resampler.resample(frame))
+
+    def flush(self) -> list[AudioFrame]:
+        return self._numbered(self._resampler.resample(None)) if self._resampler is not None else []
+
+    def _numbered(self, frames: list[AudioFrame]) -> list[AudioFrame]:
+        for frame in frames:
+            frame.pts = self._samples
+            frame.time_base = Fraction(1, self.rate)
+            self._samples += frame.samples
+        return frames
 
 
 @dataclass

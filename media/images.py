@@ -9,6 +9,7 @@ over all frames); a larger animation is kept as its first frame only, rather tha
 """
 
 import io
+import struct
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,10 @@ THUMB_EXTENSION = "webp"
 _BASE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 _FORMAT_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "HEIF": "HEIC"}
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+# Pillow's plugins also let a damaged file escape as IndexError, EOFError or struct.error (a GIF whose next frame
+# is cut short raises IndexError from `is_animated`: found by fuzz/upload_sanitiser.py).
+_PARSE_ERRORS = (OSError, SyntaxError, ValueError, IndexError, EOFError, struct.error)
+_DECODE_ERRORS = (*_PARSE_ERRORS, Image.DecompressionBombError)
 
 _KEPT_MODES = {
     "JPEG": frozenset({"L", "RGB"}),
@@ -45,6 +49,7 @@ _SAVE_OPTIONS: dict[str, dict[str, Any]] = {
 }
 _THUMB_QUALITY = 80
 _DEFAULT_FRAME_MS = 100
+_MAX_FRAME_MS = 655_350
 _SRGB = ImageCms.createProfile("sRGB")
 
 
@@ -161,7 +166,7 @@ def _open_image(data: bytes, *, max_pixels: int) -> ImageFile.ImageFile:
             image = Image.open(io.BytesIO(data), formats=_readable_formats())
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise _too_many_pixels(max_pixels) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except _PARSE_ERRORS as exc:
         raise _unsupported(data) from exc
     if image.width * image.height > max_pixels:
         image.close()
@@ -175,10 +180,30 @@ def _upright_frames(image: Image.Image, output: _Output, *, max_pixels: int, max
     return [
         _Frame(
             _prepared(frame, output, animated=animated, max_side=max_side),
-            int(frame.info.get("duration", _DEFAULT_FRAME_MS)) if animated else 0,
+            _frame_ms(frame) if animated else 0,
         )
-        for frame in _decoded_frames(image, animated=animated)
+        for frame in _decoded_frames(image, animated=animated, max_pixels=max_pixels)
     ]
+
+
+def _frame_ms(frame: Image.Image) -> int:
+    # GIF stores a frame's time in 16 bits of centiseconds, and Pillow raised OverflowError saving a longer one that a
+    # damaged file declared (found by fuzz/upload_sanitiser.py): clamp it to what both formats can hold.
+    try:
+        duration = int(frame.info.get("duration", _DEFAULT_FRAME_MS))
+    except (TypeError, ValueError, OverflowError):
+        duration = _DEFAULT_FRAME_MS
+    return min(max(duration, 0), _MAX_FRAME_MS)
+
+
+def _durations(frames: list[_Frame]) -> list[int]:
+    # Pillow's GIF writer merges identical frames in a row and adds up their times, which must still fit 16 bits of
+    # centiseconds: when the whole animation is longer than that, every frame is shortened to share it.
+    durations = [frame.duration_ms for frame in frames]
+    if sum(durations) > _MAX_FRAME_MS:
+        share = _MAX_FRAME_MS // len(durations)
+        durations = [min(duration, share) for duration in durations]
+    return durations
 
 
 def _keeps_animation(image: Image.Image, max_pixels: int) -> bool:
@@ -189,9 +214,16 @@ def _keeps_animation(image: Image.Image, max_pixels: int) -> bool:
     return frame_count <= MAX_FRAMES and frame_count * image.width * image.height <= max_pixels
 
 
-def _decoded_frames(image: Image.Image, *, animated: bool) -> Iterator[Image.Image]:
+def _decoded_frames(image: Image.Image, *, animated: bool, max_pixels: int) -> Iterator[Image.Image]:
+    # A GIF frame may lie outside the picture's declared size, and Pillow then grows the canvas to hold it when it
+    # seeks there: a 453-byte GIF of 32×1568 pixels took 1.3 GB and 5 s (found by fuzz/upload_sanitiser.py). So the
+    # budget is checked again, frame by frame, on the size each frame has before it is decoded.
+    decoded = 0
     with _decoding():
         for frame in ImageSequence.Iterator(image) if animated else (image,):
+            decoded += frame.width * frame.height
+            if decoded > max_pixels:
+                raise _too_many_pixels(max_pixels)
             frame.load()
             yield frame
 
@@ -259,7 +291,7 @@ def _encoded(frames: list[_Frame], output: _Output, *, loop: object) -> bytes:
         options |= {
             "save_all": True,
             "append_images": [frame.image for frame in frames[1:]],
-            "duration": [frame.duration_ms for frame in frames],
+            "duration": _durations(frames),
         }
         if isinstance(loop, int):
             options["loop"] = loop

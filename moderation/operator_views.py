@@ -59,7 +59,8 @@ def target(request: HttpRequest, kind: str, target_id: str) -> HttpResponse:
                 return redirect("moderation:ops_queue")
             elif action == "suspend":
                 raw = request.POST.get("days", "")
-                days = None if raw == "forever" else (int(raw) if raw.isdigit() else 0)
+                # Only the form's own choices count: int() of "²" (a digit to isdigit) or of 5,000 nines raises.
+                days = None if raw == "forever" else next((d for d in operators.SUSPENSION_DAYS if str(d) == raw), 0)
                 operators.account_suspend(by=me, username=person, days=days, reason=reason)
                 messages.success(request, _("Account suspended."))
                 return redirect("moderation:ops_queue")

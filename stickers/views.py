@@ -35,7 +35,7 @@ def _crop(request: HttpRequest) -> Crop | None:
         return None
     try:
         x, y, size = (int(float(value)) for value in values)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or infinite
         return Crop(-1, -1, 0)  # refused by the service, next to the picture
     return Crop(x, y, size)
 
