@@ -111,7 +111,12 @@ async def _ensure_hub() -> None:
 
 async def _listen(layer: Any, channel: str) -> None:
     while True:
-        message = await layer.receive(channel)
+        try:
+            message = await layer.receive(channel)
+        except Exception:  # Redis went away a moment: the layer reconnects; keep listening
+            logger.exception("the event hub could not read from the channel layer")
+            await asyncio.sleep(0.5)
+            continue
         to, text = message.get("to"), message.get("text")
         if message.get("type") == "people.forward" and isinstance(to, list) and isinstance(text, str):
             _push_local(to, text)
