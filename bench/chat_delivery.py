@@ -48,6 +48,7 @@ from bench.benchlib import ROOT, bench_people, cpu_seconds, free_port, out, perc
 
 PREFIX = "deliv"
 EXPERIMENTS = ("redis-no-timeout", "redis-pubsub")  # channel layers that are not a setting of the app: serve()
+FLOORS = ("floor-memory", "floor-redis")  # bench/chat_floor.py: bare Channels, no database, same wire protocol
 PHASES = {"pairs-max": "pm", "pairs-paced": "pp", "group-max": "gm", "group-paced": "gp"}
 
 
@@ -239,7 +240,7 @@ class SendLog:
 
 
 async def send_phase(
-    port: int, code: str, jobs: list[tuple[str, str]], connections: int, duration: float, rate: float | None
+    ports: list[int], code: str, jobs: list[tuple[str, str]], connections: int, duration: float, rate: float | None
 ) -> SendLog:
     """Send for `duration` seconds, cycling through `jobs` (conversation id, sender's token): closed loop
     on `connections` keep-alive connections, or, with `rate`, one send every 1/rate s (never more than
@@ -266,7 +267,7 @@ async def send_phase(
             log.answer_us.append((time.time_ns() - sent_ns) // 1000)
             log.statuses[status] = log.statuses.get(status, 0) + 1
 
-    await asyncio.gather(*(worker(Http(port), i) for i in range(connections)))
+    await asyncio.gather(*(worker(Http(ports[i % len(ports)]), i) for i in range(connections)))
     log.seconds = time.perf_counter() - start
     return log
 
@@ -275,11 +276,14 @@ async def send_phase(
 
 
 class Receivers:
-    def __init__(self, port: int, seeded: Seeded, procs: int, deflate: bool) -> None:
+    def __init__(self, ports: list[int], seeded: Seeded, procs: int, deflate: bool) -> None:
+        """`procs` receiver processes per server; the accounts are dealt over servers and processes."""
         self.files: list[str] = []
         self.procs: list[subprocess.Popen[str]] = []
         accounts = list(zip(seeded.usernames, seeded.tokens, strict=True))
+        procs *= len(ports)
         for shard in range(procs):
+            port = ports[shard % len(ports)]
             with tempfile.NamedTemporaryFile("w", suffix=".accounts", delete=False) as handle:
                 handle.write("\n".join(f"{u} {t}" for u, t in accounts[shard::procs]))
                 self.files.append(handle.name)
@@ -357,18 +361,25 @@ def wait_until_up(url: str, seconds: float = 60) -> None:
     raise SystemExit(f"the server at {url} did not come up")
 
 
-def start_server(port: int, layer: str, redis_url: str, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, layer: str, redis_url: str, log: Path, prefix: str, members: str
+) -> subprocess.Popen[bytes]:
     """uvicorn, one process. "redis-no-timeout" and "redis-pubsub" run it through `serve()` below with
-    another channel-layer configuration (experiments, not settings of the app)."""
+    another channel-layer configuration (experiments, not settings of the app); the floors run
+    bench/chat_floor.py instead of the app. Processes of one layer share `prefix` (and so their events)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "same.settings", "LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)
-    if layer.startswith("redis"):
+    if "redis" in layer:
         env["REDIS_URL"] = redis_url
-        env["CACHE_PREFIX"] = f"bench-delivery-{secrets.token_hex(4)}"  # fresh rate-limit counters
+        env["CACHE_PREFIX"] = prefix  # fresh rate-limit counters, events apart from other runs
+    app = "same.asgi:application"
+    if layer in FLOORS:
+        env["FLOOR_MEMBERS"] = members
+        app = "bench.chat_floor:application"
     if layer in EXPERIMENTS:
         command = [sys.executable, __file__, "--serve", layer, "--port", str(port)]
     else:
-        command = [sys.executable, "-m", "uvicorn", "same.asgi:application", "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1"]
         command += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
     with log.open("wb") as sink:
         return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stderr=sink, stdout=sink)
@@ -411,19 +422,44 @@ def ms(us: float) -> str:
     return f"{us / 1000:,.1f}"
 
 
+def floor_members(seeded: Seeded) -> str:
+    """The floor's token → [username, conversation ids] file: the same people and conversations as the app's."""
+    members: dict[str, list[Any]] = {t: [u, []] for u, t in zip(seeded.usernames, seeded.tokens, strict=True)}
+    for i, conversation in enumerate(seeded.pairs):
+        for side in (0, 1):
+            members[seeded.tokens[2 * i + side]][1].append(conversation)
+    for token in seeded.tokens[: seeded.group_size]:
+        members[token][1].append(seeded.group)
+    with tempfile.NamedTemporaryFile("w", suffix=".members.json", delete=False) as handle:
+        json.dump(members, handle)
+    return handle.name
+
+
 def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict[str, Any]]:
-    port = free_port()
-    server_log = Path(tempfile.gettempdir()) / f"chat-delivery-{layer}-{port}.log"
-    server = start_server(port, layer, args.redis_url, server_log)
+    count = args.redis_procs if "redis" in layer else 1
+    ports = [free_port() for _ in range(count)]
+    prefix = f"{args.prefix}-{secrets.token_hex(4)}"
+    members = floor_members(seeded) if layer in FLOORS else ""
+    logs_at = [Path(tempfile.gettempdir()) / f"chat-delivery-{layer}-{port}.log" for port in ports]
+    servers = [
+        start_server(port, layer, args.redis_url, log, prefix, members)
+        for port, log in zip(ports, logs_at, strict=True)
+    ]
+    server = servers[0]
     receivers: Receivers | None = None
     rows: list[dict[str, Any]] = []
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz")
+        for port in ports:
+            wait_until_up(f"http://127.0.0.1:{port}/healthz")
         started = time.perf_counter()
-        receivers = Receivers(port, seeded, args.receiver_procs, not args.no_deflate)
+        receivers = Receivers(ports, seeded, args.receiver_procs, not args.no_deflate)
         connected = receivers.ready()
-        out(f"[{layer}] {connected:,} sockets connected and authenticated in {time.perf_counter() - started:.1f} s")
-        pair_jobs = [(c, seeded.tokens[2 * i + side]) for side in (0, 1) for i, c in enumerate(seeded.pairs)]
+        out(
+            f"[{layer}] {connected:,} sockets connected and authenticated to {len(ports)} server process(es) "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        active = seeded.pairs[: args.pairs] if args.pairs is not None else seeded.pairs
+        pair_jobs = [(c, seeded.tokens[2 * i + side]) for side in (0, 1) for i, c in enumerate(active)]
         group_jobs = [(seeded.group, seeded.tokens[i]) for i in range(min(args.group_senders, seeded.group_size))]
         max_rate: dict[str, float] = {}
         for phase in args.phases:
@@ -436,11 +472,11 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
                 rate = args.pace * max_rate.get(kind, 0) or args.rate
             time.sleep(args.settle)
             load_before = os.getloadavg()[0]
-            watched = [server.pid, *receivers.pids()]
+            watched = [*(s.pid for s in servers), *receivers.pids()]
             cpu_before = {pid: cpu_seconds(pid) for pid in watched}
             me_before = time.process_time()
             wall = time.perf_counter()
-            sent = asyncio.run(send_phase(port, code, jobs, args.connections, args.duration, rate))
+            sent = asyncio.run(send_phase(ports, code, jobs, args.connections, args.duration, rate))
             created = sent.statuses.get(201, 0)
             expected = created * fanout
             # Wait until every delivery arrived, none arrived for 5 s, or --drain s passed.
@@ -469,7 +505,7 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
                     "send_seconds": sent.seconds,
                     "answer_p50_us": percentile([float(v) for v in sent.answer_us], 0.5),
                     "answer_p99_us": percentile([float(v) for v in sent.answer_us], 0.99),
-                    "server_cpu": cpu[server.pid],
+                    "server_cpu": sum(cpu[s.pid] for s in servers),
                     "clients_cpu": sum(cpu[p] for p in receivers.pids()) + me,
                     "load_before": load_before,
                     "load_after": os.getloadavg()[0],
@@ -477,9 +513,8 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
             )
             out(f"[{layer}] {phase}: {created:,} messages stored in {sent.seconds:.1f} s; statuses {sent.statuses}")
         logs, closed = receivers.stop()
-        out(
-            f"[{layer}] sockets closed by the server during the run: {closed}; server errors: {server_errors(server_log)} ({server_log})"
-        )
+        errors = "; ".join(f"{server_errors(log)} ({log})" for log in logs_at)
+        out(f"[{layer}] sockets closed by the server during the run: {closed}; server errors: {errors}")
         for row in rows:
             log = logs.get(row["code"], PhaseLog())
             delivered = len(log.other_us) + log.echoes
@@ -497,8 +532,11 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
     finally:
         if receivers is not None:
             receivers.close()
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        if members:
+            Path(members).unlink(missing_ok=True)
     return rows
 
 
@@ -511,7 +549,7 @@ def table(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         other = {s: n for s, n in r["statuses"].items() if int(s) != 201}
         out(
-            f"| {r['layer']} | {r['phase']} | {r['created'] / r['send_seconds']:,.1f} | {r['deliveries_per_s']:,.0f} "
+            f"| {r['layer']} r{r.get('round', 1)} | {r['phase']} | {r['created'] / r['send_seconds']:,.1f} | {r['deliveries_per_s']:,.0f} "
             f"| {ms(r['p50_us'])} | {ms(r['p99_us'])} | {ms(r['max_us'])} "
             f"| {ms(r['stored_p50_us'])} / {ms(r['stored_p99_us'])} | {ms(r['answer_p50_us'])} / {ms(r['answer_p99_us'])} "
             f"| {r['delivered']:,} / {r['expected']:,}{' ' + json.dumps(other) if other else ''} "
@@ -519,13 +557,40 @@ def table(rows: list[dict[str, Any]]) -> None:
         )
 
 
+def ratios(rows: list[dict[str, Any]]) -> None:
+    """Each app row's p99 over the p99 of its floor (same layer kind, phase and round): the goal is ≤ 1.5."""
+    floors = {(r["layer"].removeprefix("floor-"), r["phase"], r.get("round")): r for r in rows if r["layer"] in FLOORS}
+    lines = []
+    for r in rows:
+        floor = floors.get((r["layer"], r["phase"], r.get("round")))
+        if floor is None or not floor["p99_us"]:
+            continue
+        lines.append(
+            f"| {r['layer']} | {r['phase']} | {r.get('round')} | {ms(floor['p99_us'])} | {ms(r['p99_us'])} "
+            f"| **{r['p99_us'] / floor['p99_us']:.2f}** | {ms(floor['p50_us'])} | {ms(r['p50_us'])} |"
+        )
+    if lines:
+        out("| layer | phase | round | floor p99 ms | app p99 ms | app / floor p99 | floor p50 ms | app p50 ms |")
+        out("|---|---|---:|---:|---:|---:|---:|---:|")
+        for line in lines:
+            out(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=1000, help="sockets (and people); even")
     parser.add_argument("--group-size", type=int, default=200)
     parser.add_argument("--group-senders", type=int, default=50, help="members who take turns sending to the group")
-    parser.add_argument("--layers", default="memory,redis", help="any of memory, redis, redis-no-timeout, redis-pubsub")
+    parser.add_argument(
+        "--layers",
+        default="memory,redis",
+        help="any of memory, redis, floor-memory, floor-redis, redis-no-timeout, redis-pubsub",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--prefix", default="bench-delivery", help="Redis prefix (CACHE_PREFIX) of the servers")
+    parser.add_argument("--redis-procs", type=int, default=1, help="server processes for the Redis layers")
+    parser.add_argument("--pairs", type=int, help="1:1 pairs that send (default: all of them)")
+    parser.add_argument("--rounds", type=int, default=1, help="run the --layers list this many times, interleaved")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"any of {', '.join(PHASES)}")
     parser.add_argument("--connections", type=int, default=8, help="concurrent HTTP senders")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of sending per phase")
@@ -567,11 +632,14 @@ def main() -> None:
     )
     connection.close()
     rows: list[dict[str, Any]] = []
-    for layer in [name for name in args.layers.split(",") if name]:
-        if layer not in ("memory", "redis", *EXPERIMENTS):
-            raise SystemExit(f"unknown layer {layer}")
-        rows += run_layer(layer, args, seeded)
+    layers = [name for name in args.layers.split(",") if name]
+    if unknown_layers := [layer for layer in layers if layer not in ("memory", "redis", *EXPERIMENTS, *FLOORS)]:
+        raise SystemExit(f"unknown layers {unknown_layers}")
+    for round_ in range(1, args.rounds + 1):
+        for layer in layers:
+            rows += [row | {"round": round_} for row in run_layer(layer, args, seeded)]
     table(rows)
+    ratios(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 

@@ -88,7 +88,9 @@ def _listeners(conversation: Conversation) -> list[str]:
     )
 
 
-def announce_message(message: Message) -> None:
+def announce_message(message: Message, listeners: list[str] | None = None) -> None:
+    """After the commit: to `listeners` (public ids read under the conversation's lock with the write), else to
+    the members read now."""
     conversation = message.conversation
     event = {
         "type": "message.new",
@@ -96,7 +98,7 @@ def announce_message(message: Message) -> None:
         "seq": message.seq,
         "message": message_payload(message),
     }
-    _send(_listeners(conversation), event)
+    _send(listeners if listeners is not None else _listeners(conversation), event)
 
 
 def announce_state(

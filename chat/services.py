@@ -13,7 +13,7 @@ from accounts.newcomers import is_new_account
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.ratelimit import rate_limit_hit
-from moderation.blocks import is_blocked_between
+from moderation.blocks import is_blocked_between, is_blocked_with_any
 from posts.models import Post
 from push.tasks import notify_new_message
 
@@ -57,10 +57,16 @@ def _clean_client_id(client_id: str) -> str:
 
 def _write(*, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any]) -> Sent:
     """Store one message with the next number. Precondition: inside a transaction."""
-    existing = Message.objects.filter(sender=sender, client_id=client_id).first()
-    if existing is not None:
-        return Sent(message=existing, created=False)
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    return _store(locked=locked, sender=sender, client_id=client_id, fields=fields)
+
+
+def _store(
+    *, locked: Conversation, sender: User, client_id: str, fields: dict[str, Any], listeners: list[str] | None = None
+) -> Sent:
+    """Store one message with the next number and announce it on commit, to `listeners` (public ids read under
+    the same lock) or, without them, to the members read after the commit. Precondition: inside a transaction,
+    `locked` read in it with select_for_update, so its next_seq is current and no membership changes under us."""
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -68,11 +74,18 @@ def _write(*, conversation: Conversation, sender: User, client_id: str, fields: 
                 conversation=locked, seq=locked.next_seq, sender=sender, client_id=client_id, created_at=now, **fields
             )
     except IntegrityError:
-        # The same client_id raced in from another tab: answer with the message that won.
-        return Sent(message=Message.objects.get(sender=sender, client_id=client_id), created=False)
+        # A resend (the client_id is unique per sender), or the same client_id racing in from another tab:
+        # answer with the message that was stored first. Trying the insert first spares every new message
+        # a lookup.
+        existing = Message.objects.filter(sender=sender, client_id=client_id).first()
+        if existing is None:
+            raise
+        return Sent(message=existing, created=False)
     Conversation.objects.filter(pk=locked.pk).update(next_seq=locked.next_seq + 1, last_message_at=now)
+    locked.next_seq += 1
+    locked.last_message_at = now
     Participant.objects.filter(conversation=locked, user=sender).update(last_read_seq=message.seq)
-    transaction.on_commit(lambda: announce_message(message))
+    transaction.on_commit(lambda: announce_message(message, listeners))
     transaction.on_commit(lambda: notify_new_message(message))
     return Sent(message=message, created=True)
 
@@ -115,21 +128,27 @@ def conversation_knock(*, sender: User, post: Post, text: str, client_id: str) -
 def _send_checked(*, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any]) -> Sent:
     """The rules every message obeys. Precondition: inside a transaction."""
     locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    if not Participant.objects.filter(conversation=locked, user=sender).exists():
+    # Everyone in it, read once under the lock (removals, leaving and ignoring take the same lock): whether the
+    # sender still belongs, whom a 1:1 message goes to, and who hears it — the membership the message is
+    # stored under, so someone removed a moment ago hears nothing of it.
+    members = list(Participant.objects.filter(conversation=locked).values_list("user_id", "ignored", "user__public_id"))
+    if not any(user_id == sender.pk for user_id, _ignored, _public_id in members):
         raise NotFound(_("No such conversation."))  # removed or left a moment ago
     if locked.state == ConversationState.CLOSED:
         raise PermissionDenied("conversation_closed", _("This conversation is closed."))
+    listeners = [public_id for _user_id, ignored, public_id in members if not ignored]
+
+    def store() -> Sent:
+        return _store(locked=locked, sender=sender, client_id=client_id, fields=fields, listeners=listeners)
+
     if locked.kind == ConversationKind.GROUP:
-        return _write(conversation=locked, sender=sender, client_id=client_id, fields=fields)
-    others = [
-        p.user for p in Participant.objects.filter(conversation=locked).exclude(user=sender).select_related("user")
-    ]
-    if any(is_blocked_between(sender, other) for other in others):
+        return store()
+    if is_blocked_with_any(sender, [user_id for user_id, _ignored, _public_id in members if user_id != sender.pk]):
         raise PermissionDenied("blocked", _("You can't reach this person."))
     if locked.state == ConversationState.REQUEST:
         if locked.started_by_id == sender.pk:
             if Message.objects.filter(sender=sender, client_id=client_id).exists():
-                return _write(conversation=locked, sender=sender, client_id=client_id, fields=fields)
+                return store()
             sent_so_far = Message.objects.filter(conversation=locked, sender=sender).count()
             if sent_so_far >= REQUEST_MESSAGE_LIMIT:
                 raise PermissionDenied(
@@ -139,7 +158,7 @@ def _send_checked(*, conversation: Conversation, sender: User, client_id: str, f
             # The author answering is accepting.
             locked.state = ConversationState.ACTIVE
             locked.save(update_fields=["state"])
-    return _write(conversation=locked, sender=sender, client_id=client_id, fields=fields)
+    return store()
 
 
 def message_send(*, sender: User, conversation: Conversation, text: str, client_id: str) -> Sent:

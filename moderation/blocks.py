@@ -1,5 +1,7 @@
 """Blocks: who has blocked whom. The writes live in chat.blocks, where blocking closes conversations."""
 
+from django.db.models import Q
+
 from accounts.models import User
 
 from .models import Block
@@ -8,6 +10,13 @@ from .models import Block
 def is_blocked_between(a: User, b: User) -> bool:
     """True if either has blocked the other: then neither can reach the other privately."""
     return Block.objects.filter(blocker=a, blocked=b).exists() or Block.objects.filter(blocker=b, blocked=a).exists()
+
+
+def is_blocked_with_any(user: User, others: list[int]) -> bool:
+    """True if `user` and any of these people (by user id) blocked one another: one query for them all."""
+    return Block.objects.filter(
+        Q(blocker=user, blocked_id__in=others) | Q(blocker_id__in=others, blocked=user)
+    ).exists()
 
 
 def blocked_usernames(*, user: User) -> list[str]:

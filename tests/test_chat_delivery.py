@@ -71,3 +71,43 @@ async def test_a_closed_socket_is_forgotten_and_sending_to_it_is_harmless():
     await socket.disconnect()
     assert ana.public_id not in realtime._sockets
     await realtime.send_to_people([ana.public_id, "nobody"], '{"type": "ping"}')
+
+
+async def test_through_redis_a_group_message_is_one_publish_for_all_members_and_a_removed_one_is_not_in_it(
+    monkeypatch,
+):
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        pytest.skip("needs REDIS_URL (the CI's second pass): the in-memory layer hands events over in-process")
+    owner = await database_sync_to_async(make_user)(username="owner")
+    ana = await database_sync_to_async(make_user)(username="ana")
+    bo = await database_sync_to_async(make_user)(username="bo")
+    _owner, group = await database_sync_to_async(a_group)(owner)
+    await database_sync_to_async(joined)(group, owner, ana, bo)
+    sockets = [await _connect_as(person) for person in (owner, ana, bo)]
+    sent: list[tuple[str, dict]] = []
+    group_send = layer.group_send
+
+    async def counting(group_name, message):
+        sent.append((group_name, message))
+        await group_send(group_name, message)
+
+    monkeypatch.setattr(layer, "group_send", counting, raising=False)
+    await database_sync_to_async(services.message_send)(sender=owner, conversation=group, text="one", client_id="o1")
+    for socket in sockets:
+        assert await _messages(socket, 1) == ["one"]
+    assert [(name, sorted(m["to"])) for name, m in sent] == [
+        (realtime.PEOPLE_GROUP, sorted([owner.public_id, ana.public_id, bo.public_id]))
+    ]
+    sent.clear()
+    await database_sync_to_async(groups.member_remove)(by=owner, conversation=group, username="ana")
+    for socket in sockets:
+        await socket.receive_json_from(timeout=5)  # "removed" to ana, the group's "ana was removed" line to the rest
+    sent.clear()
+    await database_sync_to_async(services.message_send)(sender=owner, conversation=group, text="two", client_id="o2")
+    assert await _messages(sockets[0], 1) == ["two"]
+    assert await _messages(sockets[2], 1) == ["two"]
+    assert await sockets[1].receive_nothing(timeout=0.3)
+    assert [sorted(m["to"]) for _name, m in sent] == [sorted([owner.public_id, bo.public_id])]
+    for socket in sockets:
+        await socket.disconnect()

@@ -1,0 +1,116 @@
+"""The bare Channels floor for bench/chat_delivery.py: the same wire protocol as the app, nothing else.
+
+    FLOOR_MEMBERS=members.json [REDIS_URL=… CACHE_PREFIX=…] python -m uvicorn bench.chat_floor:application
+
+No database, no Django views, no permission checks, no persistence. A socket says
+{"type": "auth", "token": …} and is looked up in FLOOR_MEMBERS (a JSON object: token → [username,
+[conversation ids]], written by chat_delivery.py), joins one channel-layer group per conversation and is
+answered "auth.ok". `POST /api/v1/conversations/{id}/messages` with a bearer token and {"text", "client_id"}
+builds a `message.new` event like the app's, sends it with one `group_send` to that conversation's group,
+and answers 201. Each socket is a Channels `AsyncWebsocketConsumer` that writes what its group sends.
+The layer is the app's: InMemoryChannelLayer, or RedisPubSubChannelLayer when REDIS_URL is set.
+"""
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import django
+from django.conf import settings
+
+if not settings.configured:
+    redis_url = os.environ.get("REDIS_URL")
+    settings.configure(
+        INSTALLED_APPS=["channels"],
+        CHANNEL_LAYERS={
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [redis_url], "prefix": os.environ.get("CACHE_PREFIX", "floor")},
+            }
+        }
+        if redis_url
+        else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
+    )
+    django.setup()
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.routing import ProtocolTypeRouter, URLRouter
+from django.urls import path
+
+MEMBERS: dict[str, list[Any]] = (
+    json.loads(Path(os.environ["FLOOR_MEMBERS"]).read_text()) if "FLOOR_MEMBERS" in os.environ else {}
+)
+
+
+def conversation_group(conversation_id: str) -> str:
+    return f"c.{conversation_id}"
+
+
+class FloorConsumer(AsyncWebsocketConsumer):
+    groups_joined: list[str] = []
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.groups_joined:
+            return
+        frame = json.loads(text_data or "{}")
+        member = MEMBERS.get(str(frame.get("token")))
+        if member is None:
+            await self.close(code=4401)
+            return
+        username, conversations = member
+        self.groups_joined = [conversation_group(c) for c in conversations]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.send(text_data=json.dumps({"type": "auth.ok", "username": username}))
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def floor_forward(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["text"])
+
+
+async def post_message(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    parts = scope["path"].strip("/").split("/")  # api v1 conversations {id} messages
+    headers = dict(scope["headers"])
+    token = headers.get(b"authorization", b"").decode().removeprefix("Bearer ")
+    member = MEMBERS.get(token)
+    status = 404
+    answer = b"{}"
+    if member is not None and scope["method"] == "POST" and len(parts) == 5 and parts[3] in member[1]:
+        data = json.loads(body)
+        now = datetime.now(UTC).isoformat()
+        event = {
+            "type": "message.new",
+            "conversation_id": parts[3],
+            "seq": 0,
+            "message": {"sender": {"username": member[0]}, "kind": "text", "text": data["text"]}
+            | {"created_at": now, "client_id": data["client_id"]},
+        }
+        layer = get_channel_layer()
+        assert layer is not None
+        await layer.group_send(conversation_group(parts[3]), {"type": "floor.forward", "text": json.dumps(event)})
+        status, answer = 201, json.dumps(event["message"]).encode()
+    elif scope["path"] == "/healthz":
+        status, answer = 200, b"{}"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": answer})
+
+
+application = ProtocolTypeRouter({"http": post_message, "websocket": URLRouter([path("ws/", FloorConsumer.as_asgi())])})

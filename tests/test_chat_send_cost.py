@@ -1,0 +1,84 @@
+"""What one message costs the database: the queries of `POST /api/v1/conversations/{id}/messages`, pinned, so a
+change that adds one per send (or one per member) shows up here. Delivery itself is tested in test_chat_delivery."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.services import token_issue
+from chat.models import Conversation, Message, Participant
+from moderation.models import Block
+from tests.factories import PASSWORD, make_user
+from tests.test_chat_groups import a_group, joined
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _headers(user):
+    issued = token_issue(login=user.username, password=PASSWORD, client_ip="x")
+    return {"Authorization": f"Bearer {issued.secret}"}
+
+
+def _send(client, conversation, headers, client_id, text="hello"):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            f"/api/v1/conversations/{conversation.public_id}/messages",
+            {"text": text, "client_id": client_id},
+            content_type="application/json",
+            headers=headers,
+        )
+    return response, [q["sql"] for q in queries.captured_queries]
+
+
+def _statements(sql):
+    """The reads and writes, without the transaction's own BEGIN / SAVEPOINT / COMMIT (their spelling differs
+    between SQLite and PostgreSQL)."""
+    return [q for q in sql if q.split(" ", 1)[0] in ("SELECT", "INSERT", "UPDATE", "DELETE")]
+
+
+# token, the conversation (membership), the conversation again locked, its members, the insert, the next number,
+# the sender's read mark. (Before: 10, with a second lock, a client_id lookup and the members read again after
+# the commit.)
+GROUP_SEND_STATEMENTS = 7
+
+
+@pytest.mark.parametrize("size", [2, 12])
+def test_a_group_message_costs_the_same_few_queries_whatever_the_group_size(client, size):
+    owner = make_user(username="owner")
+    members = [make_user(username=f"m{i}") for i in range(size - 1)]
+    _owner, group = a_group(owner)
+    joined(group, owner, *members)
+    headers = _headers(owner)
+    _send(client, group, headers, "warm-up")  # the first request of a process reads a few things once
+    response, sql = _send(client, group, headers, "c1")
+    assert response.status_code == 201
+    assert len(_statements(sql)) == GROUP_SEND_STATEMENTS, "\n".join(sql)
+    assert Message.objects.filter(conversation=group, client_id="c1").count() == 1
+
+
+def test_a_direct_message_adds_one_query_for_blocks_and_a_resend_writes_nothing(client):
+    ana, bo = make_user(username="ana"), make_user(username="bo")
+    conversation = Conversation.objects.create(kind="direct", state="active", started_by=ana)
+    Participant.objects.bulk_create([Participant(conversation=conversation, user=p) for p in (ana, bo)])
+    headers = _headers(ana)
+    _send(client, conversation, headers, "warm-up")
+    response, sql = _send(client, conversation, headers, "c1")
+    assert response.status_code == 201
+    assert len(_statements(sql)) == GROUP_SEND_STATEMENTS + 1, "\n".join(sql)
+    again, _sql = _send(client, conversation, headers, "c1", text="typed twice")
+    assert again.status_code == 200
+    assert again.json()["id"] == response.json()["id"]
+    assert list(Message.objects.filter(conversation=conversation).values_list("seq", "text")) == [
+        (1, "hello"),
+        (2, "hello"),
+    ]
+
+
+def test_a_direct_message_to_someone_who_blocked_you_is_refused_and_not_stored(client):
+    ana, bo = make_user(username="ana"), make_user(username="bo")
+    conversation = Conversation.objects.create(kind="direct", state="active", started_by=ana)
+    Participant.objects.bulk_create([Participant(conversation=conversation, user=p) for p in (ana, bo)])
+    Block.objects.create(blocker=bo, blocked=ana)
+    response, _sql = _send(client, conversation, _headers(ana), "c1")
+    assert (response.status_code, response.json()["code"]) == (403, "blocked")
+    assert not Message.objects.filter(conversation=conversation).exists()
