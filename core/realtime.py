@@ -19,8 +19,10 @@ from django.urls import path
 from accounts.models import User
 from accounts.services import token_authenticate
 from core.errors import ServiceError
+from core.layer_watch import LAYER_ERRORS, RESYNC, LayerWatch, note_undelivered
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_TRY_AGAIN = 1013  # the channel layer (Redis) is away: reconnect in a moment
 OUTBOX_LIMIT = 100  # events waiting for one slow socket (the in-memory layer's own capacity); more are dropped
 
 logger = logging.getLogger(__name__)
@@ -66,7 +68,23 @@ async def send_to_people(public_ids: list[str], text: str) -> None:
         # One after another, as before. channels_redis queues every message for one process in a single
         # sorted set capped at 100 (`capacity`) and drops what does not fit; that process's one receive
         # loop pops them a round trip each. Overlapping the sends filled it faster and lost more.
-        await layer.group_send(user_group(public_id), message)
+        try:
+            await layer.group_send(user_group(public_id), message)
+        except LAYER_ERRORS as error:
+            # The message is stored and its sender told so; these people hear `resync` once the layer is back.
+            logger.warning("event not published (%s): %s people will be told to resume", error, len(public_ids))
+            note_undelivered(public_ids)
+            return
+
+
+def resync_local_sockets() -> int:
+    """Tell every socket of this process to `resume`: events for them may have been lost."""
+    count = 0
+    for consumers in tuple(_sockets.values()):
+        for consumer in tuple(consumers):
+            consumer.push(RESYNC)
+            count += 1
+    return count
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -81,9 +99,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self._ready(user)
 
     async def _ready(self, user: User) -> None:
-        self.user = user
         self.group = user_group(user.public_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        if not isinstance(self.channel_layer, InMemoryChannelLayer):
+            LayerWatch.ensure(self.channel_layer, resync_local=resync_local_sockets, group_of=user_group)
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except LAYER_ERRORS as error:
+            logger.warning("socket refused while the channel layer is away: %s", error)
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
+        self.user = user
         await self.send_json({"type": "auth.ok", "username": user.username})
         self._loop = asyncio.get_running_loop()
         self._outbox = asyncio.Queue(maxsize=OUTBOX_LIMIT)
@@ -158,7 +183,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if self._writer is not None:
                 self._writer.cancel()
             self._outbox = None
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except LAYER_ERRORS as error:  # Redis is away; its subscription is dropped with the connection
+                logger.info("group_discard failed: %s", error)
 
     async def event_forward(self, event: dict[str, Any]) -> None:
         """An event for this person: `text`, JSON encoded once by the sender for every socket, or `event`, a dict."""

@@ -16,6 +16,8 @@ const me = chat.dataset.me;
 const api = chat.dataset.api;
 const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
 let lastSeq = Number(chat.dataset.lastSeq);
+let gapAskedAt = 0; // when a resume was last asked for, after a gap in the live events
+const early = new Map(); // messages that arrived before their turn, by seq
 let othersRead = Number(chat.dataset.othersRead);
 const isGroup = chat.dataset.group === "1";
 const photoInput = document.getElementById("chat-photo");
@@ -165,8 +167,29 @@ function showReadState() {
   readLine.hidden = !(last && Number(last.dataset.seq) <= othersRead);
 }
 
+function resume() {
+  socket.send(JSON.stringify({ type: "resume", conversation_id: conversationId, after: lastSeq }));
+}
+
+function stillMissing() {
+  // The answer to a resume can come before the loss it should cover: if a gap is still open, ask again.
+  for (const seq of early.keys()) if (seq <= lastSeq) early.delete(seq);
+  if (early.size) add(early.get(Math.min(...early.keys())));
+}
+
 function add(message) {
   if (message.seq <= lastSeq) return; // already shown: a resume or a second tab
+  if (message.seq > lastSeq + 1) {
+    // Early (two server processes may announce one conversation out of order) or one went missing:
+    // keep it for its turn, and ask (at most once a second) for what is missing.
+    early.set(message.seq, message);
+    if (Date.now() - gapAskedAt > 1000) {
+      gapAskedAt = Date.now();
+      resume();
+      setTimeout(stillMissing, 1100);
+    }
+    return;
+  }
   document.getElementById(`pending-${message.client_id}`)?.remove();
   list.append(bubble(message));
   lastSeq = message.seq;
@@ -177,6 +200,9 @@ function add(message) {
   }
   showReadState();
   scrollDown();
+  const next = early.get(lastSeq + 1);
+  early.delete(lastSeq + 1);
+  if (next) add(next);
 }
 
 async function markRead() {
@@ -272,8 +298,10 @@ function connect() {
     if (data.type === "auth.ok") {
       retry = 0;
       connectionLine.hidden = true;
-      socket.send(JSON.stringify({ type: "resume", conversation_id: conversationId, after: lastSeq }));
+      resume();
       flush();
+    } else if (data.type === "resync") {
+      resume(); // the server may have missed events for us (its Redis was away)
     } else if (data.type === "message.new" && data.conversation_id === conversationId) {
       add(data.message);
     } else if (data.type === "typing" && data.conversation_id === conversationId) {
