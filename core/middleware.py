@@ -1,3 +1,4 @@
+import logging
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -5,6 +6,9 @@ from django.shortcuts import render
 
 from .errors import RateLimited, ServiceError
 from .ratelimit import tightest
+from .unavailable import is_outage, unavailable_json, unavailable_page
+
+logger = logging.getLogger(__name__)
 
 
 class ServiceErrorMiddleware:
@@ -30,6 +34,9 @@ class ServiceErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_outage(exception):
+            logger.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
+            return unavailable_json() if request.path.startswith("/api/") else unavailable_page()
         if not isinstance(exception, ServiceError):
             return None
         response = render(request, "core/refused.html", {"error": exception}, status=exception.status)

@@ -27,3 +27,5 @@ if settings.DEBUG or not settings.PRODUCTION:
     urlpatterns.append(
         path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
     )
+
+handler500 = "core.unavailable.server_error"  # a database outage answers 503, anything else Django's 500
