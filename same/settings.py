@@ -69,9 +69,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "core",  # before django_tasks_db: its db_worker command (which rescues tasks a dead worker left) wins
     "django_tasks_db",
     "channels",
-    "core",
     "accounts",
     "media",
     "interests",
@@ -195,6 +195,9 @@ TASKS = {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+# A task RUNNING for longer than this on a worker of another host is taken for lost and queued again
+# (core/task_rescue.py); a dead worker on the same host is noticed at once.
+TASKS_RUNNING_TIMEOUT = int(os.environ.get("TASKS_RUNNING_TIMEOUT", str(30 * 60)))
 
 # Accounts
 AUTH_USER_MODEL = "accounts.User"
