@@ -2,8 +2,11 @@
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
+
+IDLE_REOPEN = 4.0  # seconds: a connection idle longer is opened afresh before the next request
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Http:
         self.timeout = timeout
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.used_at = 0.0
 
     def close(self) -> None:
         if self.writer is not None:
@@ -63,6 +67,9 @@ class Http:
         raise ConnectionError("unreachable")
 
     async def _once(self, method: str, path: str, extra: dict[str, str], body: bytes) -> Answer:
+        if time.monotonic() - self.used_at > IDLE_REOPEN:
+            self.close()  # the server may be closing it right now (uvicorn keeps idle connections 5 s)
+        self.used_at = time.monotonic()
         if self.writer is None or self.reader is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", f"Content-Length: {len(body)}"]
@@ -87,4 +94,5 @@ class Http:
             content = b"".join(chunks)
         if headers.get("connection") == "close":
             self.close()
+        self.used_at = time.monotonic()
         return Answer(int(status_line.split()[1]), headers, content)

@@ -48,6 +48,7 @@ from bench.benchlib import ROOT, percentile
 from bench.private_services import PrivateRedis, free_port
 
 PREFIX = "fault"
+SECRET_KEY = "faults-" + "k" * 44  # the servers' key; a script seeding web sessions must sign with it too
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Cancelled)\b")
 
 
@@ -93,7 +94,7 @@ def start_server(
         "REDIS_URL": redis_url,
         "CACHE_PREFIX": prefix,  # the channel layer's too: both processes must share it
         "SAME_VAR_DIR": str(var_dir),
-        "SECRET_KEY": "faults-" + "k" * 44,
+        "SECRET_KEY": SECRET_KEY,
         "STATIC_MANIFEST": "0",
         "LOG_LEVEL": "WARNING",
     }
