@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from .errors import RateLimited, ServiceError
 from .ratelimit import tightest
+from .storage import saved_in_request
 from .unavailable import is_outage, unavailable_json, unavailable_page
 
 logger = logging.getLogger(__name__)
@@ -22,11 +23,13 @@ class ServiceErrorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = tightest.set(None)
+        saved_token = saved_in_request.set([])
         try:
             response = self.get_response(request)
             allowance = tightest.get()
         finally:
             tightest.reset(token)
+            saved_in_request.reset(saved_token)
         if allowance is not None:
             response["RateLimit-Limit"] = str(allowance.limit)
             response["RateLimit-Remaining"] = str(allowance.remaining)
