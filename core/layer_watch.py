@@ -37,7 +37,7 @@ def note_undelivered(public_ids: list[str]) -> None:
 
 
 class LayerWatch:
-    def __init__(self, layer: Any, *, resync_local: Callable[[], int], group_of: Callable[[str], str]) -> None:
+    def __init__(self, layer: Any, *, resync_local: Callable[[], set[str]], group_of: Callable[[str], str]) -> None:
         self.layer = layer
         self.resync_local = resync_local
         self.group_of = group_of
@@ -47,7 +47,9 @@ class LayerWatch:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    def ensure(cls, layer: Any, *, resync_local: Callable[[], int], group_of: Callable[[str], str]) -> "LayerWatch":
+    def ensure(
+        cls, layer: Any, *, resync_local: Callable[[], set[str]], group_of: Callable[[str], str]
+    ) -> "LayerWatch":
         """The running loop's watch, started on first use (by the first socket that signs in)."""
         loop = asyncio.get_running_loop()
         watch = _watches.get(loop)
@@ -103,7 +105,9 @@ class LayerWatch:
     async def _recovered(self) -> None:
         self.lost = False
         self.resyncs += 1
-        sockets = self.resync_local()
+        here = self.resync_local()
+        # Those with a socket here were just told, but may have sockets on other processes too: tell them all
+        # (clients skip a resync that comes within a second of a resume).
         people = list(_undelivered)
         _undelivered.clear()
         for public_id in people:
@@ -112,6 +116,4 @@ class LayerWatch:
             except LAYER_ERRORS:
                 _undelivered.add(public_id)  # lost again: the next recovery tries once more
                 self.lost = True
-        logger.warning(
-            "channel layer back: %s sockets here and %s people elsewhere told to resume", sockets, len(people)
-        )
+        logger.warning("channel layer back: %s people here and %s elsewhere told to resume", len(here), len(people))

@@ -77,14 +77,12 @@ async def send_to_people(public_ids: list[str], text: str) -> None:
             return
 
 
-def resync_local_sockets() -> int:
-    """Tell every socket of this process to `resume`: events for them may have been lost."""
-    count = 0
+def resync_local_sockets() -> set[str]:
+    """Tell every socket of this process to `resume` (events for them may have been lost); return whose."""
     for consumers in tuple(_sockets.values()):
         for consumer in tuple(consumers):
             consumer.push(RESYNC)
-            count += 1
-    return count
+    return set(_sockets)
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):

@@ -17,6 +17,7 @@ const api = chat.dataset.api;
 const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
 let lastSeq = Number(chat.dataset.lastSeq);
 let gapAskedAt = 0; // when a resume was last asked for, after a gap in the live events
+let gapRetries = 0; // resumes asked since the last message was taken
 const early = new Map(); // messages that arrived before their turn, by seq
 let othersRead = Number(chat.dataset.othersRead);
 const isGroup = chat.dataset.group === "1";
@@ -183,16 +184,19 @@ function add(message) {
     // Early (two server processes may announce one conversation out of order) or one went missing:
     // keep it for its turn, and ask (at most once a second) for what is missing.
     early.set(message.seq, message);
-    if (Date.now() - gapAskedAt > 1000) {
+    const wait = Math.min(8000, 1000 * 2 ** gapRetries); // 1 s, then 2, 4, 8 while nothing moves
+    if (Date.now() - gapAskedAt > wait) {
       gapAskedAt = Date.now();
+      gapRetries += 1;
       resume();
-      setTimeout(stillMissing, 1100);
+      setTimeout(stillMissing, wait * 2 + 100);
     }
     return;
   }
   document.getElementById(`pending-${message.client_id}`)?.remove();
   list.append(bubble(message));
   lastSeq = message.seq;
+  gapRetries = 0;
   if (message.sender.username !== me) {
     typingLine.hidden = true;
     document.getElementById("waiting")?.remove(); // they answered: the request is accepted
@@ -301,7 +305,13 @@ function connect() {
       resume();
       flush();
     } else if (data.type === "resync") {
-      resume(); // the server may have missed events for us (its Redis was away)
+      // The server may have missed events for us (its Redis was away). Every socket hears this at once:
+      // spread the resumes over a second, and skip it when one was just asked for.
+      setTimeout(() => {
+        if (Date.now() - gapAskedAt < 1000) return;
+        gapAskedAt = Date.now();
+        resume();
+      }, Math.random() * 1000);
     } else if (data.type === "message.new" && data.conversation_id === conversationId) {
       add(data.message);
     } else if (data.type === "typing" && data.conversation_id === conversationId) {
