@@ -134,6 +134,7 @@ def test_a_running_task_whose_worker_is_alive_is_left_alone_and_one_running_too_
     assert tasks_rescue() == []
     result.claim("another-host:123:abcdefgh")
     assert tasks_rescue() == []  # elsewhere, and not running for long
+    assert result.started_at is not None
     DBTaskResult.objects.filter(pk=result.pk).update(started_at=result.started_at - timedelta(hours=1))
     assert tasks_rescue() == [str(result.id)]
     result.refresh_from_db()
