@@ -35,7 +35,7 @@ class StorageFull(ServiceError):
 class MediaStorage(FileSystemStorage):
     def _save(self, name: str, content: Any) -> str:
         try:
-            stored = super()._save(name, content)
+            stored = super()._save(name, content)  # type: ignore[misc]  # Django's storage hook; django-stubs lacks it
         except OSError as error:
             if error.errno not in FULL:
                 raise
