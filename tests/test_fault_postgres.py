@@ -239,3 +239,27 @@ def test_a_database_restart_answers_503_meanwhile_and_recovers_by_itself():
     assert raised <= {"django.db.utils.OperationalError", "psycopg.OperationalError", "psycopg_pool.PoolTimeout"}, (
         server_log[-3000:]
     )
+
+
+@pytest.mark.django_db
+def test_a_database_error_met_in_a_middleware_answers_503_for_the_web_and_the_api(client, monkeypatch, user):
+    """Ensure that the door matters, not the database engine: a lost database while the session is read
+    (before any view) answers the page or the API's `unavailable`, never a 500."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import OperationalError
+
+    client.force_login(user)
+    client.raise_request_exception = False
+
+    def away(self):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(SessionStore, "load", away)
+    page = client.get("/explore")
+    assert page.status_code == 503
+    assert page["Retry-After"] == "5"
+    assert "Back in a moment" in page.content.decode()
+    answer = client.get("/api/v1/me")
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "unavailable"
+    assert answer["Retry-After"] == "5"
