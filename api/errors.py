@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from core.errors import RateLimited, ServiceError
+from core.unavailable import is_outage, unavailable_json
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,9 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(Exception)
     def server_error(request: HttpRequest, error: Exception) -> HttpResponse:
+        if is_outage(error):
+            logger.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+            return unavailable_json()
         logger.exception("Unhandled API error on %s %s", request.method, request.path)
         return error_response(
             api, request, status=500, code="server_error", message=_("Something went wrong on our side.")

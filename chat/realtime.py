@@ -47,7 +47,9 @@ async def resume(user: User, content: dict[str, Any]) -> list[dict[str, Any]]:
             for m in messages
         ]
 
-    events: list[dict[str, Any]] = await database_sync_to_async(missed)()
+    # Not thread-sensitive: every socket of this process would otherwise wait for one thread, and after a
+    # `resync` (docs/websocket.md) all of them resume at once.
+    events: list[dict[str, Any]] = await database_sync_to_async(missed, thread_sensitive=False)()
     return events
 
 

@@ -1,3 +1,4 @@
+import logging
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -5,6 +6,10 @@ from django.shortcuts import render
 
 from .errors import RateLimited, ServiceError
 from .ratelimit import tightest
+from .storage import saved_in_request
+from .unavailable import is_outage, unavailable_json, unavailable_page
+
+logger = logging.getLogger(__name__)
 
 
 class ServiceErrorMiddleware:
@@ -18,11 +23,13 @@ class ServiceErrorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = tightest.set(None)
+        saved_token = saved_in_request.set([])
         try:
             response = self.get_response(request)
             allowance = tightest.get()
         finally:
             tightest.reset(token)
+            saved_in_request.reset(saved_token)
         if allowance is not None:
             response["RateLimit-Limit"] = str(allowance.limit)
             response["RateLimit-Remaining"] = str(allowance.remaining)
@@ -33,6 +40,9 @@ class ServiceErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_outage(exception):
+            logger.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
+            return unavailable_json() if request.path.startswith("/api/") else unavailable_page()
         if not isinstance(exception, ServiceError):
             return None
         response = render(request, "core/refused.html", {"error": exception}, status=exception.status)

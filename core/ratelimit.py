@@ -1,14 +1,23 @@
 """Fixed-window rate limits kept in the cache (Redis in production, so every worker shares them)."""
 
 import hashlib
+import logging
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, cache
+from django.core.cache.backends.locmem import LocMemCache
+from redis.exceptions import RedisError
 
 from .errors import RateLimited
+
+logger = logging.getLogger(__name__)
+
+# While the shared cache (Redis) is away, each process counts on its own: limits stay, N workers times looser,
+# rather than every rate-limited request failing or every limit lifting.
+_local = LocMemCache("ratelimit-fallback", {"MAX_ENTRIES": 100_000})
 
 
 def _cache_key(scope: str, key: str, window_start: int) -> str:
@@ -36,18 +45,26 @@ def _remember(allowance: Allowance) -> None:
         tightest.set(allowance)
 
 
+def _count(store: BaseCache, cache_key: str, window: int) -> int:
+    store.add(cache_key, 0, timeout=window + 1)
+    try:
+        return int(store.incr(cache_key))
+    except ValueError:  # expired between add and incr
+        store.set(cache_key, 1, timeout=window + 1)
+        return 1
+
+
 def rate_limit_hit(*, scope: str, key: str) -> None:
     """Count one attempt against `scope` for `key`; raise RateLimited once the window is full."""
     limit, window = settings.RATE_LIMITS[scope]
     now = int(time.time())
     window_start = now - now % window
     cache_key = _cache_key(scope, key, window_start)
-    cache.add(cache_key, 0, timeout=window + 1)
     try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, timeout=window + 1)
-        count = 1
+        count = _count(cache, cache_key, window)
+    except (RedisError, OSError) as error:
+        logger.warning("rate limits counted in this process: the shared cache is away (%s)", error)
+        count = _count(_local, cache_key, window)
     reset = max(1, window_start + window - now)
     _remember(Allowance(limit=limit, remaining=max(0, limit - count), reset=reset))
     if count > limit:

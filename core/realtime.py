@@ -23,8 +23,10 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.services import token_authenticate
 from core.errors import ServiceError
+from core.layer_watch import LAYER_ERRORS, RESYNC, LayerWatch, note_undelivered
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_TRY_AGAIN = 1013  # the channel layer (Redis) is away: reconnect in a moment
 OUTBOX_LIMIT = 100  # events waiting for one slow socket (the in-memory layer's own capacity); more are dropped
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,20 @@ async def send_to_people(public_ids: list[str], text: str) -> None:
     # One message for all recipients, however many: each process's hub receives it once and hands the
     # text to the recipients' sockets it holds. (One PUBLISH per person capped a 200-member group at
     # ~1,450 deliveries/s through Redis.)
-    await layer.group_send(PEOPLE_GROUP, {"type": "people.forward", "text": text, "to": public_ids})
+    try:
+        await layer.group_send(PEOPLE_GROUP, {"type": "people.forward", "text": text, "to": public_ids})
+    except LAYER_ERRORS as error:
+        # The message is stored and its sender told so; these people hear `resync` once the layer is back.
+        logger.warning("event not published (%s): %s people will be told to resume", error, len(public_ids))
+        note_undelivered(public_ids)
+
+
+def resync_local_sockets() -> set[str]:
+    """Tell every socket of this process to `resume` (events for them may have been lost); return whose."""
+    for consumers in tuple(_sockets.values()):
+        for consumer in tuple(consumers):
+            consumer.push(RESYNC)
+    return set(_sockets)
 
 
 def _push_local(public_ids: list[str], text: str) -> None:
@@ -137,10 +152,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self._ready(user)
 
     async def _ready(self, user: User) -> None:
-        self.user = user
         self.group = user_group(user.public_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await _ensure_hub()
+        if not isinstance(self.channel_layer, InMemoryChannelLayer):
+            LayerWatch.ensure(self.channel_layer, resync_local=resync_local_sockets, group_of=user_group)
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            await _ensure_hub()
+        except LAYER_ERRORS as error:
+            logger.warning("socket refused while the channel layer is away: %s", error)
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
+        self.user = user
         # From here on events for this person queue up behind "auth.ok", the first thing the socket says.
         self._loop = asyncio.get_running_loop()
         self._outbox = asyncio.Queue(maxsize=OUTBOX_LIMIT)
@@ -224,7 +246,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if self._writer is not None:
                 self._writer.cancel()
             self._outbox = None
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except LAYER_ERRORS as error:  # Redis is away; its subscription is dropped with the connection
+                logger.info("group_discard failed: %s", error)
 
     async def event_forward(self, event: dict[str, Any]) -> None:
         """An event for this person: `text`, JSON encoded once by the sender for every socket, or `event`, a dict."""

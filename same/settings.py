@@ -69,9 +69,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "core",  # before django_tasks_db: its db_worker command (which rescues tasks a dead worker left) wins
     "django_tasks_db",
     "channels",
-    "core",
     "accounts",
     "media",
     "interests",
@@ -163,7 +163,11 @@ def _pool_sizes(value: str) -> dict[str, int]:
 # per process); DATABASE_POOL=0 turns it off, MIN:MAX sizes it.
 _pool = os.environ.get("DATABASE_POOL", "1").strip()
 if _pool.lower() not in {"", "0", "false", "no", "off"} and DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "pool": _pool_sizes(_pool)}
+    # `timeout`: how long a request waits for a connection before it answers 503 (core/unavailable.py), also
+    # while PostgreSQL is down; psycopg's default is 30 s. The pool's `check` (from conn_health_checks) drops
+    # connections that broke, so it recovers by itself when the database is back.
+    _pool_options = {**_pool_sizes(_pool), "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "5"))}
+    DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "pool": _pool_options}
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections beside a pool
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -203,6 +207,9 @@ TASKS = {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+# A task RUNNING for longer than this on a worker of another host is taken for lost and queued again
+# (core/task_rescue.py); a dead worker on the same host is noticed at once.
+TASKS_RUNNING_TIMEOUT = int(os.environ.get("TASKS_RUNNING_TIMEOUT", str(30 * 60)))
 
 # Accounts
 AUTH_USER_MODEL = "accounts.User"
@@ -275,7 +282,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "core.storage.MediaStorage"},  # the file system; a full disk refuses cleanly
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

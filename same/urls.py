@@ -49,3 +49,5 @@ def public_media(request: HttpRequest, path: str) -> HttpResponse | FileResponse
 if settings.DEBUG or not settings.PRODUCTION:
     # The embedded default serves uploaded media itself; production puts them behind the proxy or a bucket.
     urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", public_media))
+
+handler500 = "core.unavailable.server_error"  # a database outage answers 503, anything else Django's 500

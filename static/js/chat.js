@@ -21,6 +21,9 @@ const me = chat.dataset.me;
 const api = chat.dataset.api;
 const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
 let lastSeq = Number(chat.dataset.lastSeq);
+let gapAskedAt = 0; // when a resume was last asked for, after a gap in the live events
+let gapRetries = 0; // resumes asked since the last message was taken
+const early = new Map(); // messages that arrived before their turn, by seq
 let othersRead = Number(chat.dataset.othersRead);
 const isGroup = chat.dataset.group === "1";
 const photoInput = document.getElementById("chat-photo");
@@ -180,11 +183,35 @@ function showReadState() {
   readLine.hidden = !(last && Number(last.dataset.seq) <= othersRead);
 }
 
+function resume() {
+  socket.send(JSON.stringify({ type: "resume", conversation_id: conversationId, after: lastSeq }));
+}
+
+function stillMissing() {
+  // The answer to a resume can come before the loss it should cover: if a gap is still open, ask again.
+  for (const seq of early.keys()) if (seq <= lastSeq) early.delete(seq);
+  if (early.size) add(early.get(Math.min(...early.keys())));
+}
+
 function add(message) {
   if (message.seq <= lastSeq) return; // already shown: a resume or a second tab
+  if (message.seq > lastSeq + 1) {
+    // Early (two server processes may announce one conversation out of order) or one went missing:
+    // keep it for its turn, and ask (at most once a second) for what is missing.
+    early.set(message.seq, message);
+    const wait = Math.min(8000, 1000 * 2 ** gapRetries); // 1 s, then 2, 4, 8 while nothing moves
+    if (Date.now() - gapAskedAt > wait) {
+      gapAskedAt = Date.now();
+      gapRetries += 1;
+      resume();
+      setTimeout(stillMissing, wait * 2 + 100);
+    }
+    return;
+  }
   document.getElementById(`pending-${message.client_id}`)?.remove();
   list.append(bubble(message));
   lastSeq = message.seq;
+  gapRetries = 0;
   if (message.sender.username !== me) {
     typingLine.hidden = true;
     document.getElementById("waiting")?.remove(); // they answered: the request is accepted
@@ -192,6 +219,9 @@ function add(message) {
   }
   showReadState();
   scrollDown();
+  const next = early.get(lastSeq + 1);
+  early.delete(lastSeq + 1);
+  if (next) add(next);
 }
 
 async function markRead() {
@@ -287,8 +317,16 @@ function connect() {
     if (data.type === "auth.ok") {
       retry = 0;
       connectionLine.hidden = true;
-      socket.send(JSON.stringify({ type: "resume", conversation_id: conversationId, after: lastSeq }));
+      resume();
       flush();
+    } else if (data.type === "resync") {
+      // The server may have missed events for us (its Redis was away). Every socket hears this at once:
+      // spread the resumes over a second, and skip it when one was just asked for.
+      setTimeout(() => {
+        if (Date.now() - gapAskedAt < 1000) return;
+        gapAskedAt = Date.now();
+        resume();
+      }, Math.random() * 1000);
     } else if (data.type === "message.new" && data.conversation_id === conversationId) {
       add(data.message);
     } else if (data.type === "typing" && data.conversation_id === conversationId) {
