@@ -533,7 +533,6 @@ class ScaleSeeder:
                         world.members[channel_id].append(user)
                     yield next_id, channel_id, user, self.now - timedelta(days=rng.uniform(0, DAYS))
                     next_id += 1
-            # Hosts are members of their channels (a second row for the same pair is skipped).
 
         self._write(
             "memberships",
@@ -542,7 +541,7 @@ class ScaleSeeder:
             rows(),
             round(world.people * 10.3),
         )
-        add_host_memberships()
+        add_host_memberships()  # hosts are members of their channels, as channel_create makes them
 
     def _posts(self) -> None:
         """Posts in time order, in the postable channels by a Zipf law; the punch posts come with the punches."""
