@@ -26,8 +26,8 @@ function done(summary, latency, requests)
   io.write(string.format(
     'BENCH {"requests": %d, "duration_us": %d, "bytes": %d, "non2xx": %d, ' ..
     '"errors": {"connect": %d, "read": %d, "write": %d, "timeout": %d}, ' ..
-    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f}\n',
+    '"p50_us": %d, "p90_us": %d, "p95_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f}\n',
     summary.requests, summary.duration, summary.bytes, bad,
     e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+    latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99), latency.max, latency.mean))
 end

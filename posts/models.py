@@ -33,6 +33,7 @@ class Post(models.Model):
     film_others: int
     film_average: float
     poll_view: "PollView"
+    same_by_me: bool
 
     class Meta:
         indexes = [

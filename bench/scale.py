@@ -1,0 +1,224 @@
+"""p95 of every list page at two dataset sizes, and HTML pages against bare JSON endpoints, on one server.
+
+Seed two databases with `manage.py seed_scale` (the same shapes: `--scale 0.01` ≈ 10k posts, `--scale 1`
+= 1M posts), then:
+
+    nice -n 10 .venv/bin/python bench/scale.py \\
+        --dataset 10k=postgres://postgres@127.0.0.1:5432/h_scale_10k \\
+        --dataset 1m=postgres://postgres@127.0.0.1:5432/h_scale_1m --duration 10s --connections 4
+
+For each dataset it starts `python -m uvicorn same.asgi:application` (settings `bench.settings_bare`: the
+app plus bench/bare.py's endpoints) with that database, logs the user `bench` in, checks every page
+answers 200, then runs `wrk --latency` on each page in turn (a discarded warm-up first) and reads p50/p95/
+p99 and req/s from bench/report.lua. It prints a table per dataset, then p95 at the last dataset ÷ p95
+at the first (goal ≤ 1.3), each HTML page's throughput ÷ its bare endpoint's (goal ≥ 0.6), the load
+average around each run, and the server's RSS after the load (goal ≤ 150 MB). Only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.benchlib import ROOT, Endpoint, out
+from bench.run import fetch, running_server, seconds, wrk
+
+PAIRS = {"channel": "bare-channel", "home": "bare-home", "explore": "bare-explore"}
+
+
+def prepare(var_dir: str) -> dict[str, Any]:
+    """In the dataset's own environment: a session and a token for `bench`, and the ids the pages need."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "same.settings")
+    import django
+
+    django.setup()
+    import hashlib
+    import secrets
+
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+
+    from accounts.models import AccessToken, User
+    from chat.models import Conversation
+    from interests.models import Channel, ChannelKind
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    viewer = User.objects.get(username="bench")
+    store = SessionStore()
+    store["_auth_user_id"] = str(viewer.pk)
+    store["_auth_user_backend"] = "accounts.backends.EmailOrUsernameBackend"
+    store["_auth_user_hash"] = viewer.get_session_auth_hash()
+    store.create()
+    token = "same_" + secrets.token_urlsafe(32)
+    AccessToken.objects.create(user=viewer, digest=hashlib.sha256(token.encode()).hexdigest(), name="bench")
+    joined = Channel.objects.filter(memberships__user=viewer)
+    channel = joined.exclude(kind=ChannelKind.PUNCH).order_by("-post_count")[0]
+    punch = Channel.objects.filter(kind=ChannelKind.PUNCH).order_by("-post_count")[0]
+    conversation = Conversation.objects.filter(participants__user=viewer).order_by("-next_seq").first()
+    if conversation is None:  # bench is in no conversation yet: put them in the busiest group
+        from chat.models import Participant
+
+        conversation = Conversation.objects.filter(kind="group").order_by("-next_seq")[0]
+        Participant.objects.create(conversation=conversation, user=viewer, last_read_seq=conversation.next_seq - 1)
+    return {
+        "cookie": f"{settings.SESSION_COOKIE_NAME}={store.session_key}",
+        "token": token,
+        "channel": channel.public_id,
+        "channel_posts": channel.post_count,
+        "channel_kind": channel.kind,
+        "punch": punch.public_id,
+        "conversation": conversation.public_id,
+        "posts": __import__("posts.models").models.Post.objects.count(),
+    }
+
+
+def endpoints(env: dict[str, Any]) -> list[Endpoint]:
+    session = {"Cookie": env["cookie"]}
+    bearer = {"Authorization": f"Bearer {env['token']}"}
+
+    def page(name: str, path: str, what: str) -> Endpoint:
+        return Endpoint(name, path, bearer if name.startswith("api") else session, what)
+
+    channel, punch, conversation = env["channel"], env["punch"], env["conversation"]
+    return [
+        Endpoint("healthz", "/healthz", {}, "floor"),
+        page("home", "/", "home feed"),
+        Endpoint("bare-home", "/bench/bare/home/bench", {}, "home's 20 rows as JSON"),
+        page("channel", f"/c/{channel}", f"channel page ({env['channel_kind']}, {env['channel_posts']} posts)"),
+        Endpoint("bare-channel", f"/bench/bare/channel/{channel}", {}, "the channel's 20 rows as JSON"),
+        page("explore", "/explore", "explore"),
+        Endpoint("bare-explore", "/bench/bare/explore", {}, "explore's 20 channels as JSON"),
+        page("discover", "/discover", "discover"),
+        page("chats", "/chats", "chats list"),
+        page("conversation", f"/chats/{conversation}", "a conversation"),
+        page("stickers", "/stickers", "stickers"),
+        page("punch-board", f"/c/{punch}/records", "punch board"),
+        page("api-feed", "/api/v1/feed", "GET /api/v1/feed"),
+        page("api-channel", f"/api/v1/channels/{channel}/posts", "GET /channels/{id}/posts"),
+        page("api-channels", "/api/v1/channels?sort=active", "GET /channels"),
+        page("api-conversations", "/api/v1/conversations", "GET /conversations"),
+        page("api-messages", f"/api/v1/conversations/{conversation}/messages", "GET …/messages"),
+        page("api-punches", f"/api/v1/channels/{punch}/punches", "GET …/punches"),
+    ]
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_dataset(args: argparse.Namespace, name: str, url: str) -> dict[str, Any]:
+    var_dir = str(Path(tempfile.gettempdir()) / url.rsplit("/", 1)[-1])
+    env = {**os.environ, "DATABASE_URL": url, "SAME_VAR_DIR": var_dir, "LOG_LEVEL": "WARNING"}
+    env.pop("DEBUG", None)
+    prepared = subprocess.run(
+        [sys.executable, __file__, "--prepare"], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if prepared.returncode != 0:
+        raise SystemExit(f"preparing {name} failed:\n{prepared.stderr[-3000:]}")
+    info = json.loads(prepared.stdout.strip().splitlines()[-1])
+    env["DJANGO_SETTINGS_MODULE"] = "bench.settings_bare"
+    results: dict[str, Any] = {"info": info, "pages": {}}
+    with running_server(args, env) as (base, server):
+        chosen = [e for e in endpoints(info) if not args.only or e.name in args.only.split(",")]
+        for endpoint in chosen:
+            status, body = fetch(base, endpoint.path, endpoint.headers)
+            if status != 200:
+                raise SystemExit(f"{name}: GET {endpoint.path} answered {status}: {body[:300]!r}")
+        for endpoint in chosen:
+            wrk(args, base, endpoint, args.warmup)
+            before = load()
+            report = wrk(args, base, endpoint, args.duration)
+            report.pop("wrk_stdout", None)
+            report["load"] = f"{before} → {load()}"
+            report["rps"] = report["requests"] / (report["duration_us"] / 1e6)
+            results["pages"][endpoint.name] = report
+            out(
+                f"  {name:>4} {endpoint.name:<18} {report['rps']:7.1f} req/s  p50 {report['p50_us'] / 1000:7.1f}"
+                f"  p95 {report['p95_us'] / 1000:7.1f}  p99 {report['p99_us'] / 1000:7.1f} ms"
+                f"  non-2xx {report['non2xx']}  load {report['load']}"
+            )
+        results["rss_mb"] = rss_mb(server.pid)
+        out(f"  {name}: server RSS after the load {results['rss_mb']:.0f} MB")
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", action="append", default=[], help="NAME=DATABASE_URL (give two)")
+    parser.add_argument("--duration", default="10s")
+    parser.add_argument("--warmup", default="2s")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--timeout", default="30s")
+    parser.add_argument("--only", default="", help="comma-separated endpoint names")
+    parser.add_argument("--app", default="same.asgi:application")
+    parser.add_argument("--server-arg", action="append", default=[])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.prepare:
+        print(json.dumps(prepare(os.environ.get("SAME_VAR_DIR", ""))))
+        return
+    if len(args.dataset) < 1:
+        raise SystemExit("give --dataset NAME=DATABASE_URL, twice to compare sizes")
+    seconds(args.duration)
+    out(
+        f"bench/scale.py at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load {load()}, "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}"
+    )
+    runs = {}
+    for spec in args.dataset:
+        name, url = spec.split("=", 1)
+        runs[name] = run_dataset(args, name, url)
+    names = list(runs)
+    out("")
+    header = "| page | " + " | ".join(f"{n} req/s | {n} p95 ms" for n in names)
+    if len(names) > 1:
+        header += f" | p95 {names[-1]} ÷ {names[0]} |"
+    out(header)
+    out("|" + "---|" * (header.count("|") - 1))
+    for page in runs[names[0]]["pages"]:
+        cells = []
+        for n in names:
+            report = runs[n]["pages"].get(page)
+            cells.append(f"{report['rps']:.1f} | {report['p95_us'] / 1000:.1f}" if report else "– | –")
+        line = f"| `{page}` | " + " | ".join(cells)
+        if len(names) > 1 and page in runs[names[-1]]["pages"]:
+            ratio = runs[names[-1]]["pages"][page]["p95_us"] / max(runs[names[0]]["pages"][page]["p95_us"], 1)
+            line += f" | {ratio:.2f} |"
+        out(line)
+    out("")
+    for n in names:
+        pages = runs[n]["pages"]
+        for html, bare in PAIRS.items():
+            if html in pages and bare in pages:
+                out(
+                    f"{n}: {html} {pages[html]['rps']:.1f} req/s ÷ {bare} {pages[bare]['rps']:.1f} = "
+                    f"{pages[html]['rps'] / pages[bare]['rps']:.0%}"
+                )
+        out(f"{n}: {runs[n]['info']['posts']:,} posts; server RSS after the load {runs[n]['rss_mb']:.0f} MB")
+    if args.json:
+        args.json.write_text(json.dumps(runs, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

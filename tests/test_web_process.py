@@ -1,0 +1,57 @@
+"""The web process stays small: the speech recogniser (pocketsphinx, its models) loads in the task worker only."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Imports the ASGI app as the server does, then every view and API route (by walking the URL patterns),
+# as the first requests would; prints whether the recogniser came in along the way.
+PROBE = """
+import sys
+import same.asgi
+from django.urls import URLResolver, get_resolver
+
+def walk(patterns):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            walk(pattern.url_patterns)
+        else:
+            pattern.callback
+
+walk(get_resolver().url_patterns)
+import api.api, chat.realtime, core.realtime  # noqa: E401
+loaded = sorted(name for name in sys.modules if name.split(".")[0] == "pocketsphinx" or name == "media.speech")
+print("views loaded:", "posts.views" in sys.modules and "chat.views" in sys.modules)
+print("speech modules:", loaded)
+"""
+
+
+def test_the_asgi_app_and_every_view_load_without_the_speech_recogniser(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "SAME_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "same.settings"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "views loaded: True" in result.stdout
+    assert "speech modules: []" in result.stdout
+
+
+def test_the_probe_would_see_the_recogniser_if_a_view_imported_it(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.replace("import sys\n", "import sys\nimport media.speech\n", 1)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "SAME_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "same.settings"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'pocketsphinx'" in result.stdout
