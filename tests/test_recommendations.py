@@ -7,9 +7,10 @@ from django.utils import timezone
 
 from accounts.selectors import account_export
 from interests.models import Channel
-from interests.services import channel_join
+from interests.services import channel_join, channel_leave
 from posts.services import post_create_text, same_add
 from recommendations import engine, selectors, services
+from recommendations import recompute as recompute_module
 from recommendations.models import ChannelNeighbour, ChannelSuggestion, NotInterested, RecommendationPrefs
 from recommendations.recompute import recompute_everyone, recompute_person
 from tests.factories import PASSWORD, make_channel, make_user
@@ -331,3 +332,66 @@ class TestAccount:
         user_delete(user=viewer, password=password)
         assert not ChannelSuggestion.objects.filter(user_id=viewer.pk).exists()
         assert not NotInterested.objects.filter(user_id=viewer.pk).exists()
+
+
+class TestRecomputeGenerations:
+    def test_people_with_no_signals_any_more_lose_their_rows(self, town):
+        viewer = town["viewer"]
+        recompute_everyone()
+        assert ChannelSuggestion.objects.filter(user=viewer).exists()
+        channel_leave(user=viewer, channel=town["insomnia"])  # their only signal
+        stats = recompute_everyone()
+        assert not ChannelSuggestion.objects.filter(user=viewer).exists()
+        assert stats.stale_rows > 0
+        others = ChannelSuggestion.objects.exclude(user=viewer)
+        assert others.exists()  # only the stale person's rows went
+        assert recompute_everyone().stale_rows == 0
+
+    def test_a_full_recompute_never_puts_its_older_list_over_a_newer_one(self, town, monkeypatch):
+        """A per-person recompute starts and finishes while a full one is computing: the full one
+        writes last, but its list was computed from older signals and must not win."""
+        viewer = town["viewer"]
+        recompute_everyone()
+        assert ChannelSuggestion.objects.filter(user=viewer, channel=town["walks"]).exists()
+        full_compute = recompute_module.engine.recommend_all
+        person_done = {}
+
+        def meanwhile(**kwargs):
+            result = full_compute(**kwargs)  # the full run's list still suggests Night walks
+            channel_join(user=viewer, channel=town["walks"])
+            recompute_person(viewer)
+            person_done["rows"] = list(
+                ChannelSuggestion.objects.filter(user=viewer).values_list("channel_id", "rank", "reason")
+            )
+            person_done["at"] = RecommendationPrefs.objects.get(user=viewer).computed_at
+            return result
+
+        monkeypatch.setattr(recompute_module.engine, "recommend_all", meanwhile)
+        recompute_everyone()
+        rows = list(ChannelSuggestion.objects.filter(user=viewer).values_list("channel_id", "rank", "reason"))
+        assert rows == person_done["rows"]
+        assert town["walks"].pk not in {channel for channel, _rank, _reason in rows}
+        assert RecommendationPrefs.objects.get(user=viewer).computed_at == person_done["at"]
+        other = town["tell_tale"][0]  # everyone else got the full run's list
+        assert RecommendationPrefs.objects.get(user=other).computed_at > person_done["at"] - timedelta(minutes=1)
+
+    def test_an_older_computation_is_refused_and_a_newer_one_written(self, town):
+        viewer = town["viewer"]
+        recompute_everyone()
+        stored_at = RecommendationPrefs.objects.get(user=viewer).computed_at
+        before = list(ChannelSuggestion.objects.filter(user=viewer).values_list("channel_id", "reason"))
+        stale = [engine.Suggestion(channel=town["knitting"].pk, score=9.0, reason=engine.POPULAR, via=None)]
+        assert recompute_module._store({viewer.pk: stale}, now=stored_at - timedelta(seconds=1)) == 0
+        assert list(ChannelSuggestion.objects.filter(user=viewer).values_list("channel_id", "reason")) == before
+        assert recompute_module._store({viewer.pk: stale}, now=stored_at + timedelta(seconds=1)) == 1
+        assert list(ChannelSuggestion.objects.filter(user=viewer).values_list("channel_id", "reason")) == [
+            (town["knitting"].pk, "popular")
+        ]
+
+    def test_someone_who_switched_off_meanwhile_gets_no_rows(self, town):
+        viewer = town["viewer"]
+        recompute_everyone()
+        services.prefs_update(user=viewer, personalised=False)
+        fresh = [engine.Suggestion(channel=town["walks"].pk, score=1.0, reason=engine.JOINED, via=None)]
+        recompute_module._store({viewer.pk: fresh}, now=timezone.now())
+        assert not ChannelSuggestion.objects.filter(user=viewer).exists()
