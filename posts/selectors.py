@@ -27,8 +27,9 @@ class PollView:
 ORDER = ["created_at", "public_id"]
 
 
-def _visible(viewer: User | None) -> QuerySet[Post]:
-    """Live posts, with the rows a post card shows joined in."""
+def visible_posts(viewer: User | None) -> QuerySet[Post]:
+    """Live posts, with the rows a post card shows joined in (every list of post cards starts here,
+    Discover included)."""
     posts = Post.objects.filter(removed_at__isnull=True, channel__is_closed=False).select_related(
         "channel", "author", "song", "movie", "poll", "punch"
     )
@@ -37,7 +38,7 @@ def _visible(viewer: User | None) -> QuerySet[Post]:
     return posts
 
 
-def _decorate(posts: list[Post], viewer: User | None) -> list[Post]:
+def decorate_posts(posts: list[Post], viewer: User | None) -> list[Post]:
     """Fetch, for all cards at once, what they show beyond the row: photos, poll options (and the
     viewer's choices), the film's standing in its channel. A fixed number of queries per page."""
     option_rows = PollOption.objects.order_by("position")
@@ -71,26 +72,26 @@ def channel_posts(
     *, viewer: User | None, channel: Channel, cursor: str | None = None, size: int = PAGE_SIZE
 ) -> ChannelFeed:
     """A channel's posts, newest first; on the first page its pinned post leads."""
-    posts = _visible(viewer).filter(channel=channel)
+    posts = visible_posts(viewer).filter(channel=channel)
     page = keyset_page(posts.filter(pinned_at__isnull=True), order=ORDER, cursor=cursor, size=size)
     pinned = None if cursor else posts.filter(pinned_at__isnull=False).first()
-    _decorate([pinned, *page.items] if pinned else page.items, viewer)
+    decorate_posts([pinned, *page.items] if pinned else page.items, viewer)
     return ChannelFeed(pinned=pinned, page=page)
 
 
 def home_feed(*, user: User, cursor: str | None = None, size: int = PAGE_SIZE) -> Page[Post]:
     """Recent posts of the channels the person joined, newest first. Never a feed of people."""
     joined = Membership.objects.filter(user=user).values("channel_id")
-    page = keyset_page(_visible(user).filter(channel_id__in=joined), order=ORDER, cursor=cursor, size=size)
-    _decorate(page.items, user)
+    page = keyset_page(visible_posts(user).filter(channel_id__in=joined), order=ORDER, cursor=cursor, size=size)
+    decorate_posts(page.items, user)
     return page
 
 
 def post_get(*, viewer: User | None, public_id: str) -> Post:
-    post = _visible(viewer).filter(public_id=public_id).first()
+    post = visible_posts(viewer).filter(public_id=public_id).first()
     if post is None:
         raise NotFound("No such post.")
-    return _decorate([post], viewer)[0]
+    return decorate_posts([post], viewer)[0]
 
 
 def same_people(*, post: Post, viewer: User) -> list[str]:

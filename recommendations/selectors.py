@@ -21,7 +21,7 @@ from interests.categories import CATEGORIES
 from interests.models import Channel, Membership
 from moderation.models import Block
 from posts.models import Post
-from posts.selectors import _decorate, _visible
+from posts.selectors import decorate_posts, visible_posts
 
 from . import engine
 from .models import ChannelSuggestion, NotInterested, Reason, RecommendationPrefs
@@ -152,7 +152,7 @@ def post_picks(*, viewer: User, cursor: str | None = None, prefs: Recommendation
     blocked = Block.objects.filter(blocker=viewer, blocked=OuterRef("author"))
     dismissed = NotInterested.objects.filter(user=viewer, post=OuterRef("pk"))
     posts = list(
-        _visible(viewer)
+        visible_posts(viewer)
         .filter(channel_id__in=place.keys(), created_at__gte=timezone.now() - POST_MAX_AGE)
         .exclude(author=viewer)
         .exclude(Exists(blocked))
@@ -169,7 +169,7 @@ def post_picks(*, viewer: User, cursor: str | None = None, prefs: Recommendation
 
     ranked = _spread(sorted(posts, key=score, reverse=True))[:POSTS_RANKED]
     items = ranked[start : start + POSTS_PAGE]
-    _decorate(items, viewer)
+    decorate_posts(items, viewer)
     following = start + POSTS_PAGE
     return Page(
         items=[PostPick(post=p, why=why[p.channel_id]) for p in items],
