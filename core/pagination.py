@@ -43,11 +43,13 @@ def _decode(cursor: str, size: int) -> list[Any]:
         ) from None
 
 
-def _after(fields: Sequence[str], values: Sequence[Any]) -> Q:
-    """Rows strictly after `values` in descending order of `fields`: (a < x) or (a = x and b < y) …"""
+def _after(fields: Sequence[str], values: Sequence[Any], *, ascending: bool = False) -> Q:
+    """Rows strictly after `values` in descending order of `fields`: (a < x) or (a = x and b < y) …
+    (or in ascending order: a > x …)."""
     condition = Q()
+    lookup = "gt" if ascending else "lt"
     for index, name in enumerate(fields):
-        step = Q(**{f"{name}__lt": values[index]})
+        step = Q(**{f"{name}__{lookup}": values[index]})
         for previous, value in zip(fields[:index], values[:index], strict=True):
             step &= Q(**{previous: value})
         condition |= step
@@ -55,12 +57,14 @@ def _after(fields: Sequence[str], values: Sequence[Any]) -> Q:
 
 
 def keyset_page[M: models.Model](
-    queryset: QuerySet[M], *, order: Sequence[str], cursor: str | None, size: int
+    queryset: QuerySet[M], *, order: Sequence[str], cursor: str | None, size: int, ascending: bool = False
 ) -> Page[M]:
-    """One page of `queryset`, ordered by `order` descending (the last field must be unique)."""
+    """One page of `queryset`, ordered by `order` descending, or ascending (the last field must be
+    unique)."""
     if cursor:
-        queryset = queryset.filter(_after(order, _decode(cursor, len(order))))
-    rows = list(queryset.order_by(*[f"-{name}" for name in order])[: size + 1])
+        queryset = queryset.filter(_after(order, _decode(cursor, len(order)), ascending=ascending))
+    sign = "" if ascending else "-"
+    rows = list(queryset.order_by(*[f"{sign}{name}" for name in order])[: size + 1])
     items, more = rows[:size], len(rows) > size
     next_cursor = _encode([_value(items[-1], name) for name in order]) if more and items else None
     return Page(items=items, next=next_cursor)

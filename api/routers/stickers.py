@@ -106,11 +106,13 @@ def create(request: HttpRequest) -> Status[StickerOut]:
     return Status(202, sticker_out(sticker, me.pk))
 
 
-@router.get("/stickers", response={200: StickerList, 401: ErrorOut})
-def mine(request: HttpRequest) -> StickerList:
-    """Your collection, in your order: the stickers you made and the ones you saved."""
+@router.get("/stickers", response={200: StickerList, 400: ErrorOut, 401: ErrorOut})
+def mine(request: HttpRequest, cursor: str | None = None) -> StickerList:
+    """Your collection, in your order: the stickers you made and the ones you saved, 60 a page;
+    pass `next` as `cursor` for the following page."""
     me = api_user(request)
-    return StickerList(items=[sticker_out(s, me.pk) for s in selectors.collection(user=me)])
+    page = selectors.collection_page(user=me, cursor=cursor)
+    return StickerList(items=[sticker_out(s, me.pk) for s in page.items], next=page.next)
 
 
 @router.put("/stickers/order", response={200: OrderIn, **ERRORS})
