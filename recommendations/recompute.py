@@ -5,6 +5,7 @@ person's suggestions; `recompute_person` redoes one person's from the stored gra
 queries, after they joined or pressed *same* enough.
 """
 
+import hashlib
 import math
 import time
 from collections import defaultdict
@@ -184,25 +185,18 @@ def _store(suggestions: dict[int, list[engine.Suggestion]], *, now: datetime) ->
             RecommendationPrefs.objects.bulk_create(
                 [RecommendationPrefs(user_id=person) for person in batch], ignore_conflicts=True
             )
-            claimed = dict(
-                RecommendationPrefs.objects.select_for_update()
+            claimed = {
+                person: (personalised, listed)
+                for person, personalised, listed in RecommendationPrefs.objects.select_for_update()
                 .filter(user_id__in=batch)
                 .filter(Q(computed_at__isnull=True) | Q(computed_at__lt=now))
-                .values_list("user_id", "personalised")
-            )
-            wanted = {person: suggestions[person] if claimed[person] else [] for person in batch if person in claimed}
-            stored: dict[int, list[tuple[int, str, int | None]]] = defaultdict(list)
-            for person, channel, reason, via in (
-                ChannelSuggestion.objects.filter(user_id__in=wanted)
-                .order_by("user_id", "rank")
-                .values_list("user_id", "channel_id", "reason", "via_id")
-            ):
-                stored[person].append((channel, reason, via))
-            changed = [
-                person
-                for person, fresh in wanted.items()
-                if stored.get(person, []) != [(s.channel, s.reason, s.via) for s in fresh]
-            ]
+                .values_list("user_id", "personalised", "listed")
+            }
+            wanted = {
+                person: suggestions[person] if claimed[person][0] else [] for person in batch if person in claimed
+            }
+            digests = {person: _digest(fresh) for person, fresh in wanted.items()}
+            changed = [person for person in wanted if digests[person] != claimed[person][1]]
             rows = [
                 (person, s.channel, rank, s.score, s.reason, s.via)
                 for person in changed
@@ -211,9 +205,28 @@ def _store(suggestions: dict[int, list[engine.Suggestion]], *, now: datetime) ->
             if changed:
                 ChannelSuggestion.objects.filter(user_id__in=changed).delete()
                 _insert(ChannelSuggestion, ["user_id", "channel_id", "rank", "score", "reason", "via_id"], rows)
-            RecommendationPrefs.objects.filter(user_id__in=wanted).update(computed_at=now, queued_at=None)
+            RecommendationPrefs.objects.filter(user_id__in=wanted.keys() - set(changed)).update(
+                computed_at=now, queued_at=None
+            )
+            if changed:
+                RecommendationPrefs.objects.bulk_update(
+                    [
+                        RecommendationPrefs(user_id=person, computed_at=now, queued_at=None, listed=digests[person])
+                        for person in changed
+                    ],
+                    ["computed_at", "queued_at", "listed"],
+                    batch_size=500,
+                )
         written += len(rows)
     return written
+
+
+def _digest(suggestions: list[engine.Suggestion]) -> str:
+    """What a person's stored list is, in 32 characters: channels, order and reasons (not scores)."""
+    if not suggestions:
+        return ""
+    text = ";".join(f"{s.channel},{s.reason},{s.via}" for s in suggestions)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _drop_stale(people: set[int], *, now: datetime) -> int:
@@ -226,7 +239,9 @@ def _drop_stale(people: set[int], *, now: datetime) -> int:
         with transaction.atomic():
             newer = RecommendationPrefs.objects.select_for_update().filter(user_id__in=batch, computed_at__gte=now)
             fresh = set(newer.values_list("user_id", flat=True))
-            dropped += ChannelSuggestion.objects.filter(user_id__in=[p for p in batch if p not in fresh]).delete()[0]
+            gone = [person for person in batch if person not in fresh]
+            dropped += ChannelSuggestion.objects.filter(user_id__in=gone).delete()[0]
+            RecommendationPrefs.objects.filter(user_id__in=gone).update(listed="")
     return dropped
 
 
@@ -236,7 +251,7 @@ def recompute_person(user: User) -> int:
     prefs, _created = RecommendationPrefs.objects.get_or_create(user=user)
     if not prefs.personalised:
         ChannelSuggestion.objects.filter(user=user).delete()
-        RecommendationPrefs.objects.filter(user=user).update(computed_at=now, queued_at=None)
+        RecommendationPrefs.objects.filter(user=user).update(computed_at=now, queued_at=None, listed="")
         return 0
     events = list(_events(user=user))
     profiles, joined = engine.build_profiles(events)

@@ -395,3 +395,17 @@ class TestRecomputeGenerations:
         fresh = [engine.Suggestion(channel=town["walks"].pk, score=1.0, reason=engine.JOINED, via=None)]
         recompute_module._store({viewer.pk: fresh}, now=timezone.now())
         assert not ChannelSuggestion.objects.filter(user=viewer).exists()
+
+    def test_an_unchanged_list_is_not_rewritten_and_a_changed_one_is(self, town):
+        viewer = town["viewer"]
+        first = recompute_everyone()
+        assert first.suggestion_rows == ChannelSuggestion.objects.count() > 0
+        assert recompute_everyone().suggestion_rows == 0  # same signals: nothing written
+        ChannelSuggestion.objects.filter(user=viewer).delete()  # rows lost: the digest no longer tells the truth…
+        RecommendationPrefs.objects.filter(user=viewer).update(listed="")  # …as every writer that deletes records
+        again = recompute_everyone()
+        assert again.suggestion_rows == ChannelSuggestion.objects.filter(user=viewer).count() > 0
+        channel_join(user=viewer, channel=town["walks"])  # Night walks leaves the viewer's list
+        changed = recompute_everyone()
+        assert changed.suggestion_rows == ChannelSuggestion.objects.filter(user=viewer).count()
+        assert not ChannelSuggestion.objects.filter(user=viewer, channel=town["walks"]).exists()
