@@ -104,6 +104,43 @@ def channel_create(request: HttpRequest) -> Status[ChannelOut]:
     return Status(201, channel_out(channel))
 
 
+class ChannelUpdateIn(Schema):
+    description: str | None = None
+    rule: str | None = None
+
+
+class TransferIn(Schema):
+    username: str
+
+
+@router.patch(
+    "/channels/{channel_id}", response={200: ChannelOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+)
+def channel_update(request: HttpRequest, channel_id: str, payload: ChannelUpdateIn) -> ChannelOut:
+    """The host changes the channel's description and rule (a field left out keeps its value)."""
+    me = api_user(request)
+    found = selectors.channel_get(viewer=me, public_id=channel_id)
+    services.channel_update(
+        channel=found,
+        by=me,
+        description=found.description if payload.description is None else payload.description,
+        rule=found.rule if payload.rule is None else payload.rule,
+    )
+    return channel_out(selectors.channel_get(viewer=me, public_id=channel_id))
+
+
+@router.post(
+    "/channels/{channel_id}/transfer",
+    response={200: ChannelOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+)
+def channel_transfer(request: HttpRequest, channel_id: str, payload: TransferIn) -> ChannelOut:
+    """The host hands the channel to another member (by username), who becomes its host."""
+    me = api_user(request)
+    found = selectors.channel_get(viewer=me, public_id=channel_id)
+    services.channel_transfer(channel=found, by=me, to_username=payload.username)
+    return channel_out(selectors.channel_get(viewer=me, public_id=channel_id))
+
+
 @router.get("/channels/{channel_id}", response={200: ChannelOut, 401: ErrorOut, 404: ErrorOut})
 def channel_get(request: HttpRequest, channel_id: str) -> ChannelOut:
     return channel_out(selectors.channel_get(viewer=api_user(request), public_id=channel_id))

@@ -17,7 +17,7 @@ from chat.events import message_payload
 from chat.models import Conversation, Invite, Message
 from core.errors import ServiceError
 from interests.selectors import channel_get
-from moderation.blocks import blocked_usernames
+from moderation.blocks import blocked_page
 from posts.selectors import post_get
 
 router = Router(tags=["chat"], auth=AUTH)
@@ -405,6 +405,18 @@ def mute(request: HttpRequest, conversation_id: str, payload: MuteIn) -> Convers
     return conversation_out(found, viewer=me)
 
 
+class GroupUpdateIn(Schema):
+    title: str
+
+
+@router.patch("/conversations/{conversation_id}", response={200: ConversationOut, **ERRORS})
+def group_update(request: HttpRequest, conversation_id: str, payload: GroupUpdateIn) -> ConversationOut:
+    """Rename a group (owner and admins)."""
+    me, found = _mine(request, conversation_id)
+    groups.group_rename(user=me, conversation=found, title=payload.title)
+    return conversation_out(found, viewer=me)
+
+
 @router.delete("/conversations/{conversation_id}/members/{username}", response={204: None, **ERRORS})
 def member_remove(request: HttpRequest, conversation_id: str, username: str) -> Status[None]:
     """Remove someone from a group (owner and admins; only the owner removes admins)."""
@@ -453,9 +465,11 @@ def block(request: HttpRequest, payload: BlockIn) -> Status[BlockOut]:
     return Status(201, BlockOut(username=made.blocked.username))
 
 
-@router.get("/blocks", response={200: BlockList, 401: ErrorOut})
-def blocks(request: HttpRequest) -> BlockList:
-    return BlockList(items=[BlockOut(username=name) for name in blocked_usernames(user=api_user(request))])
+@router.get("/blocks", response={200: BlockList, 400: ErrorOut, 401: ErrorOut})
+def blocks(request: HttpRequest, cursor: str | None = None) -> BlockList:
+    """The people you blocked, most recent first, 50 a page."""
+    page = blocked_page(user=api_user(request), cursor=cursor)
+    return BlockList(items=[BlockOut(username=name) for name in page.items], next=page.next)
 
 
 @router.delete("/blocks/{username}", response={204: None, **ERRORS})
