@@ -6,8 +6,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.selectors import account_export
+from chat.blocks import block_create
 from interests.models import Channel
 from interests.services import channel_join, channel_leave
+from posts.models import Post
 from posts.services import post_create_text, same_add
 from recommendations import engine, selectors, services
 from recommendations import recompute as recompute_module
@@ -199,6 +201,27 @@ class TestDiscover:
         assert walk.why.text == "Because you joined Insomnia"
         services.not_interested_add(user=town["viewer"], post=walk.post)
         assert walk.post not in [p.post for p in selectors.post_picks(viewer=town["viewer"]).items]
+
+    def test_never_own_blocked_removed_or_old_posts_and_a_busy_channel_reads_its_newest(self, town):
+        walks, viewer = town["walks"], town["viewer"]
+        writer, rude = make_user(), make_user(username="rude")
+        for person in (writer, rude, viewer):
+            channel_join(user=person, channel=walks)
+        busy = [post_create_text(author=writer, channel=walks, text=f"Walk {i}") for i in range(12)]
+        post_create_text(author=rude, channel=walks, text="From someone blocked")
+        post_create_text(author=viewer, channel=walks, text="My own")
+        gone = post_create_text(author=writer, channel=walks, text="Removed")
+        Post.objects.filter(pk=gone.pk).update(removed_at=timezone.now())
+        old = post_create_text(author=writer, channel=walks, text="Last season")
+        Post.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+        channel_leave(user=viewer, channel=walks)
+        block_create(blocker=viewer, username="rude")
+        recompute_everyone()
+        texts = [p.post.text for p in selectors.post_picks(viewer=viewer).items]
+        assert texts
+        assert not {"From someone blocked", "My own", "Removed", "Last season"} & set(texts)
+        read = selectors._recent_posts(viewer=viewer, channel_ids=[walks.pk], since=timezone.now() - timedelta(days=30))
+        assert {c.pk for c in read} == {p.pk for p in busy[-selectors.POSTS_PER_CHANNEL_READ :]}  # the newest
 
     def test_discover_page_and_query_count(self, town, client, django_assert_max_num_queries):
         writer = make_user()
