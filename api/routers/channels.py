@@ -1,14 +1,17 @@
 """/categories and /channels: explore, create, join."""
 
+from typing import Annotated
+
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
+from pydantic import Field
 
 from api.auth import AUTH, api_user
-from api.bodies import body_doc, read_body
+from api.bodies import body_doc, links, merged, read_body
 from api.schemas import ErrorOut
 from interests import selectors, services
 from interests.categories import CATEGORIES
-from interests.models import Channel
+from interests.models import Channel, ChannelKind
 
 router = Router(tags=["channels"], auth=AUTH)
 
@@ -47,8 +50,9 @@ class ChannelIn(Schema):
     name: str
     description: str = ""
     rule: str = ""
-    kind: str
-    category: str
+    # The accepted values are listed for clients (and the fuzzer); the service checks them.
+    kind: Annotated[str, Field(json_schema_extra={"enum": list(ChannelKind.values)})]
+    category: Annotated[str, Field(json_schema_extra={"enum": list(CATEGORIES)})]
 
 
 def channel_out(channel: Channel) -> ChannelOut:
@@ -84,16 +88,28 @@ def channel_list(
 @router.post(
     "/channels",
     response={201: ChannelOut, 400: ErrorOut, 401: ErrorOut},
-    openapi_extra=body_doc(
-        ChannelIn,
-        multipart={
-            "type": "object",
-            "required": ["name", "kind", "category"],
-            "properties": {
-                **{name: {"type": "string"} for name in ["name", "description", "rule", "kind", "category"]},
-                "cover": {"type": "string", "format": "binary"},
+    openapi_extra=merged(
+        links(
+            201,
+            "channel_id",
+            GetChannel="api_routers_channels_channel_get",
+            UpdateChannel="api_routers_channels_channel_update",
+            JoinChannel="api_routers_channels_join",
+            LeaveChannel="api_routers_channels_leave",
+            ChannelPosts="api_routers_posts_channel_posts",
+            PostInChannel="api_routers_posts_create",
+        ),
+        body_doc(
+            ChannelIn,
+            multipart={
+                "type": "object",
+                "required": ["name", "kind", "category"],
+                "properties": {
+                    **{name: {"type": "string"} for name in ["name", "description", "rule", "kind", "category"]},
+                    "cover": {"type": "string", "format": "binary"},
+                },
             },
-        },
+        ),
     ),
 )
 def channel_create(request: HttpRequest) -> Status[ChannelOut]:

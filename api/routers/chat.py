@@ -8,7 +8,7 @@ from ninja import Router, Schema, Status
 
 from accounts.models import User
 from api.auth import AUTH, api_user
-from api.bodies import body_doc, read_body
+from api.bodies import body_doc, links, merged, read_body
 from api.schemas import ErrorOut
 from chat import groups, selectors, services
 from chat.attachments import message_forward, message_send_photo, message_send_sticker, message_send_voice
@@ -172,7 +172,18 @@ KNOCK_MULTIPART = {
 @router.post(
     "/conversations",
     response={201: ConversationOut, **ERRORS},
-    openapi_extra=body_doc(KnockIn, multipart=KNOCK_MULTIPART),
+    openapi_extra=merged(
+        links(
+            201,
+            "conversation_id",
+            GetConversation="api_routers_chat_conversation",
+            Messages="api_routers_chat_messages",
+            SendMessage="api_routers_chat_send",
+            MarkRead="api_routers_chat_read",
+            Mute="api_routers_chat_mute",
+        ),
+        body_doc(KnockIn, multipart=KNOCK_MULTIPART),
+    ),
 )
 def knock(request: HttpRequest) -> Status[ConversationOut]:
     """Approach the author of `post_id` (`text` is the first message; until they accept, you may send 3 in all),

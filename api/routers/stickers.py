@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from api.auth import AUTH, api_user
-from api.bodies import body_doc, read_body
+from api.bodies import body_doc, links, merged, read_body
 from api.schemas import ErrorOut
 from chat.attachments import sticker_save_from_chat
 from core.errors import ValidationFailed
@@ -73,20 +73,30 @@ def _crop(body: StickerIn) -> Crop | None:
 @router.post(
     "/stickers",
     response={202: StickerOut, **ERRORS},
-    openapi_extra=body_doc(
-        StickerIn,
-        multipart={
-            "type": "object",
-            "required": ["image"],
-            "properties": {
-                "image": {"type": "string", "format": "binary"},
-                "audio": {"type": "string", "format": "binary"},
-                "caption": {"type": "string"},
-                "crop_x": {"type": "integer"},
-                "crop_y": {"type": "integer"},
-                "crop_size": {"type": "integer"},
+    openapi_extra=merged(
+        links(
+            202,
+            "sticker_id",
+            GetSticker="api_routers_stickers_detail",
+            Caption="api_routers_stickers_caption",
+            DeleteSticker="api_routers_stickers_remove",
+            SaveSticker="api_routers_stickers_save",
+        ),
+        body_doc(
+            StickerIn,
+            multipart={
+                "type": "object",
+                "required": ["image"],
+                "properties": {
+                    "image": {"type": "string", "format": "binary"},
+                    "audio": {"type": "string", "format": "binary"},
+                    "caption": {"type": "string"},
+                    "crop_x": {"type": "integer"},
+                    "crop_y": {"type": "integer"},
+                    "crop_size": {"type": "integer"},
+                },
             },
-        },
+        ),
     ),
 )
 def create(request: HttpRequest) -> Status[StickerOut]:
