@@ -163,3 +163,13 @@ class TestGrowingLists:
         assert len({a["id"] for a in apps}) == 5
         spoiled = client.get(API + "/blocks", {"cursor": "x"}, headers=headers)
         assert (spoiled.status_code, spoiled.json()["code"]) == (400, "invalid_cursor")
+
+    def test_a_groups_open_invites_are_paginated(self, client, monkeypatch):
+        owner = make_user(username="owner")
+        group = groups.group_create(owner=owner, title="Early birds")
+        made = [groups.invite_create(user=owner, conversation=group, days=7).code for _ in range(5)]
+        groups.invite_revoke(user=owner, conversation=group, code=made[0])
+        original = groups.open_invites_page
+        monkeypatch.setattr(groups, "open_invites_page", lambda **kw: original(**kw, size=2))
+        listed, pages = walk(client, f"/conversations/{group.public_id}/invites", bearer_for(client, "owner"))
+        assert (sorted(i["code"] for i in listed), pages) == (sorted(made[1:]), 2)

@@ -74,6 +74,7 @@ def channel_out(channel: Channel) -> ChannelOut:
 
 @router.get("/categories", response={200: CategoryList, 401: ErrorOut})
 def categories(request: HttpRequest) -> CategoryList:
+    """The 16 categories, all at once: a fixed list (`next` is always null)."""
     return CategoryList(items=[CategoryOut(slug=slug, name=str(name)) for slug, name in CATEGORIES.items()])
 
 

@@ -53,7 +53,7 @@ class ConversationOut(Schema):
     cover_url: str | None
     channel_id: str | None
     origin_post: OriginPostOut | None
-    members: list[MemberOut]
+    members: list[MemberOut]  # all of them: a conversation has at most 200 members
     unread: int = 0
     muted: bool = False
     last_message_at: datetime
@@ -365,11 +365,12 @@ def invite_create(request: HttpRequest, conversation_id: str, payload: InviteIn)
 
 
 @router.get("/conversations/{conversation_id}/invites", response={200: InviteList, **ERRORS})
-def invites(request: HttpRequest, conversation_id: str) -> InviteList:
-    """The group's open invite links (owner and admins)."""
+def invites(request: HttpRequest, conversation_id: str, cursor: str | None = None) -> InviteList:
+    """The group's open invite links (owner and admins), newest first, 50 a page."""
     me, found = _mine(request, conversation_id)
     groups.invite_create_allowed(user=me, conversation=found)
-    return InviteList(items=[_invite_out(request, i) for i in groups.open_invites(conversation=found)])
+    page = groups.open_invites_page(conversation=found, cursor=cursor)
+    return InviteList(items=[_invite_out(request, i) for i in page.items], next=page.next)
 
 
 @router.delete("/conversations/{conversation_id}/invites/{code}", response={204: None, **ERRORS})
