@@ -139,4 +139,3 @@ def test_stateful_walks_along_the_links_keep_their_promises(bearer):
         )
     )
     assert followed  # the links were followed: something made was then used by its id
-    print(f"{len(followed)} successful calls on a made thing's path: {sorted(set(followed))}")

@@ -93,7 +93,6 @@ class TestPunchPages:
 
     def test_records_clock_and_playlist(self, client, punch_channel, settings, tmp_path):
         settings.MEDIA_ROOT = tmp_path
-        host = punch_channel.host
         member = make_user(username="member", timezone="UTC")
         channel_join(user=member, channel=punch_channel)
         punch_services.punch_in(user=member, channel=punch_channel, note="up")
@@ -102,8 +101,10 @@ class TestPunchPages:
 
         records = client.get(API + base + "/records", headers=theirs).json()
         assert records["my_punch"]["note"] == "up"
-        assert len(records["history"]) == 30 and records["history"][-1]["local_time"] is not None
-        assert len(records["hours"]) == 24 and sum(records["hours"]) == 1
+        assert len(records["history"]) == 30
+        assert records["history"][-1]["local_time"] is not None
+        assert len(records["hours"]) == 24
+        assert sum(records["hours"]) == 1
         assert records["week"] is None  # the host's alone
         assert len(client.get(API + base + "/records", headers=mine).json()["week"]) == 7
         text = make_channel(name="Talk")
