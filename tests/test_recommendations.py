@@ -1,5 +1,6 @@
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -377,7 +378,7 @@ class TestRecomputeGenerations:
         recompute_everyone()
         assert ChannelSuggestion.objects.filter(user=viewer, channel=town["walks"]).exists()
         full_compute = recompute_module.engine.recommend_all
-        person_done = {}
+        person_done: dict[str, Any] = {}
 
         def meanwhile(**kwargs):
             result = full_compute(**kwargs)  # the full run's list still suggests Night walks
@@ -402,6 +403,7 @@ class TestRecomputeGenerations:
         viewer = town["viewer"]
         recompute_everyone()
         stored_at = RecommendationPrefs.objects.get(user=viewer).computed_at
+        assert stored_at is not None
         before = list(ChannelSuggestion.objects.filter(user=viewer).values_list("channel_id", "reason"))
         stale = [engine.Suggestion(channel=town["knitting"].pk, score=9.0, reason=engine.POPULAR, via=None)]
         assert recompute_module._store({viewer.pk: stale}, now=stored_at - timedelta(seconds=1)) == 0
