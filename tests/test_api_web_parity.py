@@ -174,3 +174,29 @@ class TestGrowingLists:
         monkeypatch.setattr(groups, "open_invites_page", lambda **kw: original(**kw, size=2))
         listed, pages = walk(client, f"/conversations/{group.public_id}/invites", bearer_for(client, "owner"))
         assert (sorted(i["code"] for i in listed), pages) == (sorted(made[1:]), 2)
+
+    def test_a_channels_moderation_log_is_paginated_for_its_host_alone(self, client, monkeypatch):
+        from moderation import selectors as moderation_selectors
+        from moderation.log import log_action
+        from moderation.models import ModerationAction
+
+        host = make_user(username="host")
+        make_user(username="member")
+        channel = make_channel(host=host, name="Insomnia")
+        for i in range(5):
+            log_action(actor=host, action=ModerationAction.TRANSFER_CHANNEL, channel=channel, summary=f"entry {i}")
+        original = moderation_selectors.channel_log_page
+        monkeypatch.setattr(moderation_selectors, "channel_log_page", lambda **kw: original(**kw, size=2))
+        headers, summaries, cursor, pages = bearer_for(client, "host"), [], None, 0
+        while True:
+            answer = client.get(
+                API + f"/channels/{channel.public_id}/moderation", {"cursor": cursor} if cursor else {}, headers=headers
+            ).json()
+            summaries += [entry["summary"] for entry in answer["log"]]
+            pages += 1
+            cursor = answer["log_next"]
+            if cursor is None:
+                break
+        assert (summaries, pages) == ([f"entry {i}" for i in reversed(range(5))], 3)
+        refused = client.get(API + f"/channels/{channel.public_id}/moderation", headers=bearer_for(client, "member"))
+        assert refused.status_code == 403
