@@ -67,7 +67,7 @@ def _ad_out(request: HttpRequest, campaign: Campaign) -> AdOut:
     )
 
 
-@router.get("/ads/slot", response={200: SlotOut, 401: ErrorOut})
+@router.get("/ads/slot", response={200: SlotOut, 400: ErrorOut, 401: ErrorOut})
 def slot(request: HttpRequest, where: str, channel: str = "", category: str = "") -> SlotOut:
     """The ad for this page view, if any: `where` is `home`, `explore` (with the `category` it is
     filtered to) or `channel` (with the channel's id). About one view in `ADS_EVERY_N_VIEWS` shows
@@ -81,7 +81,7 @@ def slot(request: HttpRequest, where: str, channel: str = "", category: str = ""
     return SlotOut(ad=_ad_out(request, campaign) if campaign else None)
 
 
-@router.post("/ads/{ad_id}/click", response={200: ClickOut, 401: ErrorOut, 404: ErrorOut})
+@router.post("/ads/{ad_id}/click", response={200: ClickOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut})
 def click(request: HttpRequest, ad_id: str) -> ClickOut:
     """Count a tap on the ad (a few times an hour from one address at most) and answer its link."""
     campaign = selectors.campaign_get(public_id=ad_id)
@@ -94,7 +94,7 @@ def click(request: HttpRequest, ad_id: str) -> ClickOut:
     return ClickOut(url=campaign.link_url)
 
 
-@router.post("/ads/dismiss", response={200: DismissOut, 401: ErrorOut})
+@router.post("/ads/dismiss", response={200: DismissOut, 400: ErrorOut, 401: ErrorOut})
 def dismiss(request: HttpRequest, payload: DismissIn) -> DismissOut:
     """Hide ads for a day: the dismissal of `ad_id` is counted (an unknown id is not), and the
     device keeps `hidden_until`; nothing is stored about the person."""
