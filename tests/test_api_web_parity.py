@@ -200,3 +200,16 @@ class TestGrowingLists:
         assert (summaries, pages) == ([f"entry {i}" for i in reversed(range(5))], 3)
         refused = client.get(API + f"/channels/{channel.public_id}/moderation", headers=bearer_for(client, "member"))
         assert refused.status_code == 403
+
+
+class TestChatBadge:
+    def test_the_unread_count_of_the_chats_tab(self, client):
+        from chat.services import conversation_knock
+        from posts.services import post_create_text
+
+        author, knocker = make_user(username="author"), make_user(username="knocker")
+        post = post_create_text(author=author, channel=make_channel(host=author), text="3 a.m.")
+        conversation_knock(sender=knocker, post=post, text="me too", client_id="k1")
+        assert client.get(API + "/conversations/unread", headers=bearer_for(client, "author")).json() == {"unread": 1}
+        assert client.get(API + "/conversations/unread", headers=bearer_for(client, "knocker")).json() == {"unread": 0}
+        assert client.get(API + "/conversations/unread").status_code == 401

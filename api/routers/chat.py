@@ -203,6 +203,16 @@ def knock(request: HttpRequest) -> Status[ConversationOut]:
     return Status(201, conversation_out(conversation, viewer=me))
 
 
+class UnreadOut(Schema):
+    unread: int  # messages waiting in conversations that are not muted (the Chats tab's badge)
+
+
+@router.get("/conversations/unread", response={200: UnreadOut, 401: ErrorOut})
+def unread(request: HttpRequest) -> UnreadOut:
+    """How many messages wait unread, over every conversation that is not muted."""
+    return UnreadOut(unread=selectors.unread_total(user=api_user(request)))
+
+
 @router.get("/conversations/{conversation_id}", response={200: ConversationOut, **ERRORS})
 def conversation(request: HttpRequest, conversation_id: str) -> ConversationOut:
     me = api_user(request)
