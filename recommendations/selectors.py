@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -90,19 +91,25 @@ def _channels() -> QuerySet[Channel]:
     return Channel.objects.filter(is_closed=False).select_related("host")
 
 
+def _starter_pool() -> RawSQL:
+    """The ids the starter list is drawn from — the most active, newest and biggest open channels —
+    as one subquery: a UNION of three index-ordered LIMITs. (Three `pk IN (…)` conditions joined by
+    OR made PostgreSQL test every channel against them: 46 ms at 10k channels, against ~1 ms.)"""
+    table = Channel._meta.db_table
+    parts = [
+        f"SELECT id FROM (SELECT id FROM {table} WHERE NOT is_closed ORDER BY {order} DESC LIMIT {limit}) AS {alias}"  # noqa: S608  (names and numbers from here)
+        for order, limit, alias in (
+            ("last_post_at", STARTER_POOL, "active"),
+            ("created_at", 60, "newest"),
+            ("member_count", 100, "biggest"),
+        )
+    ]
+    return RawSQL(" UNION ".join(parts), [])  # noqa: S611  (no value from outside)
+
+
 def starter_picks(*, viewer: User, size: int = CHANNELS_SHOWN, skip: frozenset[int] = frozenset()) -> list[ChannelPick]:
     """Popular and new across categories, small channels included; one query."""
-    open_channels = Channel.objects.filter(is_closed=False)
-    pool = (
-        _channels()
-        .filter(
-            Q(pk__in=open_channels.order_by("-last_post_at").values("pk")[:STARTER_POOL])
-            | Q(pk__in=open_channels.order_by("-created_at").values("pk")[:60])
-            | Q(pk__in=open_channels.order_by("-member_count").values("pk")[:100])
-        )
-        .exclude(_unwanted(viewer))
-        .exclude(pk__in=skip)
-    )
+    pool = _channels().filter(pk__in=_starter_pool()).exclude(_unwanted(viewer)).exclude(pk__in=skip)
     channels = {channel.pk: channel for channel in pool}
     now = timezone.now()
     facts = [
