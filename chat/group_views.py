@@ -93,7 +93,7 @@ def join(request: HttpRequest, code: str) -> HttpResponse:
     invite: Invite | None = None
     error = None
     try:
-        invite = groups.invite_get(code=code)
+        invite = groups.invite_get(code=code, viewer=me)
         if request.method == "POST":
             joined = groups.group_join_by_invite(user=me, code=code)
             return redirect("chat:conversation", conversation_id=joined.public_id)

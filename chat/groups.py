@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +23,7 @@ from core.pagination import Page, keyset_page
 from core.ratelimit import rate_limit_hit
 from interests.models import Channel, Membership
 from moderation.blocks import is_blocked_between
+from moderation.models import Block
 from posts.stored_images import stored_image
 
 from .events import announce_state
@@ -168,10 +170,13 @@ def open_invites(*, conversation: Conversation) -> list[Invite]:
     )
 
 
-def invite_get(*, code: str) -> Invite:
-    """An invite that can still be used; an expired or revoked one says so (410)."""
+def invite_get(*, code: str, viewer: User) -> Invite:
+    """An invite that can still be used; an expired or revoked one says so (410). To someone the group's
+    owner, an admin or the invite's maker has blocked, the link doesn't exist: blocked people can't reach them."""
     invite = Invite.objects.select_related("conversation").filter(code=code).first()
     if invite is None or invite.conversation.state == ConversationState.CLOSED:
+        raise NotFound(_("This invite link doesn't exist."))
+    if _blocked_by_the_group(invite, viewer):
         raise NotFound(_("This invite link doesn't exist."))
     if invite.revoked_at is not None:
         raise ServiceError("invite_revoked", _("This invite link was turned off by the group."), status=410)
@@ -180,10 +185,16 @@ def invite_get(*, code: str) -> Invite:
     return invite
 
 
+def _blocked_by_the_group(invite: Invite, viewer: User) -> bool:
+    managers = Participant.objects.filter(conversation=invite.conversation_id, role__in=MANAGERS).values("user")
+    blockers = Block.objects.filter(blocked=viewer).filter(Q(blocker__in=managers) | Q(blocker=invite.created_by_id))
+    return blockers.exists()
+
+
 def group_join_by_invite(*, user: User, code: str) -> Conversation:
     rate_limit_hit(scope="invite_join_account", key=user.public_id)
     with transaction.atomic():
-        invite = invite_get(code=code)
+        invite = invite_get(code=code, viewer=user)
         return _join(user, invite.conversation)
 
 

@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -10,11 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.newcomers import is_new_account
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.ratelimit import rate_limit_hit
 from moderation.blocks import is_blocked_between
 from posts.models import Post
+from push.tasks import notify_new_message
 
 from .events import announce_message, announce_state
 from .models import Conversation, ConversationKind, ConversationState, Message, Participant
@@ -22,7 +23,6 @@ from .models import Conversation, ConversationKind, ConversationState, Message, 
 TEXT_MAX = 2000
 CLIENT_ID_MAX = 64
 REQUEST_MESSAGE_LIMIT = 3
-NEW_ACCOUNT_AGE = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ def _write(*, conversation: Conversation, sender: User, client_id: str, fields: 
     Conversation.objects.filter(pk=locked.pk).update(next_seq=locked.next_seq + 1, last_message_at=now)
     Participant.objects.filter(conversation=locked, user=sender).update(last_read_seq=message.seq)
     transaction.on_commit(lambda: announce_message(message))
+    transaction.on_commit(lambda: notify_new_message(message))
     return Sent(message=message, created=True)
 
 
@@ -172,10 +173,6 @@ def check_message_rate(sender: User) -> None:
     rate_limit_hit(scope="message_account", key=sender.public_id)
     if is_new_account(sender):
         rate_limit_hit(scope="message_new_account", key=sender.public_id)
-
-
-def is_new_account(user: User) -> bool:
-    return user.date_joined > timezone.now() - NEW_ACCOUNT_AGE
 
 
 def _as_recipient(user: User, conversation: Conversation) -> Conversation:

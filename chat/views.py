@@ -9,10 +9,8 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import User
-from accounts.services import token_authenticate
 from core.errors import NotFound, ServiceError
-from core.files import private_file_response
+from core.files import file_viewer, private_file_response
 from core.forms import add_service_error
 from core.http import signed_in_user
 from moderation.forms import ReportForm
@@ -182,20 +180,10 @@ def forward(request: HttpRequest, post_id: str) -> HttpResponse:
     return render(request, "chat/forward.html", context, status=error.status if error else 200)
 
 
-def _viewer(request: HttpRequest) -> User | None:
-    """The person asking for a file: the web UI's session, or an app's bearer token."""
-    if request.user.is_authenticated:
-        return signed_in_user(request)
-    scheme, _space, secret = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and secret:
-        return token_authenticate(secret=secret.strip())
-    return None
-
-
 @require_GET
 def attachment(request: HttpRequest, conversation_id: str, message_id: str, part: str) -> HttpResponse:
     """A voice message or photo, for the conversation's members only; anyone else gets 404."""
-    viewer = _viewer(request)
+    viewer = file_viewer(request)
     if viewer is None:
         raise NotFound(_("No such file."))
     found = services.conversation_for_participant(user=viewer, conversation_id=conversation_id)

@@ -2,11 +2,35 @@
 
 import mimetypes
 import re
+from typing import TYPE_CHECKING
 
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
+# Storage folders whose files are served only through views that check who asks (chat files, sticker voices);
+# the public media route and a production proxy must never serve them.
+PRIVATE_MEDIA_PREFIXES = ("chat/", "sticker-voices/")
+
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def is_private_media(name: str) -> bool:
+    return name.lstrip("/").startswith(PRIVATE_MEDIA_PREFIXES)
+
+
+def file_viewer(request: HttpRequest) -> "User | None":
+    """The person asking for a private file: the web UI's session, or an app's bearer token."""
+    from accounts.services import token_authenticate
+
+    if request.user.is_authenticated:
+        return request.user
+    scheme, _space, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and secret:
+        return token_authenticate(secret=secret.strip())
+    return None
 
 
 def private_file_response(request: HttpRequest, name: str) -> HttpResponse:

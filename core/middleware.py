@@ -27,6 +27,9 @@ class ServiceErrorMiddleware:
             response["RateLimit-Limit"] = str(allowance.limit)
             response["RateLimit-Remaining"] = str(allowance.remaining)
             response["RateLimit-Reset"] = str(allowance.reset)
+            if response.status_code == 429 and not response.has_header("Retry-After"):
+                # A view that caught the refusal to show it in its own page (a form, a knock) still says when.
+                response["Retry-After"] = str(allowance.reset)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

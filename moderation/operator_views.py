@@ -10,15 +10,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
-from core.errors import ServiceError
+from core.errors import NotFound, ServiceError
 from core.http import signed_in_user
 
 from . import operators, selectors
 
 
 def _operator(request: HttpRequest) -> User:
+    """The operator asking. To anyone else these pages don't exist (404), so nobody learns where operators work."""
     me = signed_in_user(request)
-    operators.ensure_operator(me)
+    if not operators.is_operator(me):
+        raise NotFound(_("No such page."))
     return me
 
 

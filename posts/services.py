@@ -6,8 +6,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.newcomers import is_new_account
 from accounts.suspension import ensure_not_suspended
 from core.errors import PermissionDenied, ServiceError
+from core.ratelimit import rate_limit_hit
 from interests.models import Channel, ChannelKind, Membership
 
 from .models import Post, Same
@@ -37,6 +39,14 @@ def check_can_post(*, author: User, channel: Channel, kind: str) -> None:
     if not Membership.objects.filter(channel=channel, user=author).exists():
         raise PermissionDenied("not_member", _("Join the channel to post in it."))
     ensure_not_suspended(author)  # a ban took away the membership checked above
+
+
+def check_post_rate(*, author: User) -> None:
+    """Posts per account and hour, fewer in an account's first day. Counted by the doors (web and API) before
+    a post is made, so a flood of attempts is refused before its files are processed."""
+    rate_limit_hit(scope="post_account", key=author.public_id)
+    if is_new_account(author):
+        rate_limit_hit(scope="post_new_account", key=author.public_id)
 
 
 def post_record(*, post: Post) -> Post:

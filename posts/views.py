@@ -38,6 +38,7 @@ def create(request: HtmxHttpRequest, channel_id: str) -> HttpResponse:
     composer = composer_for(channel)
     if composer is None:
         raise ServiceError("no_composer", _("Nothing can be posted here directly."))
+    services.check_post_rate(author=viewer)
     form = composer.form(request.POST, request.FILES)
     if form.is_valid():
         try:

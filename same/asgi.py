@@ -1,21 +1,37 @@
-"""One ASGI application: HTTP for pages and the API, WebSocket for real time at /ws/."""
+"""One ASGI application: HTTP for pages and the API, WebSocket for real time at /ws/.
+
+HTTP goes through Django's WSGI handler in a pool of threads (core/http_bridge.py): one thread hop per
+request instead of the several of Django's ASGI handler — the choice measured in docs/performance.md,
+"The serving stack". `HTTP_HANDLER=asgi` serves HTTP through Django's ASGI handler instead.
+"""
 
 import os
+from typing import Any
 
-from django.core.asgi import get_asgi_application
+import django
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "same.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up first)
+from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
+from core.http_bridge import WSGIBridge  # noqa: E402
 from core.realtime import websocket_urlpatterns  # noqa: E402
+
+http_application: Any
+if settings.HTTP_HANDLER == "asgi":
+    http_application = get_asgi_application()
+else:
+    http_application = WSGIBridge(get_wsgi_application(), threads=settings.HTTP_THREADS)
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_application,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -61,7 +61,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.admin_site.SameAdminConfig",  # django.contrib.admin, hidden from non-staff (core/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "recommendations",
     "api",
     "ads",
+    "push",
 ]
 
 MIDDLEWARE = [
@@ -154,16 +155,27 @@ def _pool_sizes(value: str) -> dict[str, int]:
     return sizes
 
 
-# Under ASGI each request's sync code runs in a thread of its own, and Django's connections belong to
-# a thread: CONN_MAX_AGE cannot keep them, so every request would open a new PostgreSQL connection
-# (~20 ms, 1.6 ms of it this process's CPU, and a new backend process). A pool (psycopg_pool, from
-# `psycopg[pool]`) hands connections over instead; size it per worker against max_connections. On by
-# default for PostgreSQL (2 to 16 per process); DATABASE_POOL=0 turns it off, MIN:MAX sizes it.
+# A pool (psycopg_pool, from `psycopg[pool]`) hands PostgreSQL connections from request to request:
+# opening one costs ~20 ms (1.6 ms of it this process's CPU, and a new backend process). The HTTP
+# threads are reused (core/http_bridge.py), so CONN_MAX_AGE could keep a connection per thread too,
+# but the pool also serves the WebSocket consumers' short-lived threads and caps the connections a
+# process holds. Size it per worker against max_connections. On by default for PostgreSQL (2 to 16
+# per process); DATABASE_POOL=0 turns it off, MIN:MAX sizes it.
 _pool = os.environ.get("DATABASE_POOL", "1").strip()
 if _pool.lower() not in {"", "0", "false", "no", "off"} and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "pool": _pool_sizes(_pool)}
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections beside a pool
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# How HTTP is served inside the one ASGI application (same/asgi.py): "wsgi" runs Django's WSGI handler
+# in a pool of HTTP_THREADS threads, one thread hop per request (core/http_bridge.py); "asgi" uses
+# Django's ASGI handler. The WebSocket is Channels either way. docs/performance.md, "The serving stack".
+HTTP_HANDLER = os.environ.get("HTTP_HANDLER", "wsgi").strip().lower()
+if HTTP_HANDLER not in {"wsgi", "asgi"}:
+    raise ImproperlyConfigured("HTTP_HANDLER is wsgi or asgi.")
+HTTP_THREADS = int(os.environ.get("HTTP_THREADS", "32"))
+if not 1 <= HTTP_THREADS <= 256:
+    raise ImproperlyConfigured("HTTP_THREADS is a number of threads from 1 to 256.")
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -301,13 +313,15 @@ if PRODUCTION:
 
 # Rate limits: (requests, seconds) per key. Tests and operators may tighten or loosen them.
 RATE_LIMITS = {
-    "login_ip": (30, 300),
-    "login_account": (10, 900),
+    "login_ip": (25, 300),
+    "login_account": (5, 1800),
     "signup_ip": (10, 3600),
     "reset_ip": (10, 3600),
-    "reset_account": (3, 3600),
+    "reset_account": (2, 3600),
     "username_check_ip": (60, 60),
     "verify_resend_account": (3, 3600),
+    "post_account": (60, 3600),
+    "post_new_account": (10, 3600),  # accounts younger than a day
     "knock_account": (20, 3600),
     "knock_new_account": (5, 3600),  # accounts younger than a day
     "message_account": (120, 60),
@@ -339,3 +353,17 @@ SPEECH_BACKEND = os.environ.get("SPEECH_BACKEND", "media.speech.PocketSphinxBack
 # ADS_EVERY_N_VIEWS shows one (drawn at random per view, nobody's views are counted).
 ADS_ENABLED = env_bool("ADS_ENABLED", default=True)
 ADS_EVERY_N_VIEWS = int(os.environ.get("ADS_EVERY_N_VIEWS", "4"))
+
+# Web push (push/, docs/pwa.md): the VAPID key pair, base64url. Unset, a pair is generated on first use into
+# VAR_DIR and kept; with several machines set both, so every process signs with the same key.
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+# Who push services may contact about this server's notifications (mailto: or https:).
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", f"mailto:{DEFAULT_FROM_EMAIL.rpartition('<')[2].rstrip('>').strip()}")
+# The push services a subscription may point at (host suffixes, https only): the server posts to a
+# subscription's endpoint, so an endpoint elsewhere (an address inside the network) is refused.
+PUSH_SERVICE_HOSTS = env_list(
+    "PUSH_SERVICE_HOSTS",
+    ["fcm.googleapis.com", "push.services.mozilla.com", "push.apple.com", "notify.windows.com"],
+)
+PUSH_ALLOW_HTTP = False  # tests point subscriptions at a local fake push service

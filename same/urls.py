@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.static import serve
 
 from api.api import api
 from core.dashboard import dashboard
+from core.files import is_private_media
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/dashboard/", admin.site.admin_view(dashboard), name="admin_dashboard"),
@@ -22,8 +24,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("core.urls")),
 ]
 
+
+def public_media(request: HttpRequest, path: str) -> HttpResponse | FileResponse:
+    """Uploaded media for the embedded default, except private files: those only come through their views."""
+    if is_private_media(path):
+        raise Http404("No such file.")
+    return serve(request, path, document_root=str(settings.MEDIA_ROOT))
+
+
 if settings.DEBUG or not settings.PRODUCTION:
     # The embedded default serves uploaded media itself; production puts them behind the proxy or a bucket.
-    urlpatterns.append(
-        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
-    )
+    urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", public_media))

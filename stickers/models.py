@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -39,7 +40,8 @@ class Sticker(models.Model):
 
     @property
     def audio_url(self) -> str | None:
-        return default_storage.url(self.audio) if self.audio else None
+        # Served by a view that checks who asks (stickers.views.voice), never from the public media URL.
+        return reverse("stickers:voice", args=[self.public_id]) if self.audio else None
 
 
 class StickerSave(models.Model):

@@ -115,7 +115,7 @@ def sticker_create(
     image_name = base_name if listening else _save(f"{stem}.webp", rendering.webp(rendering.with_caption(base, text)))
     names = [base_name, image_name]
     if voice is not None:
-        names.append(_save(f"{stem}.m4a", voice[0]))
+        names.append(_save(f"sticker-voices/{new_public_id()}{new_public_id()}.m4a", voice[0]))
     try:
         with transaction.atomic():
             sticker = Sticker.objects.create(

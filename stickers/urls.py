@@ -10,4 +10,5 @@ urlpatterns = [
     path("stickers/tray", views.tray, name="tray"),
     path("stickers/<str:sticker_id>", views.detail, name="detail"),
     path("stickers/<str:sticker_id>/arrange", views.arrange, name="arrange"),
+    path("stickers/<str:sticker_id>/voice", views.voice, name="voice"),
 ]

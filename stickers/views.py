@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import ServiceError
+from core.errors import NotFound, ServiceError
+from core.files import file_viewer, private_file_response
 from core.http import signed_in_user
 
 from . import selectors, services
@@ -105,3 +106,13 @@ def arrange(request: HttpRequest, sticker_id: str) -> HttpResponse:
         order[index], order[target] = order[target], order[index]
         services.sticker_reorder(user=me, order=order)
     return redirect("stickers:mine")
+
+
+@require_GET
+def voice(request: HttpRequest, sticker_id: str) -> HttpResponse:
+    """A sticker's recorded voice, for those who have the sticker or were sent it; anyone else gets 404."""
+    viewer = file_viewer(request)
+    if viewer is None:
+        raise NotFound(_("No such sticker."))
+    sticker = selectors.sticker_for_listener(viewer=viewer, public_id=sticker_id)
+    return private_file_response(request, sticker.audio)

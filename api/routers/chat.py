@@ -393,7 +393,7 @@ def invite_revoke(request: HttpRequest, conversation_id: str, code: str) -> Stat
 @router.get("/invites/{code}", response={200: InvitePreviewOut, 401: ErrorOut, 404: ErrorOut, 410: ErrorOut})
 def invite_preview(request: HttpRequest, code: str) -> InvitePreviewOut:
     """What an invite leads to: the group's name, how many are in it, a few names."""
-    invite = groups.invite_get(code=code)
+    invite = groups.invite_get(code=code, viewer=api_user(request))
     group = invite.conversation
     return InvitePreviewOut(
         code=invite.code,

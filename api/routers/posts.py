@@ -197,7 +197,7 @@ def channel_posts(request: HttpRequest, channel_id: str, cursor: str | None = No
 
 @router.post(
     "/channels/{channel_id}/posts",
-    response={201: PostOut, **WRITE_ERRORS},
+    response={201: PostOut, 429: ErrorOut, **WRITE_ERRORS},
     openapi_extra=merged(
         links(
             201,
@@ -239,6 +239,7 @@ def create(request: HttpRequest, channel_id: str) -> Status[PostOut]:
     """Post in a channel; what a post may carry depends on the channel's kind (see the body's fields)."""
     me = api_user(request)
     channel = channel_get(viewer=me, public_id=channel_id)
+    services.check_post_rate(author=me)
     body = read_body(request, PostIn, lists=("options",))
     files = request.FILES
     if channel.kind == ChannelKind.TEXT:

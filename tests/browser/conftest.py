@@ -129,6 +129,7 @@ class PageProblems:
     console: list[tuple[str, str]] = field(default_factory=list)  # (text, url)
     errors: list[str] = field(default_factory=list)
     document_4xx: set[str] = field(default_factory=set)
+    worker_4xx: list[tuple[str, str]] = field(default_factory=list)  # (url, problem)
     offline_on_purpose: bool = False
 
     def on_console(self, message: ConsoleMessage) -> None:
@@ -147,6 +148,9 @@ class PageProblems:
                 # A form sent back with its errors is a 400 page (or, for htmx, a 4xx fragment that
                 # is swapped in): that's expected.
                 self.document_4xx.add(response.url)
+            elif kind == "fetch" and response.request.service_worker is not None:
+                # The service worker fetching a page for the tab (network first): judged as that page is.
+                self.worker_4xx.append((response.url, f"{response.status} for {kind} {response.url}"))
             elif kind == "fetch" and "/api/v1/" in response.url and response.status in {400, 409, 410, 413}:
                 # A page's script sent a form to the API and shows the refusal next to the field; the test
                 # checks what the person sees.
@@ -156,6 +160,7 @@ class PageProblems:
 
     def found(self) -> list[str]:
         found = list(self.errors)
+        found += [problem for url, problem in self.worker_4xx if url not in self.document_4xx]
         for text, url in self.console:
             if text.startswith("Failed to load resource") and url in self.document_4xx:
                 continue  # Chromium logs the 400 of a page showing form errors; nothing is broken.

@@ -1,0 +1,198 @@
+"""The rate limits that keep guessing, flooding and spam slow, as settings.RATE_LIMITS declares them.
+
+Each test runs the real limits (no override), refuses with 429 + `Retry-After` + `RateLimit-*`, then moves a
+fixed clock past the window and shows the door open again."""
+
+import json
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from core import ratelimit
+from interests.services import channel_join
+from posts.services import post_create_text
+from tests.factories import PASSWORD, make_channel, make_user
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1"
+START = 1_800_000_000  # a multiple of every window below, so windows start where the test says
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = float(START + 1)
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    fixed = Clock()
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=fixed.time))
+    return fixed
+
+
+def api_post(client: Client, path: str, body: dict, ip: str = "10.0.0.1", **headers: str):
+    return client.post(API + path, json.dumps(body), content_type="application/json", REMOTE_ADDR=ip, headers=headers)
+
+
+def assert_refused(response, *, window: int, limit: int) -> None:
+    assert response.status_code == 429, response.content
+    assert response["Retry-After"] == str(window - 1)  # the clock is one second into the window
+    assert response["RateLimit-Limit"] == str(limit)
+    assert response["RateLimit-Remaining"] == "0"
+    assert response["RateLimit-Reset"] == str(window - 1)
+
+
+def aged(user: User, days: int = 2) -> User:
+    User.objects.filter(pk=user.pk).update(date_joined=timezone.now() - timedelta(days=days))
+    user.refresh_from_db()
+    return user
+
+
+class TestLogin:
+    def test_five_tries_per_account_in_thirty_minutes_from_any_address(self, client, clock):
+        """Ensure that a sixth guess at one account is refused, even from a new address, until 30 min pass."""
+        make_user(username="maple")
+        for i in range(5):
+            response = api_post(client, "/auth/token", {"login": "maple", "password": "guess"}, ip=f"10.0.1.{i}")
+            assert response.status_code == 400
+            assert response["RateLimit-Remaining"] == str(4 - i)
+        refused = api_post(client, "/auth/token", {"login": "maple", "password": PASSWORD}, ip="10.0.2.1")
+        assert_refused(refused, window=1800, limit=5)
+        assert refused.json()["code"] == "rate_limited"
+        # The web login counts against the same account.
+        page = client.post(reverse("accounts:login"), {"login": "maple", "password": PASSWORD}, REMOTE_ADDR="10.0.3.1")
+        assert_refused(page, window=1800, limit=5)
+        assert "_auth_user_id" not in client.session
+        clock.advance(1799)
+        assert api_post(client, "/auth/token", {"login": "maple", "password": PASSWORD}).status_code == 200
+
+    def test_twenty_five_tries_per_address_in_five_minutes(self, client, clock):
+        """Ensure that one address trying many accounts is stopped at 25 in five minutes; another address is not."""
+        for i in range(25):
+            assert (
+                api_post(client, "/auth/token", {"login": f"p{i}", "password": "x"}, ip="10.9.9.9").status_code == 400
+            )
+        assert_refused(
+            api_post(client, "/auth/token", {"login": "p99", "password": "x"}, ip="10.9.9.9"), window=300, limit=25
+        )
+        assert api_post(client, "/auth/token", {"login": "p99", "password": "x"}, ip="10.9.9.8").status_code == 400
+        clock.advance(299)
+        assert api_post(client, "/auth/token", {"login": "p99", "password": "x"}, ip="10.9.9.9").status_code == 400
+
+
+class TestPasswordReset:
+    def test_two_requests_per_email_an_hour(
+        self, client, clock, smtp_server, immediate_tasks, django_capture_on_commit_callbacks
+    ):
+        """Ensure that a third reset for one address is refused (no third email), another address is not."""
+        make_user(username="maple", email="maple@example.org")
+
+        def reset(email: str, ip: str = "10.0.0.9"):
+            with django_capture_on_commit_callbacks(execute=True):
+                return api_post(client, "/auth/password-reset", {"email": email}, ip=ip)
+
+        for ip in ["10.0.0.1", "10.0.0.2"]:
+            assert reset("Maple@example.org", ip).status_code == 202
+        assert len(smtp_server.to("maple@example.org")) == 2
+        assert_refused(reset("maple@example.org", "10.0.0.3"), window=3600, limit=2)
+        with django_capture_on_commit_callbacks(execute=True):
+            web = client.post(
+                reverse("accounts:password_reset"), {"email": "maple@example.org"}, REMOTE_ADDR="10.0.0.4"
+            )
+        assert_refused(web, window=3600, limit=2)
+        assert len(smtp_server.to("maple@example.org")) == 2
+        assert reset("other@example.org").status_code == 202
+        clock.advance(3599)
+        assert reset("maple@example.org").status_code == 202
+        assert len(smtp_server.to("maple@example.org")) == 3
+
+
+@pytest.fixture
+def newcomer() -> User:
+    return make_user(username="newcomer")
+
+
+def bearer_for(user: User) -> dict[str, str]:
+    from accounts.services import token_issue
+
+    issued = token_issue(login=user.username, password=PASSWORD, client_ip="10.1.1.1")
+    return {"Authorization": f"Bearer {issued.secret}"}
+
+
+class TestNewAccountsAreSlower:
+    def test_posts(self, client, clock, newcomer):
+        """Ensure that an account in its first day may post 10 times an hour, an older one more."""
+        channel = make_channel(name="Night walks")
+        veteran = aged(make_user(username="veteran"))
+        for person in (newcomer, veteran):
+            channel_join(user=person, channel=channel)
+        headers = bearer_for(newcomer)
+        for i in range(10):
+            assert (
+                api_post(client, f"/channels/{channel.public_id}/posts", {"text": f"n{i}"}, **headers).status_code
+                == 201
+            )
+        refused = api_post(client, f"/channels/{channel.public_id}/posts", {"text": "again"}, **headers)
+        assert_refused(refused, window=3600, limit=10)
+        client.force_login(newcomer)
+        web = client.post(reverse("posts:create", args=[channel.public_id]), {"text": "from the page"})
+        assert_refused(web, window=3600, limit=10)
+        assert newcomer.posts.count() == 10
+        veteran_headers = bearer_for(veteran)
+        for i in range(11):
+            response = api_post(client, f"/channels/{channel.public_id}/posts", {"text": f"v{i}"}, **veteran_headers)
+            assert response.status_code == 201
+        clock.advance(3599)
+        assert api_post(client, f"/channels/{channel.public_id}/posts", {"text": "later"}, **headers).status_code == 201
+
+    def test_knocks(self, client, clock, newcomer):
+        """Ensure that an account in its first day may knock on 5 authors an hour, an older one more."""
+        veteran = aged(make_user(username="veteran"))
+        posts = []
+        for i in range(7):
+            author = make_user(username=f"author{i}")
+            posts.append(post_create_text(author=author, channel=make_channel(host=author), text="hello"))
+        for person, allowed in ((newcomer, 5), (veteran, 7)):
+            headers = bearer_for(person)
+            for i in range(allowed):
+                body = {"post_id": posts[i].public_id, "text": "me too", "client_id": f"{person.username}{i}"}
+                assert api_post(client, "/conversations", body, **headers).status_code == 201
+        headers = bearer_for(newcomer)
+        body = {"post_id": posts[5].public_id, "text": "me too", "client_id": "late"}
+        assert_refused(api_post(client, "/conversations", body, **headers), window=3600, limit=5)
+        client.force_login(newcomer)
+        page = client.post(reverse("chat:talk", args=[posts[6].public_id]), {"text": "me too", "client_id": "page"})
+        assert_refused(page, window=3600, limit=5)
+        clock.advance(3599)
+        assert api_post(client, "/conversations", body, **headers).status_code == 201
+
+    def test_messages(self, client, clock, newcomer):
+        """Ensure that an account in its first day may send 30 messages a minute, an older one 120."""
+        from chat.groups import group_create, group_join_by_invite, invite_create
+
+        owner = aged(make_user(username="owner"))
+        group = group_create(owner=owner, title="Night owls")
+        invite = invite_create(user=owner, conversation=group)
+        group_join_by_invite(user=newcomer, code=invite.code)
+        headers = bearer_for(newcomer)
+        path = f"/conversations/{group.public_id}/messages"
+        for i in range(30):
+            assert api_post(client, path, {"text": "hi", "client_id": f"n{i}"}, **headers).status_code == 201
+        assert_refused(api_post(client, path, {"text": "hi", "client_id": "n30"}, **headers), window=60, limit=30)
+        owner_headers = bearer_for(owner)
+        for i in range(31):
+            assert api_post(client, path, {"text": "hi", "client_id": f"o{i}"}, **owner_headers).status_code == 201
+        clock.advance(59)
+        assert api_post(client, path, {"text": "hi", "client_id": "n30"}, **headers).status_code == 201
