@@ -7,7 +7,7 @@ a post made is read, *same*d, voted on and deleted; a conversation opened is rea
 made is read, captioned, saved and deleted — each with the id the previous answer gave.
 
 A quick pass runs with the suite (SCHEMATHESIS_EXAMPLES, default 12 per operation; SCHEMATHESIS_SCENARIOS,
-default 20 stateful scenarios of up to SCHEMATHESIS_STEPS, default 8, calls); a long one is
+default 25 stateful scenarios of up to SCHEMATHESIS_STEPS, default 8, calls); a long one is
 
     SCHEMATHESIS_EXAMPLES=200 SCHEMATHESIS_SCENARIOS=300 SCHEMATHESIS_STEPS=15 \
         .venv/bin/python -m pytest tests/test_api_schema.py
@@ -20,7 +20,7 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -38,7 +38,7 @@ from same.wsgi import application
 from tests.factories import PASSWORD, make_channel, make_user
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
-SCENARIOS = int(os.environ.get("SCHEMATHESIS_SCENARIOS", "20"))
+SCENARIOS = int(os.environ.get("SCHEMATHESIS_SCENARIOS", "25"))
 STEPS = int(os.environ.get("SCHEMATHESIS_STEPS", "8"))
 # What the issue asks: no 5xx, and every answer declared, in its declared shape. (Schemathesis's stricter
 # "schema-valid data must be accepted" check would need every service rule — a name's display width, a
@@ -135,7 +135,11 @@ def test_stateful_walks_along_the_links_keep_their_promises(bearer):
             stateful_step_count=STEPS,
             deadline=None,
             suppress_health_check=list(HealthCheck),
-            derandomize=SCENARIOS <= 50,  # the quick pass is the same every time; a long one explores
+            # Only fresh scenarios: schemathesis feeds what answers said into later requests, so a
+            # replayed scenario (the example database, shrinking, derandomize) can draw differently and
+            # Hypothesis then calls the strategy flaky. A failure is reported as found, unshrunk.
+            phases=[Phase.generate],
+            database=None,
         )
     )
     assert followed  # the links were followed: something made was then used by its id
