@@ -5,6 +5,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.pagination import Page, keyset_page
+
 from .models import AccessToken, User
 
 ExportSection = Callable[[User], Any]
@@ -57,3 +59,10 @@ def account_export(*, user: User) -> dict[str, Any]:
 
 def user_tokens(*, user: User) -> list[AccessToken]:
     return list(AccessToken.objects.filter(user=user).order_by("-created_at"))
+
+
+def user_tokens_page(*, user: User, cursor: str | None = None, size: int = 50) -> Page[AccessToken]:
+    """The apps signed in as this person, newest first, a page at a time."""
+    return keyset_page(
+        AccessToken.objects.filter(user=user), order=("created_at", "public_id"), cursor=cursor, size=size
+    )

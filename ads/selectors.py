@@ -9,8 +9,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import NotFound
+from interests.categories import CATEGORIES
+from interests.selectors import channel_get
 
 from .models import Campaign, CampaignDay
+
+PLACES = frozenset({"home", "explore", "channel"})
+
+
+def slot_place(*, where: str, channel_id: str = "", category: str = "") -> tuple[bool, str | None]:
+    """Whether an ad slot may show at `where` (home, explore or a channel), and the category it
+    sits in: a channel's own, or the one Explore is filtered to (the web's slot and the API's)."""
+    if where not in PLACES:
+        return False, None
+    if where == "channel":
+        try:
+            return True, channel_get(viewer=None, public_id=channel_id).category
+        except NotFound:
+            return False, None
+    return True, category if where == "explore" and category in CATEGORIES else None
 
 
 def site_day(moment: datetime | None = None) -> date:

@@ -14,13 +14,10 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import NotFound, RateLimited
 from core.http import HtmxHttpRequest, client_ip
 from core.ratelimit import rate_limit_hit
-from interests.categories import CATEGORIES
-from interests.selectors import channel_get
 
 from . import selectors, services
 from .hiding import ads_hidden, hide_ads
 
-PLACES = frozenset({"home", "explore", "channel"})
 _rng = random.SystemRandom()
 
 
@@ -28,27 +25,19 @@ def _nothing() -> HttpResponse:
     return HttpResponse(status=204)
 
 
-def _category(request: HttpRequest, where: str) -> str | None:
-    """The category the slot sits in: a channel's own, or the one Explore is filtered to."""
-    if where == "channel":
-        try:
-            return channel_get(viewer=None, public_id=request.GET.get("channel", "")).category
-        except NotFound:
-            return None
-    category = request.GET.get("category", "")
-    return category if where == "explore" and category in CATEGORIES else None
-
-
 @require_GET
 @login_required
 @never_cache
 def slot(request: HtmxHttpRequest) -> HttpResponse:
     """The ad card for this page view, or 204 (htmx then leaves the page as it is)."""
-    where = request.GET.get("where", "")
-    if not settings.ADS_ENABLED or where not in PLACES or ads_hidden(request):
+    if not settings.ADS_ENABLED or ads_hidden(request):
         return _nothing()
-    category = _category(request, where)
-    if where == "channel" and category is None:
+    shows, category = selectors.slot_place(
+        where=request.GET.get("where", ""),
+        channel_id=request.GET.get("channel", ""),
+        category=request.GET.get("category", ""),
+    )
+    if not shows:
         return _nothing()
     campaign = services.ad_serve(category=category, every_n_views=settings.ADS_EVERY_N_VIEWS, rng=_rng)
     if campaign is None:

@@ -1,7 +1,7 @@
 from ninja import NinjaAPI
 
 from . import errors
-from .routers import accounts, channels, chat, moderation, posts, punches, push, recommendations, stickers
+from .routers import accounts, ads, channels, chat, moderation, posts, punches, push, recommendations, stickers
 
 api = NinjaAPI(
     title="same",
@@ -20,4 +20,5 @@ api.add_router("", punches.router)
 api.add_router("", chat.router)
 api.add_router("", stickers.router)
 api.add_router("", recommendations.router)
+api.add_router("", ads.router)
 api.add_router("", push.router)

@@ -43,3 +43,30 @@ def body_doc(schema: type[Schema], *, multipart: dict[str, Any] | None = None) -
     if multipart is not None:
         content["multipart/form-data"] = {"schema": multipart}
     return {"requestBody": {"required": True, "content": content}}
+
+
+def links(status: int, parameter: str, **operations: str) -> dict[str, Any]:
+    """OpenAPI links from an operation's answer to the operations that take its `id` as `parameter`
+    (`Name="operationId"`): what a client does next with what it made, and what schemathesis's
+    stateful run follows."""
+    return {
+        "responses": {
+            status: {
+                "links": {
+                    name: {"operationId": operation, "parameters": {parameter: "$response.body#/id"}}
+                    for name, operation in operations.items()
+                }
+            }
+        }
+    }
+
+
+def merged(*parts: dict[str, Any]) -> dict[str, Any]:
+    """Several `openapi_extra` dicts as one (nested dicts merged)."""
+    result: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            result[key] = (
+                merged(result[key], value) if isinstance(value, dict) and isinstance(result.get(key), dict) else value
+            )
+    return result

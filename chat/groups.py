@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User, new_public_id
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from core.pagination import Page, keyset_page
 from core.ratelimit import rate_limit_hit
 from interests.models import Channel, Membership
 from moderation.blocks import is_blocked_between
@@ -152,6 +153,12 @@ def invite_revoke(*, user: User, conversation: Conversation, code: str) -> Invit
         invite.revoked_at = timezone.now()
         invite.save(update_fields=["revoked_at"])
     return invite
+
+
+def open_invites_page(*, conversation: Conversation, cursor: str | None = None, size: int = 50) -> Page[Invite]:
+    """The group's open invite links, newest first, a page at a time."""
+    live = Invite.objects.filter(conversation=conversation, revoked_at__isnull=True, expires_at__gt=timezone.now())
+    return keyset_page(live, order=("created_at", "code"), cursor=cursor, size=size)
 
 
 def open_invites(*, conversation: Conversation) -> list[Invite]:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from django.db import connection, connections, models
 from django.db.models import F, QuerySet
-from django.db.models.fields.tuple_lookups import Tuple, TupleLessThan
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils.translation import gettext as _
 
 from .errors import ServiceError
@@ -88,21 +88,27 @@ def _invalid_cursor() -> ServiceError:
     return ServiceError("invalid_cursor", _("This page link is not valid; start from the first page."), field="cursor")
 
 
-def _after(fields: Sequence[str], values: Sequence[Any]) -> TupleLessThan:
+def _after(
+    fields: Sequence[str], values: Sequence[Any], *, ascending: bool = False
+) -> TupleLessThan | TupleGreaterThan:
     """Rows strictly after `values` in descending order of `fields`, as one row comparison:
-    `(a, b) < (x, y)`. Unlike `a < x OR (a = x AND b < y)`, PostgreSQL takes it as a bound of the
-    index on (a DESC, b DESC), so a page deep in a list costs a page, not a scan from the top."""
-    return TupleLessThan(Tuple(*[F(name) for name in fields]), tuple(values))
+    `(a, b) < (x, y)` (or `>` in ascending order). Unlike `a < x OR (a = x AND b < y)`, PostgreSQL takes
+    it as a bound of the index on (a DESC, b DESC), so a page deep in a list costs a page, not a scan
+    from the top."""
+    row = Tuple(*[F(name) for name in fields])
+    return TupleGreaterThan(row, tuple(values)) if ascending else TupleLessThan(row, tuple(values))
 
 
 def keyset_page[M: models.Model](
-    queryset: QuerySet[M], *, order: Sequence[str], cursor: str | None, size: int
+    queryset: QuerySet[M], *, order: Sequence[str], cursor: str | None, size: int, ascending: bool = False
 ) -> Page[M]:
-    """One page of `queryset`, ordered by `order` descending (the last field must be unique)."""
+    """One page of `queryset`, ordered by `order` descending, or ascending (the last field must be
+    unique)."""
     if cursor:
         values = _checked(queryset.model, order, _decode(cursor, len(order)))
-        queryset = queryset.filter(_after(order, values))
-    rows = list(queryset.order_by(*[f"-{name}" for name in order])[: size + 1])
+        queryset = queryset.filter(_after(order, values, ascending=ascending))
+    sign = "" if ascending else "-"
+    rows = list(queryset.order_by(*[f"{sign}{name}" for name in order])[: size + 1])
     items, more = rows[:size], len(rows) > size
     next_cursor = _encode([_value(items[-1], name) for name in order]) if more and items else None
     return Page(items=items, next=next_cursor)

@@ -3,6 +3,7 @@
 from django.db.models import Q
 
 from accounts.models import User
+from core.pagination import Page, keyset_page
 
 from .models import Block
 
@@ -17,6 +18,17 @@ def is_blocked_with_any(user: User, others: list[int]) -> bool:
     return Block.objects.filter(
         Q(blocker=user, blocked_id__in=others) | Q(blocker_id__in=others, blocked=user)
     ).exists()
+
+
+def blocked_page(*, user: User, cursor: str | None = None, size: int = 50) -> Page[str]:
+    """The people this person blocked, most recent first, a page at a time (usernames only)."""
+    page = keyset_page(
+        Block.objects.filter(blocker=user).select_related("blocked"),
+        order=("created_at", "pk"),
+        cursor=cursor,
+        size=size,
+    )
+    return Page(items=[block.blocked.username for block in page.items], next=page.next)
 
 
 def blocked_usernames(*, user: User) -> list[str]:

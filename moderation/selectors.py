@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import NotFound, PermissionDenied
+from core.pagination import Page, keyset_page
 from interests.models import Channel
 from posts.models import Post
 
@@ -27,6 +28,15 @@ def channel_log(*, channel: Channel, viewer: User, limit: int = 100) -> list[Mod
         .select_related("actor", "subject")
         .order_by("-created_at")[:limit]
     )
+
+
+def channel_log_page(
+    *, channel: Channel, viewer: User, cursor: str | None = None, size: int = 50
+) -> Page[ModerationLogEntry]:
+    """The channel's moderation log for its host, newest first, a page at a time."""
+    _require_host(channel, viewer)
+    entries = ModerationLogEntry.objects.filter(channel=channel).select_related("actor", "subject")
+    return keyset_page(entries, order=("created_at", "pk"), cursor=cursor, size=size)
 
 
 @dataclass(frozen=True)

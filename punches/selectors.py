@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import NotFound, PermissionDenied
+from core.pagination import Page, keyset_page
 from core.rawsql import converted
 from interests.models import Channel
 
@@ -90,6 +91,24 @@ def board(*, channel: Channel, day: date, limit: int = BOARD_SIZE) -> list[Board
         .values_list("user__username", "local_seconds", "streak", "post__text")[:limit]
     )
     return [BoardRow(username=u, local_seconds=s, streak=k, note=n) for u, s, k, n in rows]
+
+
+def board_page(*, channel: Channel, day: date, cursor: str | None = None, size: int = BOARD_SIZE) -> Page[BoardRow]:
+    """The board of `day`, earliest first, a page at a time (a busy channel's day has thousands)."""
+    punches = Punch.objects.filter(channel=channel, local_date=day).select_related("user", "post")
+    page = keyset_page(punches, order=("local_seconds", "punched_at", "pk"), cursor=cursor, size=size, ascending=True)
+    return Page(
+        items=[
+            BoardRow(
+                username=p.user.username,
+                local_seconds=p.local_seconds,
+                streak=p.streak,
+                note=p.post.text,
+            )
+            for p in page.items
+        ],
+        next=page.next,
+    )
 
 
 def my_punch(*, user: User, channel: Channel, day: date) -> Punch | None:

@@ -29,6 +29,9 @@ class RecommendationPrefs(models.Model):
     personalised = models.BooleanField(default=True)
     computed_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
+    # A digest of the stored list (channels, order, reasons): a recompute compares it with the new
+    # list's instead of reading every stored row back. Empty when nothing is stored.
+    listed = models.CharField(max_length=32, blank=True, default="")
 
     def __str__(self) -> str:
         return f"prefs of {self.user_id}"
@@ -39,16 +42,26 @@ class ChannelSuggestion(models.Model):
 
     Millions of rows are rewritten by each full recompute, so the table carries as few indexes as
     its reads need: the key (user, rank) serves the read, (user, channel) keeps a person's
-    suggestions distinct; the foreign keys get no index of their own (a channel's cascade scans).
+    suggestions distinct; the foreign keys get no index of their own (a channel's cascade scans)
+    and no database constraint: checking three keys for each of two million copied rows was most
+    of a first recompute's time. Deleting a person or a channel still deletes their rows (Django's
+    cascade); a row left by a person deleted during a recompute is read by nobody, and the next
+    full recompute drops it with the other stale rows.
     """
 
     pk = models.CompositePrimaryKey("user", "rank")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
     reason = models.CharField(max_length=12, choices=Reason.choices)
-    via = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False)
+    via = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "channel"], name="one_suggestion_per_channel")]
@@ -59,11 +72,16 @@ class ChannelSuggestion(models.Model):
 
 class ChannelNeighbour(models.Model):
     """Two channels that go together (co-membership of at least MIN_CROWD people, or their words),
-    kept so one person's suggestions can be recomputed without the whole graph."""
+    kept so one person's suggestions can be recomputed without the whole graph. Rewritten whole by
+    each full recompute: no database constraint on the keys (Django's cascade still applies)."""
 
     pk = models.CompositePrimaryKey("channel", "neighbour")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", db_index=False)
-    neighbour = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", db_index=False)
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    neighbour = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     score = models.FloatField()
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ person's suggestions; `recompute_person` redoes one person's from the stored gra
 queries, after they joined or pressed *same* enough.
 """
 
+import hashlib
 import math
 import time
 from collections import defaultdict
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import F, Max, Model
+from django.db.models import F, Max, Model, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -87,6 +88,7 @@ class RunStats:
     signals: int
     neighbour_rows: int
     suggestion_rows: int
+    stale_rows: int
     seconds: float
 
 
@@ -119,6 +121,7 @@ def recompute_everyone() -> RunStats:
             ((channel, other, score) for channel, links in neighbours.items() for other, score in links.items()),
         )
     rows = _store(suggestions, now=now)
+    dropped = _drop_stale(set(suggestions), now=now)
     seconds = time.perf_counter() - started
     RecomputeRun.objects.filter(pk=run.pk).update(
         finished_at=timezone.now(), people=len(people), channels=len(facts), signals=len(events), seconds=seconds
@@ -129,6 +132,7 @@ def recompute_everyone() -> RunStats:
         signals=len(events),
         neighbour_rows=sum(len(links) for links in neighbours.values()),
         suggestion_rows=rows,
+        stale_rows=dropped,
         seconds=seconds,
     )
 
@@ -165,41 +169,92 @@ def _copy_text(value: int | float | str | None) -> str:
 def _store(suggestions: dict[int, list[engine.Suggestion]], *, now: datetime) -> int:
     """Replace the rows of each person whose list changed (channels, order or reasons; a score
     alone is not worth a write), a batch of people per transaction: readers see the old list or
-    the new one, never none. Returns the rows written."""
+    the new one, never none. Returns the rows written.
+
+    `now` is when this computation started reading signals: its generation. A person's rows are
+    written only if what is stored is older (`computed_at` < `now`), checked under a lock on their
+    settings row — so a full recompute that started before a per-person one finished can never
+    put its older list over the newer one, whichever commits last. Someone who switched
+    personalisation off meanwhile gets no rows."""
     people = list(suggestions)
     written = 0
     for start in range(0, len(people), STORE_BATCH):
         batch = people[start : start + STORE_BATCH]
-        stored: dict[int, list[tuple[int, str, int | None]]] = defaultdict(list)
-        for person, channel, reason, via in (
-            ChannelSuggestion.objects.filter(user_id__in=batch)
-            .order_by("user_id", "rank")
-            .values_list("user_id", "channel_id", "reason", "via_id")
-        ):
-            stored[person].append((channel, reason, via))
-        changed = [
-            person
-            for person in batch
-            if stored.get(person, []) != [(s.channel, s.reason, s.via) for s in suggestions[person]]
-        ]
-        rows = [
-            (person, s.channel, rank, s.score, s.reason, s.via)
-            for person in changed
-            for rank, s in enumerate(suggestions[person])
-        ]
         with transaction.atomic():
             _relaxed_commit()
+            RecommendationPrefs.objects.bulk_create(
+                [RecommendationPrefs(user_id=person) for person in batch], ignore_conflicts=True
+            )
+            claimed = {
+                person: (personalised, listed)
+                for person, personalised, listed in RecommendationPrefs.objects.select_for_update()
+                .filter(user_id__in=batch)
+                .filter(Q(computed_at__isnull=True) | Q(computed_at__lt=now))
+                .values_list("user_id", "personalised", "listed")
+            }
+            wanted = {
+                person: suggestions[person] if claimed[person][0] else [] for person in batch if person in claimed
+            }
+            digests = {person: _digest(fresh) for person, fresh in wanted.items()}
+            changed = [person for person in wanted if digests[person] != claimed[person][1]]
+            rows = [
+                (person, s.channel, rank, s.score, s.reason, s.via)
+                for person in changed
+                for rank, s in enumerate(wanted[person])
+            ]
             if changed:
                 ChannelSuggestion.objects.filter(user_id__in=changed).delete()
                 _insert(ChannelSuggestion, ["user_id", "channel_id", "rank", "score", "reason", "via_id"], rows)
-            RecommendationPrefs.objects.bulk_create(
-                [RecommendationPrefs(user_id=person, computed_at=now) for person in batch],
-                update_conflicts=True,
-                unique_fields=["user"],
-                update_fields=["computed_at", "queued_at"],
+            RecommendationPrefs.objects.filter(user_id__in=wanted.keys() - set(changed)).update(
+                computed_at=now, queued_at=None
             )
+            if changed:
+                _mark_listed([(now, digests[person], person) for person in changed])
         written += len(rows)
     return written
+
+
+def _mark_listed(rows: list[tuple[datetime, str, int]]) -> None:
+    """computed_at, and the digest of the list just written, for each changed person: one
+    statement for the batch on PostgreSQL (a round trip per person cost minutes on a busy machine;
+    bulk_update's CASE per row, seconds of planning); one statement many times elsewhere."""
+    table = RecommendationPrefs._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} SET computed_at = %s, queued_at = NULL, listed = v.listed "  # noqa: S608  (the model's table)
+                f"FROM unnest(%s::bigint[], %s::text[]) AS v(user_id, listed) WHERE {table}.user_id = v.user_id",
+                [rows[0][0], [person for _now, _listed, person in rows], [listed for _now, listed, _person in rows]],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET computed_at = %s, queued_at = NULL, listed = %s WHERE user_id = %s",  # noqa: S608  (the model's table)
+                rows,
+            )
+
+
+def _digest(suggestions: list[engine.Suggestion]) -> str:
+    """What a person's stored list is, in 32 characters: channels, order and reasons (not scores)."""
+    if not suggestions:
+        return ""
+    text = ";".join(f"{s.channel},{s.reason},{s.via}" for s in suggestions)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _drop_stale(people: set[int], *, now: datetime) -> int:
+    """Delete the suggestions of people the full recompute computed nothing for (no signals any
+    more, personalisation off, or gone): unless a per-person recompute wrote them after `now`."""
+    stale = sorted(set(ChannelSuggestion.objects.values_list("user_id", flat=True).distinct()) - people)
+    dropped = 0
+    for start in range(0, len(stale), STORE_BATCH):
+        batch = stale[start : start + STORE_BATCH]
+        with transaction.atomic():
+            newer = RecommendationPrefs.objects.select_for_update().filter(user_id__in=batch, computed_at__gte=now)
+            fresh = set(newer.values_list("user_id", flat=True))
+            gone = [person for person in batch if person not in fresh]
+            dropped += ChannelSuggestion.objects.filter(user_id__in=gone).delete()[0]
+            RecommendationPrefs.objects.filter(user_id__in=gone).update(listed="")
+    return dropped
 
 
 def recompute_person(user: User) -> int:
@@ -208,7 +263,7 @@ def recompute_person(user: User) -> int:
     prefs, _created = RecommendationPrefs.objects.get_or_create(user=user)
     if not prefs.personalised:
         ChannelSuggestion.objects.filter(user=user).delete()
-        RecommendationPrefs.objects.filter(user=user).update(computed_at=now, queued_at=None)
+        RecommendationPrefs.objects.filter(user=user).update(computed_at=now, queued_at=None, listed="")
         return 0
     events = list(_events(user=user))
     profiles, joined = engine.build_profiles(events)

@@ -56,7 +56,8 @@ def prefs_update(*, user: User, personalised: bool) -> RecommendationPrefs:
     if not personalised:
         ChannelSuggestion.objects.filter(user=user).delete()
         prefs.computed_at = None
-    prefs.save(update_fields=["personalised", "computed_at"])
+        prefs.listed = ""
+    prefs.save(update_fields=["personalised", "computed_at", "listed"])
     if personalised:
         _enqueue_person(user)
     return prefs

@@ -18,8 +18,14 @@ from .rendering import Crop
 @require_GET
 @login_required
 def mine(request: HttpRequest) -> HttpResponse:
-    stickers = selectors.collection(user=signed_in_user(request))
-    return render(request, "stickers/mine.html", {"stickers": stickers})
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = selectors.collection_page(user=signed_in_user(request), cursor=cursor)
+    except ServiceError:  # a spoiled page link: start from the first page
+        return redirect("stickers:mine")
+    return render(
+        request, "stickers/mine.html", {"stickers": page.items, "next_cursor": page.next, "first_page": cursor is None}
+    )
 
 
 @require_GET

@@ -403,3 +403,49 @@ def test_clicks_from_one_address_are_counted_a_few_times_an_hour(client):
     for _ in range(5):
         assert client.get(f"/ads/c/{campaign.public_id}").status_code == 302  # the link always works
     assert CampaignDay.objects.get(campaign=campaign).clicks == 3
+
+
+class TestApi:
+    """The same ad, counted the same way, for a native app: GET /api/v1/ads/slot, click, dismiss."""
+
+    def test_a_slot_counts_its_impression_and_carries_the_card(self, client, person, always):
+        campaign = make_campaign(text="Book swap on Saturday", link_url="https://example.org/swap")
+        answer = client.get("/api/v1/ads/slot", {"where": "home"})
+        assert answer.status_code == 200
+        ad = answer.json()["ad"]
+        assert (ad["id"], ad["text"], ad["link_host"]) == (campaign.public_id, "Book swap on Saturday", "example.org")
+        assert ad["click_url"].endswith(reverse("ads:click", args=[campaign.public_id]))
+        assert counts(campaign).impressions == 1
+        assert "reader" not in answer.content.decode()
+
+    def test_no_ad_where_none_fits(self, client, person, always, settings):
+        channel = make_channel(category="moods")
+        make_campaign(categories=["music"])
+        assert client.get("/api/v1/ads/slot", {"where": "home"}).json() == {"ad": None}
+        assert client.get("/api/v1/ads/slot", {"where": "channel", "channel": channel.public_id}).json() == {"ad": None}
+        assert client.get("/api/v1/ads/slot", {"where": "nowhere"}).json() == {"ad": None}
+        music = make_channel(category="music")
+        assert client.get("/api/v1/ads/slot", {"where": "channel", "channel": music.public_id}).json()["ad"]
+        settings.ADS_ENABLED = False
+        assert client.get("/api/v1/ads/slot", {"where": "channel", "channel": music.public_id}).json() == {"ad": None}
+
+    def test_click_counts_and_answers_the_stored_link(self, client, person):
+        campaign = make_campaign(link_url="https://example.org/swap")
+        answer = client.post(f"/api/v1/ads/{campaign.public_id}/click")
+        assert answer.json() == {"url": "https://example.org/swap"}
+        assert counts(campaign).clicks == 1
+        missing = client.post("/api/v1/ads/nope/click")
+        assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+
+    def test_dismiss_counts_and_says_until_when(self, client, person):
+        campaign = make_campaign()
+        answer = client.post(
+            "/api/v1/ads/dismiss", {"ad_id": campaign.public_id}, content_type="application/json"
+        ).json()
+        hidden_until = timezone.datetime.fromisoformat(answer["hidden_until"])
+        assert timedelta(hours=23) < hidden_until - timezone.now() <= timedelta(hours=24)
+        assert counts(campaign).dismissals == 1
+        assert client.post("/api/v1/ads/dismiss", {"ad_id": "nope"}, content_type="application/json").status_code == 200
+
+    def test_signed_out_is_401(self, client):
+        assert client.get("/api/v1/ads/slot", {"where": "home"}).status_code == 401

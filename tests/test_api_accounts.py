@@ -112,7 +112,7 @@ class TestTokens:
     def test_only_a_digest_is_stored_and_revoking_signs_out(self, client, token):
         stored = AccessToken.objects.get()
         assert token not in stored.digest
-        listed = client.get(API + "/me/tokens", headers=bearer(token)).json()
+        listed = client.get(API + "/me/tokens", headers=bearer(token)).json()["items"]
         assert [t["name"] for t in listed] == ["phone"]
         assert client.delete(f"{API}/me/tokens/{listed[0]['id']}", headers=bearer(token)).status_code == 204
         assert_error(client.get(API + "/me", headers=bearer(token)), 401, "unauthorized")

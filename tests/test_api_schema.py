@@ -2,17 +2,26 @@
 (valid and not) must never end in a 5xx, and every answer must be one the document declares, in the shape it
 declares. Signed in as a person with a channel, a post and a conversation, so ids can be real.
 
-A quick pass runs with the suite (SCHEMATHESIS_EXAMPLES, default 12 per operation); a long one is
-`SCHEMATHESIS_EXAMPLES=200 .venv/bin/python -m pytest tests/test_api_schema.py`.
+Then a stateful run follows the document's links: a channel made is read, edited, joined and posted in;
+a post made is read, *same*d, voted on and deleted; a conversation opened is read and written in; a sticker
+made is read, captioned, saved and deleted — each with the id the previous answer gave.
+
+A quick pass runs with the suite (SCHEMATHESIS_EXAMPLES, default 12 per operation; SCHEMATHESIS_SCENARIOS,
+default 25 stateful scenarios of up to SCHEMATHESIS_STEPS, default 8, calls); a long one is
+
+    SCHEMATHESIS_EXAMPLES=200 SCHEMATHESIS_SCENARIOS=300 SCHEMATHESIS_STEPS=15 \
+        .venv/bin/python -m pytest tests/test_api_schema.py
 """
 
+import json
 import os
 
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -22,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.services import token_issue
+from api.api import api
 from chat.services import conversation_knock
 from interests.services import channel_join
 from posts.services import post_create_text
@@ -29,6 +39,8 @@ from same.wsgi import application
 from tests.factories import PASSWORD, make_channel, make_user
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
+SCENARIOS = int(os.environ.get("SCHEMATHESIS_SCENARIOS", "25"))
+STEPS = int(os.environ.get("SCHEMATHESIS_STEPS", "8"))
 # What the issue asks: no 5xx, and every answer declared, in its declared shape. (Schemathesis's stricter
 # "schema-valid data must be accepted" check would need every service rule — a name's display width, a
 # time zone that exists — written into the schema; the services own those rules and answer 400 with fields.)
@@ -80,3 +92,63 @@ def settings_unlimited(settings):
 )
 def test_every_operation_keeps_its_promises(case, bearer):
     case.call_and_validate(headers=bearer, checks=CHECKS)
+
+
+LINKED = {
+    ("POST", "/api/v1/channels"): {"GetChannel", "UpdateChannel", "JoinChannel", "LeaveChannel", "PostInChannel"},
+    ("POST", "/api/v1/channels/{channel_id}/posts"): {"GetPost", "Same", "Unsame", "Vote", "DeletePost"},
+    ("POST", "/api/v1/conversations"): {"GetConversation", "Messages", "SendMessage"},
+    ("POST", "/api/v1/stickers"): {"GetSticker", "Caption", "DeleteSticker", "SaveSticker"},
+}
+
+
+def test_what_is_made_links_to_what_can_be_done_with_it():
+    """The links the stateful run follows are in the document, and each names an operation that exists."""
+    document = json.loads(json.dumps(api.get_openapi_schema(), default=str))
+    operation_ids = {op["operationId"] for ops in document["paths"].values() for op in ops.values()}
+    for (method, path), expected in LINKED.items():
+        answers = document["paths"][path][method.lower()]["responses"]
+        found = {name: link for answer in answers.values() for name, link in answer.get("links", {}).items()}
+        assert expected <= found.keys()
+        assert {link["operationId"] for link in found.values()} <= operation_ids
+
+
+@pytest.mark.django_db
+def test_stateful_walks_along_the_links_keep_their_promises(bearer):
+    """Scenarios chained by the links (create, then use what was made): no 5xx, every answer declared and in
+    shape. The calls are counted so the test also shows the links were followed at least once."""
+    followed: list[str] = []
+
+    linked = schema.include(path_regex=r"^/api/v1/(channels|posts|conversations|stickers)")
+
+    class Workflow(linked.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):
+            return {"headers": bearer}
+
+        def after_call(self, response, case):
+            if response.status_code < 300 and "{" in case.path:
+                followed.append(f"{case.method} {case.path}")
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    try:
+        Workflow.run(
+            settings=settings(
+                max_examples=SCENARIOS,
+                stateful_step_count=STEPS,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                # Only fresh scenarios: schemathesis feeds what answers said into later requests, so a
+                # replayed scenario (the example database, shrinking, derandomize) can draw differently and
+                # Hypothesis then calls the strategy flaky. A failure is reported as found, unshrunk.
+                phases=[Phase.generate],
+                database=None,
+            )
+        )
+    except FlakyStrategyDefinition:
+        # Schemathesis feeds values from earlier answers into later requests; Hypothesis sometimes
+        # replays a scenario, sees it draw differently and gives up. That says nothing about the API
+        # (a 5xx or a shape violation raises its own failure), so it shows as xfailed, not as a pass.
+        pytest.xfail("schemathesis's state machine drew differently on a replay (Hypothesis: flaky strategy)")
+    assert followed  # the links were followed: something made was then used by its id

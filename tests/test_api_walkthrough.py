@@ -1,16 +1,20 @@
 """The whole product through the API, as a native app would use it: register, verify by a real email, get a
 token, make and join channels, post every kind, press same, vote, punch in, knock, chat over the WebSocket
-with a resume, make a sticker and send it, export, delete the account."""
+with a resume, make a sticker and send it, run a channel and its punch clock, make a group and join it by
+invite, see a house ad, get and dismiss recommendations, report, block, export, delete the account."""
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import User
+from ads import services as ads_services
 from same.asgi import application
 from tests.samples import png, song
 
@@ -52,7 +56,15 @@ def sign_up(app: App, smtp_server, username: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_native_app_walks_the_whole_product(smtp_server, immediate_tasks, media_root_for_walkthrough):
+def test_a_native_app_walks_the_whole_product(smtp_server, immediate_tasks, media_root_for_walkthrough, settings):
+    settings.ADS_ENABLED, settings.ADS_EVERY_N_VIEWS = True, 1
+    ads_services.campaign_create(
+        name="Swap",
+        text="Swap books on Saturday",
+        link_url="https://example.org/swap",
+        starts_at=timezone.now() - timedelta(hours=1),
+        ends_at=timezone.now() + timedelta(days=1),
+    )
     owl, lark = App(Client()), App(Client())
     sign_up(owl, smtp_server, "owl")
     sign_up(lark, smtp_server, "lark")
@@ -119,6 +131,36 @@ def test_a_native_app_walks_the_whole_product(smtp_server, immediate_tasks, medi
     assert sent["sticker"]["caption"] == "same!"
     owl.call("post", f"/stickers/{sticker['id']}/save", expect=201)
     assert [s["id"] for s in owl.call("get", "/stickers")["items"]] == [sticker["id"]]
+
+    # The host's side: the channel's settings, the punch clock and playlist; the puncher's records.
+    owl.call("patch", f"/channels/{channels['punch']}", {"rule": "Up before six."})
+    clock = owl.call("put", f"/channels/{channels['punch']}/clock", {"window_start": "04:00", "window_end": "09:00"})
+    assert clock["window_end"] == "09:00:00"
+    music_post = owl.call("get", f"/channels/{channels['music']}/posts")["items"][0]
+    owl.call("put", f"/channels/{channels['punch']}/playlist/{music_post['id']}", expect=204)
+    assert [s["title"] for s in lark.call("get", f"/channels/{channels['punch']}/clock")["playlist"]] == ["Night song"]
+    assert lark.call("get", f"/channels/{channels['punch']}/records")["my_punch"]["note"] == "up!"
+
+    # A group with an invite link, renamed; a house ad shown, tapped and dismissed; recommendations.
+    group = owl.call("post", "/conversations", {"kind": "group", "title": "Night owls"}, expect=201)
+    invite = owl.call("post", f"/conversations/{group['id']}/invites", {"days": 1}, expect=201)
+    lark.call("post", f"/invites/{invite['code']}/join")
+    assert owl.call("patch", f"/conversations/{group['id']}", {"title": "Owls & larks"})["title"] == "Owls & larks"
+    ad = lark.call("get", "/ads/slot?where=home")["ad"]
+    assert ad["text"] == "Swap books on Saturday"
+    assert lark.call("post", f"/ads/{ad['id']}/click")["url"] == "https://example.org/swap"
+    assert lark.call("post", "/ads/dismiss", {"ad_id": ad["id"]})["hidden_until"]
+    other = owl.call("post", "/channels", {"name": "Owl knits", "kind": "text", "category": "art"}, expect=201)
+    picks = lark.call("get", "/recommendations/channels")["items"]
+    assert other["id"] in {p["channel"]["id"] for p in picks}
+    lark.call("post", "/recommendations/not-interested", {"channel_id": other["id"]}, expect=204)
+    assert other["id"] not in {p["channel"]["id"] for p in lark.call("get", "/recommendations/channels")["items"]}
+
+    # A report, a block, and the apps signed in.
+    lark.call("post", "/reports", {"target_kind": "channel", "target_id": other["id"], "reason": "spam"}, expect=201)
+    lark.call("post", "/blocks", {"username": "owl"}, expect=201)
+    assert [b["username"] for b in lark.call("get", "/blocks")["items"]] == ["owl"]
+    assert [t["name"] for t in lark.call("get", "/me/tokens")["items"]] == ["phone"]
 
     # Export, then delete; the token dies with the account.
     exported = lark.call("get", "/me/export")

@@ -27,7 +27,7 @@ def test_the_channel_comes_with_membership_and_its_clock_converted():
     )
     stranger = make_user()
     got = punch_channel_get(viewer=host, public_id=channel.public_id)
-    assert (got.pk, got.name, got.kind, got.member_count, got.joined) == (channel.pk, "Early", "punch", 1, True)  # type: ignore[attr-defined]
+    assert (got.pk, got.name, got.kind, got.member_count, got.joined) == (channel.pk, "Early", "punch", 1, True)
     with CaptureQueriesContext(connection) as queries:
         clock = got.punch_clock
     assert len(queries) == 0  # came with the channel, as select_related would bring it
@@ -38,7 +38,7 @@ def test_the_channel_comes_with_membership_and_its_clock_converted():
         time(9, 30),
         "I'm up!",
     )
-    assert punch_channel_get(viewer=stranger, public_id=channel.public_id).joined is False  # type: ignore[attr-defined]
+    assert punch_channel_get(viewer=stranger, public_id=channel.public_id).joined is False
 
 
 def test_a_channel_without_a_clock_says_so_without_asking_again():

@@ -1,15 +1,19 @@
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.selectors import account_export
+from chat.blocks import block_create
 from interests.models import Channel
-from interests.services import channel_join
+from interests.services import channel_join, channel_leave
+from posts.models import Post
 from posts.services import post_create_text, same_add
 from recommendations import engine, selectors, services
+from recommendations import recompute as recompute_module
 from recommendations.models import ChannelNeighbour, ChannelSuggestion, NotInterested, RecommendationPrefs
 from recommendations.recompute import recompute_everyone, recompute_person
 from tests.factories import PASSWORD, make_channel, make_user
@@ -199,6 +203,27 @@ class TestDiscover:
         services.not_interested_add(user=town["viewer"], post=walk.post)
         assert walk.post not in [p.post for p in selectors.post_picks(viewer=town["viewer"]).items]
 
+    def test_never_own_blocked_removed_or_old_posts_and_a_busy_channel_reads_its_newest(self, town):
+        walks, viewer = town["walks"], town["viewer"]
+        writer, rude = make_user(), make_user(username="rude")
+        for person in (writer, rude, viewer):
+            channel_join(user=person, channel=walks)
+        busy = [post_create_text(author=writer, channel=walks, text=f"Walk {i}") for i in range(12)]
+        post_create_text(author=rude, channel=walks, text="From someone blocked")
+        post_create_text(author=viewer, channel=walks, text="My own")
+        gone = post_create_text(author=writer, channel=walks, text="Removed")
+        Post.objects.filter(pk=gone.pk).update(removed_at=timezone.now())
+        old = post_create_text(author=writer, channel=walks, text="Last season")
+        Post.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+        channel_leave(user=viewer, channel=walks)
+        block_create(blocker=viewer, username="rude")
+        recompute_everyone()
+        texts = [p.post.text for p in selectors.post_picks(viewer=viewer).items]
+        assert texts
+        assert not {"From someone blocked", "My own", "Removed", "Last season"} & set(texts)
+        read = selectors._recent_posts(viewer=viewer, channel_ids=[walks.pk], since=timezone.now() - timedelta(days=30))
+        assert {c.pk for c in read} == {p.pk for p in busy[-selectors.POSTS_PER_CHANNEL_READ :]}  # the newest
+
     def test_discover_page_and_query_count(self, town, client, django_assert_max_num_queries):
         writer = make_user()
         for channel in (town["walks"], town["knitting"], town["secret"]):
@@ -331,3 +356,81 @@ class TestAccount:
         user_delete(user=viewer, password=password)
         assert not ChannelSuggestion.objects.filter(user_id=viewer.pk).exists()
         assert not NotInterested.objects.filter(user_id=viewer.pk).exists()
+
+
+class TestRecomputeGenerations:
+    def test_people_with_no_signals_any_more_lose_their_rows(self, town):
+        viewer = town["viewer"]
+        recompute_everyone()
+        assert ChannelSuggestion.objects.filter(user=viewer).exists()
+        channel_leave(user=viewer, channel=town["insomnia"])  # their only signal
+        stats = recompute_everyone()
+        assert not ChannelSuggestion.objects.filter(user=viewer).exists()
+        assert stats.stale_rows > 0
+        others = ChannelSuggestion.objects.exclude(user=viewer)
+        assert others.exists()  # only the stale person's rows went
+        assert recompute_everyone().stale_rows == 0
+
+    def test_a_full_recompute_never_puts_its_older_list_over_a_newer_one(self, town, monkeypatch):
+        """A per-person recompute starts and finishes while a full one is computing: the full one
+        writes last, but its list was computed from older signals and must not win."""
+        viewer = town["viewer"]
+        recompute_everyone()
+        assert ChannelSuggestion.objects.filter(user=viewer, channel=town["walks"]).exists()
+        full_compute = recompute_module.engine.recommend_all
+        person_done: dict[str, Any] = {}
+
+        def meanwhile(**kwargs):
+            result = full_compute(**kwargs)  # the full run's list still suggests Night walks
+            channel_join(user=viewer, channel=town["walks"])
+            recompute_person(viewer)
+            person_done["rows"] = list(
+                ChannelSuggestion.objects.filter(user=viewer).values_list("channel_id", "rank", "reason")
+            )
+            person_done["at"] = RecommendationPrefs.objects.get(user=viewer).computed_at
+            return result
+
+        monkeypatch.setattr(recompute_module.engine, "recommend_all", meanwhile)
+        recompute_everyone()
+        rows = list(ChannelSuggestion.objects.filter(user=viewer).values_list("channel_id", "rank", "reason"))
+        assert rows == person_done["rows"]
+        assert town["walks"].pk not in {channel for channel, _rank, _reason in rows}
+        assert RecommendationPrefs.objects.get(user=viewer).computed_at == person_done["at"]
+        other = town["tell_tale"][0]  # everyone else got the full run's list
+        assert RecommendationPrefs.objects.get(user=other).computed_at > person_done["at"] - timedelta(minutes=1)
+
+    def test_an_older_computation_is_refused_and_a_newer_one_written(self, town):
+        viewer = town["viewer"]
+        recompute_everyone()
+        stored_at = RecommendationPrefs.objects.get(user=viewer).computed_at
+        assert stored_at is not None
+        before = list(ChannelSuggestion.objects.filter(user=viewer).values_list("channel_id", "reason"))
+        stale = [engine.Suggestion(channel=town["knitting"].pk, score=9.0, reason=engine.POPULAR, via=None)]
+        assert recompute_module._store({viewer.pk: stale}, now=stored_at - timedelta(seconds=1)) == 0
+        assert list(ChannelSuggestion.objects.filter(user=viewer).values_list("channel_id", "reason")) == before
+        assert recompute_module._store({viewer.pk: stale}, now=stored_at + timedelta(seconds=1)) == 1
+        assert list(ChannelSuggestion.objects.filter(user=viewer).values_list("channel_id", "reason")) == [
+            (town["knitting"].pk, "popular")
+        ]
+
+    def test_someone_who_switched_off_meanwhile_gets_no_rows(self, town):
+        viewer = town["viewer"]
+        recompute_everyone()
+        services.prefs_update(user=viewer, personalised=False)
+        fresh = [engine.Suggestion(channel=town["walks"].pk, score=1.0, reason=engine.JOINED, via=None)]
+        recompute_module._store({viewer.pk: fresh}, now=timezone.now())
+        assert not ChannelSuggestion.objects.filter(user=viewer).exists()
+
+    def test_an_unchanged_list_is_not_rewritten_and_a_changed_one_is(self, town):
+        viewer = town["viewer"]
+        first = recompute_everyone()
+        assert first.suggestion_rows == ChannelSuggestion.objects.count() > 0
+        assert recompute_everyone().suggestion_rows == 0  # same signals: nothing written
+        ChannelSuggestion.objects.filter(user=viewer).delete()  # rows lost: the digest no longer tells the truth…
+        RecommendationPrefs.objects.filter(user=viewer).update(listed="")  # …as every writer that deletes records
+        again = recompute_everyone()
+        assert again.suggestion_rows == ChannelSuggestion.objects.filter(user=viewer).count() > 0
+        channel_join(user=viewer, channel=town["walks"])  # Night walks leaves the viewer's list
+        changed = recompute_everyone()
+        assert changed.suggestion_rows == ChannelSuggestion.objects.filter(user=viewer).count()
+        assert not ChannelSuggestion.objects.filter(user=viewer, channel=town["walks"]).exists()

@@ -328,3 +328,38 @@ class TestListening:
         services.sticker_apply_transcript(sticker_id=made.public_id, transcript="good morning everyone")
         sticker = Sticker.objects.get(pk=made.pk)
         assert (sticker.caption, sticker.status) == ("typed first", "ready")
+
+
+@pytest.mark.django_db
+class TestCollectionPages:
+    def test_the_api_and_the_page_walk_a_long_collection_in_order(self, client, monkeypatch):
+        monkeypatch.setattr(selectors, "PAGE_SIZE", 2)
+        owner = make_user(username="keeper")
+        for caption in "abcde":
+            services.sticker_create(owner=owner, image=quadrants(), caption=caption)
+        headers = token(client, "keeper")
+        seen, cursor, pages = [], None, 0
+        while True:
+            answer = client.get("/api/v1/stickers", {"cursor": cursor} if cursor else {}, headers=headers).json()
+            seen += [item["caption"] for item in answer["items"]]
+            pages += 1
+            cursor = answer["next"]
+            if cursor is None:
+                break
+        assert (seen, pages) == (list("edcba"), 3)
+        refused = client.get("/api/v1/stickers", {"cursor": "not-a-cursor"}, headers=headers)
+        assert (refused.status_code, refused.json()["code"]) == (400, "invalid_cursor")
+
+        client.force_login(owner)
+        first = client.get("/stickers")
+        assert [s.caption for s in first.context["stickers"]] == ["e", "d"]
+        assert first.context["next_cursor"]
+        assert b"More stickers" in first.content
+        last = client.get(
+            "/stickers",
+            {"cursor": client.get("/stickers", {"cursor": first.context["next_cursor"]}).context["next_cursor"]},
+        )
+        assert [s.caption for s in last.context["stickers"]] == ["a"]
+        assert last.context["next_cursor"] is None
+        assert b"More stickers" not in last.content
+        assert client.get("/stickers", {"cursor": "spoiled"}).status_code == 302

@@ -9,7 +9,7 @@ from ninja import Router, Schema, Status
 
 from accounts import services
 from accounts.models import User
-from accounts.selectors import account_export, user_tokens
+from accounts.selectors import account_export, user_tokens_page
 from api.auth import AUTH, api_user
 from api.schemas import ErrorOut
 from core.http import client_ip
@@ -217,12 +217,22 @@ def export(request: HttpRequest) -> HttpResponse | dict[str, Any]:
     return account_export(user=api_user(request))
 
 
-@router.get("/me/tokens", response={200: list[TokenInfoOut], **AUTH_ERRORS}, auth=AUTH)
-def tokens(request: HttpRequest) -> list[TokenInfoOut]:
-    return [
-        TokenInfoOut(id=t.public_id, name=t.name, created_at=t.created_at, last_used_at=t.last_used_at)
-        for t in user_tokens(user=api_user(request))
-    ]
+class TokenList(Schema):
+    items: list[TokenInfoOut]
+    next: str | None
+
+
+@router.get("/me/tokens", response={200: TokenList, 400: ErrorOut, **AUTH_ERRORS}, auth=AUTH)
+def tokens(request: HttpRequest, cursor: str | None = None) -> TokenList:
+    """The apps signed in as you (never the tokens themselves), newest first, 50 a page."""
+    page = user_tokens_page(user=api_user(request), cursor=cursor)
+    return TokenList(
+        items=[
+            TokenInfoOut(id=t.public_id, name=t.name, created_at=t.created_at, last_used_at=t.last_used_at)
+            for t in page.items
+        ],
+        next=page.next,
+    )
 
 
 @router.delete("/me/tokens/{token_id}", response={204: None, 404: ErrorOut, **AUTH_ERRORS}, auth=AUTH)

@@ -9,7 +9,7 @@ from ninja import Router, Schema, Status
 
 from accounts.models import User
 from api.auth import AUTH, api_user
-from api.bodies import body_doc, read_body
+from api.bodies import body_doc, links, merged, read_body
 from api.schemas import ErrorOut
 from chat import groups, selectors, services
 from chat.attachments import message_forward, message_send_photo, message_send_sticker, message_send_voice
@@ -18,7 +18,7 @@ from chat.events import message_payload
 from chat.models import Conversation, Invite, Message
 from core.errors import ServiceError
 from interests.selectors import channel_get
-from moderation.blocks import blocked_usernames
+from moderation.blocks import blocked_page
 from posts.selectors import post_get
 
 router = Router(tags=["chat"], auth=AUTH)
@@ -54,7 +54,7 @@ class ConversationOut(Schema):
     cover_url: str | None
     channel_id: str | None
     origin_post: OriginPostOut | None
-    members: list[MemberOut]
+    members: list[MemberOut]  # all of them: a conversation has at most 200 members
     unread: int = 0
     muted: bool = False
     last_message_at: datetime
@@ -173,7 +173,18 @@ KNOCK_MULTIPART = {
 @router.post(
     "/conversations",
     response={201: ConversationOut, **ERRORS},
-    openapi_extra=body_doc(KnockIn, multipart=KNOCK_MULTIPART),
+    openapi_extra=merged(
+        links(
+            201,
+            "conversation_id",
+            GetConversation="api_routers_chat_conversation",
+            Messages="api_routers_chat_messages",
+            SendMessage="api_routers_chat_send",
+            MarkRead="api_routers_chat_read",
+            Mute="api_routers_chat_mute",
+        ),
+        body_doc(KnockIn, multipart=KNOCK_MULTIPART),
+    ),
 )
 def knock(request: HttpRequest) -> Status[ConversationOut]:
     """Approach the author of `post_id` (`text` is the first message; until they accept, you may send 3 in all),
@@ -191,6 +202,16 @@ def knock(request: HttpRequest) -> Status[ConversationOut]:
         sender=me, post=post_get(viewer=me, public_id=payload.post_id), text=payload.text, client_id=payload.client_id
     )
     return Status(201, conversation_out(conversation, viewer=me))
+
+
+class UnreadOut(Schema):
+    unread: int  # messages waiting in conversations that are not muted (the Chats tab's badge)
+
+
+@router.get("/conversations/unread", response={200: UnreadOut, 401: ErrorOut})
+def unread(request: HttpRequest) -> UnreadOut:
+    """How many messages wait unread, over every conversation that is not muted."""
+    return UnreadOut(unread=selectors.unread_total(user=api_user(request)))
 
 
 @router.get("/conversations/{conversation_id}", response={200: ConversationOut, **ERRORS})
@@ -355,11 +376,12 @@ def invite_create(request: HttpRequest, conversation_id: str, payload: InviteIn)
 
 
 @router.get("/conversations/{conversation_id}/invites", response={200: InviteList, **ERRORS})
-def invites(request: HttpRequest, conversation_id: str) -> InviteList:
-    """The group's open invite links (owner and admins)."""
+def invites(request: HttpRequest, conversation_id: str, cursor: str | None = None) -> InviteList:
+    """The group's open invite links (owner and admins), newest first, 50 a page."""
     me, found = _mine(request, conversation_id)
     groups.invite_create_allowed(user=me, conversation=found)
-    return InviteList(items=[_invite_out(request, i) for i in groups.open_invites(conversation=found)])
+    page = groups.open_invites_page(conversation=found, cursor=cursor)
+    return InviteList(items=[_invite_out(request, i) for i in page.items], next=page.next)
 
 
 @router.delete("/conversations/{conversation_id}/invites/{code}", response={204: None, **ERRORS})
@@ -403,6 +425,18 @@ def mute(request: HttpRequest, conversation_id: str, payload: MuteIn) -> Convers
     """A muted conversation counts towards no badge; its messages still arrive."""
     me, found = _mine(request, conversation_id)
     groups.conversation_mute(user=me, conversation=found, muted=payload.muted)
+    return conversation_out(found, viewer=me)
+
+
+class GroupUpdateIn(Schema):
+    title: str
+
+
+@router.patch("/conversations/{conversation_id}", response={200: ConversationOut, **ERRORS})
+def group_update(request: HttpRequest, conversation_id: str, payload: GroupUpdateIn) -> ConversationOut:
+    """Rename a group (owner and admins)."""
+    me, found = _mine(request, conversation_id)
+    groups.group_rename(user=me, conversation=found, title=payload.title)
     return conversation_out(found, viewer=me)
 
 
@@ -454,9 +488,11 @@ def block(request: HttpRequest, payload: BlockIn) -> Status[BlockOut]:
     return Status(201, BlockOut(username=made.blocked.username))
 
 
-@router.get("/blocks", response={200: BlockList, 401: ErrorOut})
-def blocks(request: HttpRequest) -> BlockList:
-    return BlockList(items=[BlockOut(username=name) for name in blocked_usernames(user=api_user(request))])
+@router.get("/blocks", response={200: BlockList, 400: ErrorOut, 401: ErrorOut})
+def blocks(request: HttpRequest, cursor: str | None = None) -> BlockList:
+    """The people you blocked, most recent first, 50 a page."""
+    page = blocked_page(user=api_user(request), cursor=cursor)
+    return BlockList(items=[BlockOut(username=name) for name in page.items], next=page.next)
 
 
 @router.delete("/blocks/{username}", response={204: None, **ERRORS})

@@ -52,8 +52,9 @@ class ReportGroupOut(Schema):
 
 
 class ChannelModerationOut(Schema):
-    log: list[LogEntryOut]
-    reports: list[ReportGroupOut]
+    log: list[LogEntryOut]  # newest first, 50 a page
+    log_next: str | None = None  # pass as `cursor` for the older entries
+    reports: list[ReportGroupOut]  # open reports, grouped by target, the 100 most reported
 
 
 @router.post("/reports", response={201: ReportOut, **ERRORS})
@@ -94,11 +95,13 @@ def remove(request: HttpRequest, post_id: str, payload: RemoveIn) -> Status[None
 
 
 @router.get("/channels/{channel_id}/moderation", response={200: ChannelModerationOut, **ERRORS})
-def channel_moderation(request: HttpRequest, channel_id: str) -> ChannelModerationOut:
-    """For the host: the channel's moderation log and its open reports, grouped by post."""
+def channel_moderation(request: HttpRequest, channel_id: str, cursor: str | None = None) -> ChannelModerationOut:
+    """For the host: the channel's moderation log (a page at a time: `cursor` is the `log_next` of the
+    previous answer) and its open reports, grouped by post."""
     me = api_user(request)
     channel = channel_get(viewer=me, public_id=channel_id)
-    log = selectors.channel_log(channel=channel, viewer=me)
+    page = selectors.channel_log_page(channel=channel, viewer=me, cursor=cursor)
+    log = page.items
     return ChannelModerationOut(
         log=[
             LogEntryOut(
@@ -111,5 +114,6 @@ def channel_moderation(request: HttpRequest, channel_id: str) -> ChannelModerati
             )
             for e in log
         ],
+        log_next=page.next,
         reports=[ReportGroupOut(**vars(group)) for group in selectors.channel_reports(channel=channel, viewer=me)],
     )

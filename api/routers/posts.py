@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from api.auth import AUTH, api_user
-from api.bodies import body_doc, read_body
+from api.bodies import body_doc, links, merged, read_body
 from api.schemas import ErrorOut
 from core.errors import ServiceError
 from interests.models import ChannelKind
@@ -199,30 +199,41 @@ def channel_posts(request: HttpRequest, channel_id: str, cursor: str | None = No
 @router.post(
     "/channels/{channel_id}/posts",
     response={201: PostOut, 429: ErrorOut, **WRITE_ERRORS},
-    openapi_extra=body_doc(
-        PostIn,
-        multipart={
-            "type": "object",
-            "properties": {
-                **{
-                    name: {"type": "string"}
-                    for name in [
-                        "text",
-                        "title",
-                        "artist",
-                        "year",
-                        "rating",
-                        "review",
-                        "question",
-                        "multiple",
-                        "closes_at",
-                    ]
+    openapi_extra=merged(
+        links(
+            201,
+            "post_id",
+            GetPost="api_routers_posts_detail",
+            Same="api_routers_posts_same",
+            Unsame="api_routers_posts_unsame",
+            Vote="api_routers_posts_vote",
+            DeletePost="api_routers_posts_delete",
+        ),
+        body_doc(
+            PostIn,
+            multipart={
+                "type": "object",
+                "properties": {
+                    **{
+                        name: {"type": "string"}
+                        for name in [
+                            "text",
+                            "title",
+                            "artist",
+                            "year",
+                            "rating",
+                            "review",
+                            "question",
+                            "multiple",
+                            "closes_at",
+                        ]
+                    },
+                    "options": {"type": "array", "items": {"type": "string"}},
+                    "images": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    **{name: {"type": "string", "format": "binary"} for name in ["audio", "cover", "poster"]},
                 },
-                "options": {"type": "array", "items": {"type": "string"}},
-                "images": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                **{name: {"type": "string", "format": "binary"} for name in ["audio", "cover", "poster"]},
             },
-        },
+        ),
     ),
 )
 def create(request: HttpRequest, channel_id: str) -> Status[PostOut]:

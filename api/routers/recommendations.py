@@ -60,7 +60,8 @@ def _via(why: Why) -> ViaOut | None:
 
 @router.get("/recommendations/channels", response={200: ChannelPickList, 401: ErrorOut})
 def channels(request: HttpRequest) -> ChannelPickList:
-    """Channels the person has not joined, each with a one-line reason; never a person."""
+    """Channels the person has not joined, each with a one-line reason; never a person. At most 10, all at
+    once: a short list by design (`next` is always null)."""
     me = api_user(request)
     prefs = selectors.prefs_get(user=me)
     services.refresh_if_due(user=me, prefs=prefs)

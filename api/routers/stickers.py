@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from api.auth import AUTH, api_user
-from api.bodies import body_doc, read_body
+from api.bodies import body_doc, links, merged, read_body
 from api.schemas import ErrorOut
 from chat.attachments import sticker_save_from_chat
 from core.errors import ValidationFailed
@@ -76,20 +76,30 @@ def _crop(body: StickerIn) -> Crop | None:
 @router.post(
     "/stickers",
     response={202: StickerOut, **ERRORS},
-    openapi_extra=body_doc(
-        StickerIn,
-        multipart={
-            "type": "object",
-            "required": ["image"],
-            "properties": {
-                "image": {"type": "string", "format": "binary"},
-                "audio": {"type": "string", "format": "binary"},
-                "caption": {"type": "string"},
-                "crop_x": {"type": "integer"},
-                "crop_y": {"type": "integer"},
-                "crop_size": {"type": "integer"},
+    openapi_extra=merged(
+        links(
+            202,
+            "sticker_id",
+            GetSticker="api_routers_stickers_detail",
+            Caption="api_routers_stickers_caption",
+            DeleteSticker="api_routers_stickers_remove",
+            SaveSticker="api_routers_stickers_save",
+        ),
+        body_doc(
+            StickerIn,
+            multipart={
+                "type": "object",
+                "required": ["image"],
+                "properties": {
+                    "image": {"type": "string", "format": "binary"},
+                    "audio": {"type": "string", "format": "binary"},
+                    "caption": {"type": "string"},
+                    "crop_x": {"type": "integer"},
+                    "crop_y": {"type": "integer"},
+                    "crop_size": {"type": "integer"},
+                },
             },
-        },
+        ),
     ),
 )
 def create(request: HttpRequest) -> Status[StickerOut]:
@@ -109,11 +119,13 @@ def create(request: HttpRequest) -> Status[StickerOut]:
     return Status(202, sticker_out(sticker, me.pk))
 
 
-@router.get("/stickers", response={200: StickerList, 401: ErrorOut})
-def mine(request: HttpRequest) -> StickerList:
-    """Your collection, in your order: the stickers you made and the ones you saved."""
+@router.get("/stickers", response={200: StickerList, 400: ErrorOut, 401: ErrorOut})
+def mine(request: HttpRequest, cursor: str | None = None) -> StickerList:
+    """Your collection, in your order: the stickers you made and the ones you saved, 60 a page;
+    pass `next` as `cursor` for the following page."""
     me = api_user(request)
-    return StickerList(items=[sticker_out(s, me.pk) for s in selectors.collection(user=me)])
+    page = selectors.collection_page(user=me, cursor=cursor)
+    return StickerList(items=[sticker_out(s, me.pk) for s in page.items], next=page.next)
 
 
 @router.put("/stickers/order", response={200: OrderIn, **ERRORS})
