@@ -59,7 +59,7 @@ def _field(model: type[models.Model], path: str) -> Any:
     *relations, last = path.split("__")
     for part in relations:
         model = model._meta.get_field(part).related_model  # type: ignore[assignment]  # a relation has a model
-    return model._meta.get_field(last)
+    return model._meta.pk if last == "pk" else model._meta.get_field(last)
 
 
 def _fits(field: Any, value: Any) -> bool:

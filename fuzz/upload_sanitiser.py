@@ -14,14 +14,20 @@ libFuzzer's own flags follow (`-runs=N`, `-max_len=…`, `-jobs=…`); findings 
 """
 
 import io
+import os
 import sys
 import warnings
 from pathlib import Path
 
 import atheris
+import django
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+# The sanitiser's refusals carry translated messages, which need Django's settings and apps.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "same.settings")
+django.setup()
 
 with atheris.instrument_imports():
     import av
