@@ -118,6 +118,7 @@ def test_stateful_walks_along_the_links_keep_their_promises(bearer):
     """Scenarios chained by the links (create, then use what was made): no 5xx, every answer declared and in
     shape. The calls are counted so the test also shows the links were followed at least once."""
     followed: list[str] = []
+    failures: list[str] = []  # what the run found, kept even if Hypothesis's replay of it goes astray
 
     linked = schema.include(path_regex=r"^/api/v1/(channels|posts|conversations|stickers)")
 
@@ -130,25 +131,35 @@ def test_stateful_walks_along_the_links_keep_their_promises(bearer):
                 followed.append(f"{case.method} {case.path}")
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
-            case.validate_response(response, checks=CHECKS)
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except Exception as failure:
+                failures.append(f"{case.method} {case.path} -> {response.status_code}: {failure}"[:2000])
+                raise
 
-    try:
-        Workflow.run(
-            settings=settings(
-                max_examples=SCENARIOS,
-                stateful_step_count=STEPS,
-                deadline=None,
-                suppress_health_check=list(HealthCheck),
-                # Only fresh scenarios: schemathesis feeds what answers said into later requests, so a
-                # replayed scenario (the example database, shrinking, derandomize) can draw differently and
-                # Hypothesis then calls the strategy flaky. A failure is reported as found, unshrunk.
-                phases=[Phase.generate],
-                database=None,
+    # Scenarios run in short batches. Schemathesis feeds what answers said into later requests, so when
+    # Hypothesis's engine re-draws a choice sequence it has seen (it mutates earlier ones) the server's state
+    # may have moved and the draw goes another way: Hypothesis then stops the whole run as "flaky". That says
+    # nothing about the API, but it would end the run early: a batch it stops counts as not run, the next
+    # batch goes on, and every failure seen in any batch — before a stop too — fails the test.
+    batches, finished = max(1, SCENARIOS // 5), 0
+    for _batch in range(batches):
+        try:
+            Workflow.run(
+                settings=settings(
+                    max_examples=min(5, SCENARIOS),
+                    stateful_step_count=STEPS,
+                    deadline=None,
+                    suppress_health_check=list(HealthCheck),
+                    # Only fresh scenarios (no example database, no shrinking): a failure is reported as found.
+                    phases=[Phase.generate],
+                    database=None,
+                )
             )
-        )
-    except FlakyStrategyDefinition:
-        # Schemathesis feeds values from earlier answers into later requests; Hypothesis sometimes
-        # replays a scenario, sees it draw differently and gives up. That says nothing about the API
-        # (a 5xx or a shape violation raises its own failure), so it shows as xfailed, not as a pass.
-        pytest.xfail("schemathesis's state machine drew differently on a replay (Hypothesis: flaky strategy)")
+            finished += 1
+        except FlakyStrategyDefinition:
+            pass
+        assert not failures, "\n\n".join(failures)
+    print(f"stateful: {finished} of {batches} batches ran to the end; {len(followed)} calls used what was made")
+    assert finished >= max(1, batches // 3), f"only {finished} of {batches} batches ran to the end"
     assert followed  # the links were followed: something made was then used by its id
