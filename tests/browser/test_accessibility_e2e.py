@@ -8,7 +8,8 @@ element.
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import Page, expect
@@ -20,9 +21,10 @@ from core.demo import DEMO_PASSWORD, seed
 from interests.models import Channel
 from posts.models import Post
 from stickers.services import sticker_create
-from tests.browser.conftest import Contexts
+from tests.browser.conftest import Contexts, Shot
 from tests.samples import png, voice_webm
 
+T = TypeVar("T")
 AXE = (Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js").read_text()
 COMBINATIONS = [
     {"color_scheme": "light", "locale": "en-US"},
@@ -79,7 +81,21 @@ def world() -> dict[str, Any]:
     pages += ["/stickers", "/stickers/new", f"/stickers/{sticker.public_id}"]
     pages += ["/me", "/me/profile", "/me/email", "/me/password", "/me/delete", "/offline"]
     pages += ["/ops/reports", "/admin/dashboard/"]
-    return {"pages": pages}
+    return {"pages": pages, "one_to_one": one_to_one, "group": group, "songs": channels["music"]}
+
+
+def in_a_thread(work: Callable[..., T], **kwargs: Any) -> T:
+    """Run `work` in a thread of its own: announcing messages can't run where Playwright's event loop runs."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(work, **kwargs).result()
+
+
+def sign_in_as_demo(page: Page) -> None:
+    page.goto("/login")
+    page.locator("#id_login").fill("demo")
+    page.locator("#id_password").fill(DEMO_PASSWORD)
+    page.locator("#id_password").press("Enter")
+    expect(page.locator("nav.tabs")).to_be_visible()
 
 
 SIGNED_OUT = ["/", "/signup", "/login", "/password/reset", "/offline", "/no-such-page"]
@@ -87,9 +103,7 @@ SIGNED_OUT = ["/", "/signup", "/login", "/password/reset", "/offline", "/no-such
 
 def test_no_serious_or_critical_violation_anywhere(contexts: Contexts, media_root, asgi_live_server) -> None:
     """Ensure that axe-core finds no serious or critical violation on any page, in either theme and language."""
-    # In a thread of its own: announcing messages can't run where Playwright's event loop runs.
-    with ThreadPoolExecutor(1) as pool:
-        pages = pool.submit(world).result()["pages"]
+    pages = in_a_thread(world)["pages"]
     violations: list[str] = []
     for combination in COMBINATIONS:
         label = f"[{combination['color_scheme']} {combination['locale']}]"
@@ -99,13 +113,50 @@ def test_no_serious_or_critical_violation_anywhere(contexts: Contexts, media_roo
             violations += audit(page, path, label + " signed out")
         lang = "zh-hans" if combination["locale"] == "zh-CN" else "en"
         User.objects.filter(username="demo").update(language=lang)  # signed in, the person's setting wins
-        page.goto("/login")
-        page.locator("#id_login").fill("demo")
-        page.locator("#id_password").fill(DEMO_PASSWORD)
-        page.locator("#id_password").press("Enter")
-        expect(page.locator("nav.tabs")).to_be_visible()
+        sign_in_as_demo(page)
         expect(page.locator("html")).to_have_attribute("lang", lang)
         for path in pages:
             violations += audit(page, path, label)
 
     assert not violations, "axe-core found serious or critical violations:\n" + "\n".join(violations)
+
+
+def test_audio_has_its_text_next_to_it(contexts: Contexts, media_root, asgi_live_server, shot: Shot) -> None:
+    """Ensure that songs show their title and artist, voice messages say what they are and how long, and a
+    sticker's voice shows its caption, beside the player: on the page as served and on a message arriving live."""
+    things = in_a_thread(world)
+    page = contexts.new().new_page()
+    sign_in_as_demo(page)
+
+    page.goto(f"/c/{things['songs'].public_id}")
+    songs = page.locator(".song")
+    expect(songs.first).to_be_visible()
+    titles = songs.locator(".song-title").all_inner_texts()
+    assert "Clair de lune" in titles and "Weightless" in titles
+    expect(songs.filter(has_text="Clair de lune")).to_contain_text("Claude Debussy")
+
+    page.goto(f"/chats/{things['one_to_one'].public_id}")
+    voice = page.locator(".bubble.kind-voice").last
+    expect(voice.locator(".voice-length")).to_have_text("Voice message, 0:01")
+    expect(voice.locator("audio")).to_have_attribute("aria-label", "Voice message, 0:01")
+
+    # A voice message arriving over the WebSocket is drawn by chat.js: the same words beside it.
+    owl = User.objects.get(username="night_owl")
+    audio = SimpleUploadedFile("m.webm", voice_webm(2.0), content_type="audio/webm")
+    in_a_thread(message_send_voice, sender=owl, conversation=things["one_to_one"], audio=audio, client_id="a11y-3")
+    live = page.locator(".bubble.kind-voice:not(.mine)")
+    expect(live.locator(".voice-length")).to_have_text("Voice message, 0:02", timeout=10_000)
+    expect(live.locator("audio")).to_have_attribute("aria-label", "Voice message, 0:02")
+    shot(page, "a11y-voice-message-text", full_page=False)
+
+    page.goto(f"/chats/{things['group'].public_id}")
+    sticker = page.locator(".bubble.kind-sticker").last
+    expect(sticker.locator(".bubble-sticker")).to_have_attribute("aria-label", "hoot")
+    expect(sticker.locator(".bubble-caption")).to_have_text("♪ hoot")
+
+    zh = contexts.new(locale="zh-CN").new_page()
+    User.objects.filter(username="demo").update(language="zh-hans")
+    sign_in_as_demo(zh)
+    zh.goto(f"/chats/{things['one_to_one'].public_id}")
+    expect(zh.locator(".bubble.kind-voice.mine .voice-length")).to_have_text("语音消息，0:01")
+
