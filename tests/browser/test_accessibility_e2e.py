@@ -160,3 +160,57 @@ def test_audio_has_its_text_next_to_it(contexts: Contexts, media_root, asgi_live
     zh.goto(f"/chats/{things['one_to_one'].public_id}")
     expect(zh.locator(".bubble.kind-voice.mine .voice-length")).to_have_text("语音消息，0:01")
 
+
+# Every element of the page that a style sheet rule animates or transitions, with what it computes to. The
+# spinner and the recording dot only appear now and then: one of each is added to the page to be measured.
+MOVING = """() => {
+    const main = document.querySelector("main");
+    const spinner = Object.assign(document.createElement("span"), { className: "spinner" });
+    const recording = Object.assign(document.createElement("p"), { className: "recording" });
+    recording.append(Object.assign(document.createElement("span"), { className: "dot" }));
+    main.append(spinner, recording);
+    const selectors = [];
+    for (const sheet of document.styleSheets) {
+        for (const rule of sheet.cssRules) {
+            const rules = rule instanceof CSSMediaRule ? [...rule.cssRules] : [rule];
+            for (const inner of rules) {
+                if (!inner.style || (rule.media && rule.media.mediaText.includes("reduced-motion"))) continue;
+                if (inner.style.animationName || inner.style.transitionDuration || inner.style.transition) {
+                    selectors.push(inner.selectorText);
+                }
+            }
+        }
+    }
+    const found = [];
+    for (const selector of selectors) {
+        for (const el of document.querySelectorAll(selector)) {
+            const style = getComputedStyle(el);
+            const moves = style.animationName !== "none" ||
+                style.transitionDuration.split(",").some(d => parseFloat(d) > 0);
+            found.push({ selector, moves, animation: style.animationName, transition: style.transitionDuration });
+        }
+    }
+    return { selectors, found };
+}"""
+
+
+def test_motion_stops_when_the_person_asks_for_less(contexts: Contexts, media_root) -> None:
+    """Ensure that under `prefers-reduced-motion: reduce` nothing animated or transitioned moves, where it does otherwise."""
+    things = in_a_thread(world)
+    punch = Channel.objects.get(kind="punch")
+    pages = ["/", f"/c/{punch.public_id}", f"/c/{things['songs'].public_id}", "/explore", "/me"]
+    for motion, should_move in (("no-preference", True), ("reduce", False)):
+        page = contexts.new(reduced_motion=motion).new_page()
+        sign_in_as_demo(page)
+        measured: list[dict[str, Any]] = []
+        for path in pages:
+            page.goto(path)
+            result = page.evaluate(MOVING)
+            assert len(result["selectors"]) >= 8, result["selectors"]  # the style sheet's animations and transitions
+            measured += result["found"]
+        covered = {item["selector"] for item in measured}
+        assert {".spinner", ".recording .dot", ".button", "button.same"} <= covered, covered
+        if should_move:
+            assert all(item["moves"] for item in measured), [i for i in measured if not i["moves"]]
+        else:
+            assert not any(item["moves"] for item in measured), [i for i in measured if i["moves"]]
