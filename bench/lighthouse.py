@@ -62,7 +62,7 @@ def sign_in(base: str, debugging_port: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lighthouse", default="/tmp/lh/node_modules/.bin/lighthouse")
+    parser.add_argument("--lighthouse", default="/tmp/lh/node_modules/.bin/lighthouse")  # noqa: S108  (where the docstring installs it)
     parser.add_argument("--port", type=int, default=8611)
     parser.add_argument("--debugging-port", type=int, default=9611)
     parser.add_argument("--throttling-method", default="simulate", choices=["simulate", "devtools", "provide"])

@@ -6,10 +6,10 @@ opened for the audit alone. A `serious` or `critical` violation fails the test, 
 element.
 """
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import Page, expect
@@ -24,7 +24,6 @@ from stickers.services import sticker_create
 from tests.browser.conftest import Contexts, Shot
 from tests.samples import png, voice_webm
 
-T = TypeVar("T")
 AXE = (Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js").read_text()
 COMBINATIONS = [
     {"color_scheme": "light", "locale": "en-US"},
@@ -47,7 +46,9 @@ def audit(page: Page, path: str, label: str) -> list[str]:
     page.wait_for_load_state("load")
     page.evaluate(AXE)
     found: list[dict[str, Any]] = page.evaluate(RUN_AXE)
-    return [f"{label} {path}: [{v['impact']}] {v['id']} ({v['help']})\n    " + "\n    ".join(v["targets"]) for v in found]
+    return [
+        f"{label} {path}: [{v['impact']}] {v['id']} ({v['help']})\n    " + "\n    ".join(v["targets"]) for v in found
+    ]
 
 
 def world() -> dict[str, Any]:
@@ -84,7 +85,7 @@ def world() -> dict[str, Any]:
     return {"pages": pages, "one_to_one": one_to_one, "group": group, "songs": channels["music"]}
 
 
-def in_a_thread(work: Callable[..., T], **kwargs: Any) -> T:
+def in_a_thread[T](work: Callable[..., T], **kwargs: Any) -> T:
     """Run `work` in a thread of its own: announcing messages can't run where Playwright's event loop runs."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(work, **kwargs).result()
@@ -132,7 +133,8 @@ def test_audio_has_its_text_next_to_it(contexts: Contexts, media_root, asgi_live
     songs = page.locator(".song")
     expect(songs.first).to_be_visible()
     titles = songs.locator(".song-title").all_inner_texts()
-    assert "Clair de lune" in titles and "Weightless" in titles
+    assert "Clair de lune" in titles
+    assert "Weightless" in titles
     expect(songs.filter(has_text="Clair de lune")).to_contain_text("Claude Debussy")
 
     page.goto(f"/chats/{things['one_to_one'].public_id}")

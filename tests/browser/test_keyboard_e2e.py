@@ -92,7 +92,8 @@ def test_explore_a_channel_press_same_and_chat_with_the_keyboard(asgi_live_serve
     assert Same.objects.filter(user=me, post=post).exists()
     # htmx swapped the button for its pressed self: focus stays on it, visibly, instead of falling to the page.
     where = focused(page)
-    assert where["id"] == f"same-{post.public_id}" and where["shown"], where
+    assert where["id"] == f"same-{post.public_id}", where
+    assert where["shown"], where
     shot(page, "keyboard-01-same-pressed", full_page=False)
 
     # The post's menu opens with Enter; its items follow in Tab order; "Talk to the author" knocks.
