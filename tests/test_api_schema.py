@@ -160,6 +160,5 @@ def test_stateful_walks_along_the_links_keep_their_promises(bearer):
         except FlakyStrategyDefinition:
             pass
         assert not failures, "\n\n".join(failures)
-    print(f"stateful: {finished} of {batches} batches ran to the end; {len(followed)} calls used what was made")
     assert finished >= max(1, batches // 3), f"only {finished} of {batches} batches ran to the end"
     assert followed  # the links were followed: something made was then used by its id

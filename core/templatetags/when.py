@@ -24,3 +24,12 @@ def short_date(value: date | None) -> str:
     if isinstance(value, datetime):
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return short_date_text(value)
+
+
+@register.filter
+def clock_length(seconds: float | None) -> str:
+    """{{ message.audio_seconds|clock_length }}: a recording's length as a clock shows it, '0:07', '1:30'."""
+    if seconds is None:
+        return "0:00"
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"

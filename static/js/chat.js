@@ -67,13 +67,22 @@ function stickerNode(message) {
   img.alt = "";
   img.width = img.height = 150;
   button.append(img);
-  if (message.sender.username === me) return [button];
+  const nodes = [button];
+  if (sticker.audio_url && sticker.caption) {
+    // What the voice says, as text beside the sticker (the button's name says it to a screen reader).
+    const caption = document.createElement("span");
+    caption.className = "bubble-caption small";
+    caption.setAttribute("aria-hidden", "true");
+    caption.textContent = `♪ ${sticker.caption}`;
+    nodes.push(caption);
+  }
+  if (message.sender.username === me) return nodes;
   const keep = document.createElement("button");
   keep.type = "button";
   keep.className = "link small sticker-keep";
   keep.dataset.sticker = sticker.id;
   keep.textContent = gettext("Save sticker");
-  return [button, keep];
+  return [...nodes, keep];
 }
 
 function attachmentNode(message) {
@@ -86,7 +95,15 @@ function attachmentNode(message) {
     audio.src = message.audio_url;
     const length = document.createElement("span");
     length.className = "voice-length";
-    length.textContent = `${Math.round(message.audio_seconds || 0)}″`;
+    length.setAttribute("aria-hidden", "true");
+    const whole = Math.round(message.audio_seconds || 0);
+    const label = interpolate(
+      gettext("Voice message, %(length)s"),
+      { length: `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}` },
+      true,
+    );
+    length.textContent = label;
+    audio.setAttribute("aria-label", label);
     wrap.append(audio, length);
     return wrap;
   }

@@ -1,0 +1,165 @@
+"""Lighthouse (mobile profile) on Home, a channel, a conversation and Explore of the embedded default server.
+
+    npm install --prefix /tmp/lh lighthouse
+    nice -n 10 .venv/bin/python bench/lighthouse.py [--lighthouse /tmp/lh/node_modules/.bin/lighthouse]
+        [--port 8611] [--throttling-method simulate|devtools|provide] [--out test-artifacts/lighthouse]
+
+It starts `manage.py serve` as `make run` does (SQLite in a temporary SAME_VAR_DIR, collectstatic, demo data),
+starts Debian's Chromium (`CHROME_PATH`, default /usr/bin/chromium; `--headless=new --no-sandbox`) with a
+debugging port, signs in as `demo` through the login form in that browser (Playwright over CDP), and points
+Lighthouse at it (`--port`, `--disable-storage-reset`) so the pages and their htmx requests carry the session.
+(`--extra-headers` with the session cookie alone is not enough: every page sets `csrftoken` again, and from
+then on Chromium sends its own cookie jar on the page's XHRs, without the session, so the fragments a signed-in
+page loads answered with the login page.) It prints the four category scores per page as a Markdown table; the
+JSON reports land in --out.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
+FIND_PAGES = """
+from accounts.models import User
+from chat.models import Conversation
+from interests.models import Channel
+demo = User.objects.get(username="demo")
+channel = Channel.objects.filter(memberships__user=demo).order_by("created_at").first()
+talk = Conversation.objects.filter(participants__user=demo, kind="direct", state="active").first()
+print(channel.public_id, talk.public_id)
+"""
+
+
+def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
+    done = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=capture, text=True
+    )
+    return done.stdout if capture else ""
+
+
+def sign_in(base: str, debugging_port: int) -> None:
+    """Sign in as `demo` through the login form, in the browser Lighthouse will use."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{debugging_port}")
+        page = browser.contexts[0].new_page()
+        page.goto(f"{base}/login")
+        page.locator("#id_login").fill("demo")
+        page.locator("#id_password").fill("same-demo-password")
+        page.locator("#id_password").press("Enter")
+        page.wait_for_selector("nav.tabs")
+        page.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lighthouse", default="/tmp/lh/node_modules/.bin/lighthouse")  # noqa: S108  (where the docstring installs it)
+    parser.add_argument("--port", type=int, default=8611)
+    parser.add_argument("--debugging-port", type=int, default=9611)
+    parser.add_argument("--throttling-method", default="simulate", choices=["simulate", "devtools", "provide"])
+    parser.add_argument("--out", default=str(ROOT / "test-artifacts" / "lighthouse"))
+    options = parser.parse_args()
+
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    var = tempfile.mkdtemp(prefix="same-lighthouse-")
+    env = {**os.environ, "SAME_VAR_DIR": var}
+    for name in ("DATABASE_URL", "REDIS_URL", "DEBUG"):
+        env.pop(name, None)  # the embedded default: SQLite, in-memory channel layer
+    manage(env, "migrate", "--noinput", "--verbosity", "0")
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    manage(env, "seed_demo", "--if-empty")
+    channel_id, conversation_id = manage(env, "shell", "-c", FIND_PAGES, capture=True).split()[-2:]
+
+    base = f"http://127.0.0.1:{options.port}"
+    server = subprocess.Popen(
+        [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(options.port)], cwd=ROOT, env=env
+    )
+    chrome = None
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/healthz")
+                break
+            except OSError:
+                time.sleep(0.2)
+        chrome = subprocess.Popen(
+            [
+                os.environ.get("CHROME_PATH", "/usr/bin/chromium"),
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                f"--remote-debugging-port={options.debugging_port}",
+                f"--user-data-dir={tempfile.mkdtemp(prefix='same-lighthouse-chrome-')}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{options.debugging_port}/json/version")
+                break
+            except OSError:
+                time.sleep(0.2)
+        sign_in(base, options.debugging_port)
+        pages = {
+            "Home": "/",
+            "Channel": f"/c/{channel_id}",
+            "Conversation": f"/chats/{conversation_id}",
+            "Explore": "/explore",
+        }
+        rows = []
+        for name, path in pages.items():
+            report = out / f"{name.lower()}.json"
+            subprocess.run(
+                [
+                    options.lighthouse,
+                    base + path,
+                    "--quiet",
+                    "--output=json",
+                    f"--output-path={report}",
+                    f"--only-categories={','.join(CATEGORIES)}",
+                    "--form-factor=mobile",
+                    f"--throttling-method={options.throttling_method}",
+                    f"--port={options.debugging_port}",
+                    "--disable-storage-reset",
+                    "--disable-full-page-screenshot",
+                ],
+                check=True,
+            )
+            result = json.loads(report.read_text())
+            final = result.get("finalDisplayedUrl") or result.get("finalUrl")
+            assert final.rstrip("/").endswith(path.rstrip("/")), f"{name}: landed on {final} (not signed in?)"
+            scores = [round(100 * (result["categories"][c]["score"] or 0)) for c in CATEGORIES]
+            rows.append((name, path, scores))
+            failed = [
+                f"{audit['id']} ({audit['score']})"
+                for audit in result["audits"].values()
+                if audit.get("score") is not None and audit["score"] < 0.9 and audit.get("scoreDisplayMode") == "binary"
+            ]
+            print(f"{name}: {scores} failing binary audits: {failed}", file=sys.stderr)
+    finally:
+        if chrome is not None:
+            chrome.terminate()
+            chrome.wait(timeout=20)
+        server.terminate()
+        server.wait(timeout=20)
+    print(f"| page | {' | '.join(CATEGORIES)} |")
+    print("|---|" + "---|" * len(CATEGORIES))
+    for name, _path, scores in rows:
+        print(f"| {name} | {' | '.join(str(s) for s in scores)} |")
+
+
+if __name__ == "__main__":
+    main()
