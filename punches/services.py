@@ -1,5 +1,6 @@
 """Writes on punches: punch in once per local day, and the host's clock and playlist."""
 
+import logging
 import random
 import zoneinfo
 from contextlib import nullcontext
@@ -15,6 +16,7 @@ from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 
 from accounts.models import User, new_public_id
 from accounts.suspension import ensure_not_suspended
@@ -25,6 +27,8 @@ from posts.models import Post, PostImage, Song
 from posts.stored_images import StoredImage, stored_images
 
 from .models import PlaylistEntry, Punch, PunchClock
+
+logger = logging.getLogger(__name__)
 
 NOTE_MAX = 140
 SITE_SONG_POOL = 200
@@ -84,7 +88,7 @@ def _song_for(channel: Channel, *, avoid: int | None) -> Song | None:
     this person heard last time here, when there is another to choose. The pool and its songs are
     cached briefly: a morning rush draws from them hundreds of times a second."""
     key = f"punch-songs:{channel.pk}"
-    pool: list[int] | None = shared_cache.get(key)
+    pool: list[int] | None = _cache_get(key)
     if pool is None:
         playlist = Song.objects.filter(
             post__in=PlaylistEntry.objects.filter(channel=channel).values("song_post"), post__removed_at__isnull=True
@@ -97,7 +101,7 @@ def _song_for(channel: Channel, *, avoid: int | None) -> Song | None:
         pool = list(playlist.values_list("post_id", flat=True)) or list(
             site.values_list("post_id", flat=True)[:SITE_SONG_POOL]
         )
-        shared_cache.set(key, pool, SONG_POOL_SECONDS)
+        _cache_set(key, pool)
     fresh = [post_id for post_id in pool if post_id != avoid] or pool
     if not fresh:
         return None
@@ -106,16 +110,36 @@ def _song_for(channel: Channel, *, avoid: int | None) -> Song | None:
 
 def _song(post_id: int) -> Song | None:
     key = f"punch-song:{post_id}"
-    song: Song | None = shared_cache.get(key)
+    song: Song | None = _cache_get(key)
     if song is None:
         song = Song.objects.select_related("post").filter(post_id=post_id).first()
         if song is not None:
-            shared_cache.set(key, song, SONG_POOL_SECONDS)
+            _cache_set(key, song)
     return song
 
 
+# The song cache is a convenience: with Redis away (production's cache) a punch reads the songs from
+# the database instead of failing (docs/reliability.md).
+def _cache_get(key: str) -> Any:
+    try:
+        return shared_cache.get(key)
+    except (RedisError, OSError) as error:
+        logger.warning("song cache unavailable, reading the database: %s", error)
+        return None
+
+
+def _cache_set(key: str, value: Any) -> None:
+    try:
+        shared_cache.set(key, value, SONG_POOL_SECONDS)
+    except (RedisError, OSError) as error:
+        logger.warning("song cache unavailable, not stored: %s", error)
+
+
 def forget_song_pool(channel: Channel) -> None:
-    shared_cache.delete(f"punch-songs:{channel.pk}")
+    try:
+        shared_cache.delete(f"punch-songs:{channel.pk}")
+    except (RedisError, OSError) as error:  # the pool then lives out its SONG_POOL_SECONDS
+        logger.warning("song cache unavailable, pool not forgotten: %s", error)
 
 
 def _clock_of(channel: Channel) -> PunchClock | None:

@@ -2,11 +2,13 @@ import itertools
 import re
 import threading
 from datetime import UTC, date, datetime, time, timedelta
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.urls import reverse
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from core.errors import PermissionDenied, ServiceError
 from interests.services import channel_join
@@ -167,6 +169,24 @@ class TestSongs:
             assert heard.post == picked
         services.playlist_remove(channel=channel, by=host, song_post=picked)
         assert services.punch_in(user=someone, channel=channel, now=at("2026-03-03T06:00:00")).song is not None
+
+    def test_a_punch_still_plays_a_song_with_the_cache_away(self, channel, host, settings, tmp_path):
+        """Ensure that Redis (production's cache) being away costs the song cache, not the punch."""
+        settings.MEDIA_ROOT = tmp_path
+        picked, _other = self.make_songs(2, tmp_path)
+        services.playlist_add(channel=channel, by=host, song_post=picked)
+        away = RedisConnectionError("Connection refused")
+        with (
+            mock.patch.object(services.shared_cache, "get", side_effect=away) as reads,
+            mock.patch.object(services.shared_cache, "set", side_effect=away),
+            mock.patch.object(services.shared_cache, "delete", side_effect=away),
+        ):
+            result = services.punch_in(user=person(channel), channel=channel, now=at("2026-03-01T06:00:00"))
+            services.playlist_remove(channel=channel, by=host, song_post=picked)  # forgetting the pool fails quietly
+        assert reads.called
+        assert result.song is not None
+        assert result.song.post == picked
+        assert Punch.objects.filter(channel=channel).count() == 1
 
     def test_no_song_anywhere(self, channel):
         assert services.punch_in(user=person(channel), channel=channel).song is None
