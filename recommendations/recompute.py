@@ -114,6 +114,12 @@ def recompute_everyone() -> RunStats:
     )
     with transaction.atomic():
         _relaxed_commit()
+        if connection.vendor == "postgresql":
+            # Two full recomputes at once (a schedule overlapping a slow run) would each delete the graph
+            # and insert theirs, and the second insert would hit the first's keys: one writes at a time.
+            # (SQLite serialises writers by itself.)
+            with connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE recommendations_channelneighbour IN EXCLUSIVE MODE")
         ChannelNeighbour.objects.all().delete()
         _insert(
             ChannelNeighbour,

@@ -1,8 +1,10 @@
 import json
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -434,3 +436,40 @@ class TestRecomputeGenerations:
         changed = recompute_everyone()
         assert changed.suggestion_rows == ChannelSuggestion.objects.filter(user=viewer).count()
         assert not ChannelSuggestion.objects.filter(user=viewer, channel=town["walks"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_full_recomputes_at_once_both_finish_with_one_graph(town, monkeypatch):
+    """Ensure that two full recomputes that reach the write together (a schedule overlapping a slow run)
+    take turns on the channel graph instead of one failing on the other's keys."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the PostgreSQL run exercises two writers at once")
+    recompute_everyone()
+    single = sorted(ChannelNeighbour.objects.values_list("channel_id", "neighbour_id"))
+    assert single
+    compute = recompute_module.engine.recommend_all
+    both_computed = threading.Barrier(2, timeout=30)
+
+    def computed_together(**kwargs):
+        result = compute(**kwargs)
+        both_computed.wait()
+        return result
+
+    monkeypatch.setattr(recompute_module.engine, "recommend_all", computed_together)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            recompute_everyone()
+        except BaseException as error:  # noqa: BLE001  (reported by the test)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(ChannelNeighbour.objects.values_list("channel_id", "neighbour_id")) == single
