@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 NOTE_MAX = 140
 SITE_SONG_POOL = 200
 SONG_POOL_SECONDS = 30
+PLAYLIST_SIZE = 100  # a morning's shuffle, not a library: the list (web and API) stays one page
 
 
 class AlreadyPunched(ServiceError):
@@ -429,6 +430,13 @@ def playlist_add(*, channel: Channel, by: User, song_post: Post) -> None:
         or not Song.objects.filter(post=song_post).exists()
     ):
         raise NotFound(_("No such song."))
+    Channel.objects.select_for_update().filter(pk=channel.pk).values_list("pk").get()  # one add at a time
+    entries = PlaylistEntry.objects.filter(channel=channel)
+    if not entries.filter(song_post=song_post).exists() and entries.count() >= PLAYLIST_SIZE:
+        raise ServiceError(
+            "playlist_full",
+            _("A playlist holds %(count)d songs at most: take one out first.") % {"count": PLAYLIST_SIZE},
+        )
     PlaylistEntry.objects.get_or_create(channel=channel, song_post=song_post)
     transaction.on_commit(lambda: forget_song_pool(channel))
 

@@ -354,3 +354,24 @@ def test_twenty_concurrent_punches_by_one_person_make_one():
 
 def test_zoneinfo_sanity():
     assert datetime(2026, 3, 8, 7, 30, tzinfo=UTC).astimezone(ZoneInfo("America/New_York")).hour == 3
+
+
+class TestPlaylistSize:
+    def test_a_playlist_holds_a_hundred_songs_and_refuses_the_next(self, channel, host, monkeypatch):
+        """Ensure that the playlist stays one page: the 101st song is refused with a code, a song already
+        in it is still fine, and a song taken out makes room."""
+        monkeypatch.setattr(services, "PLAYLIST_SIZE", 3)
+        musician = make_user()
+        music = make_channel(name="Tunes", kind="music", category="music", host=musician)
+        songs = [post_create_song(author=musician, channel=music, title=f"S{i}", artist="A") for i in range(4)]
+        for picked in songs[:3]:
+            services.playlist_add(channel=channel, by=host, song_post=picked)
+        with pytest.raises(ServiceError) as refused:
+            services.playlist_add(channel=channel, by=host, song_post=songs[3])
+        assert refused.value.code == "playlist_full"
+        assert "3" in refused.value.message
+        assert len(selectors.playlist(channel=channel)) == 3
+        services.playlist_add(channel=channel, by=host, song_post=songs[0])  # already in: no change, no refusal
+        services.playlist_remove(channel=channel, by=host, song_post=songs[0])
+        services.playlist_add(channel=channel, by=host, song_post=songs[3])
+        assert {e.song_post_id for e in selectors.playlist(channel=channel)} == {s.pk for s in songs[1:]}

@@ -193,7 +193,7 @@ class ClockOut(Schema):
     window_start: time | None
     window_end: time | None
     prompt: str
-    playlist: list[PlaylistSongOut]  # the host's picks, newest first (the songs punches draw from)
+    playlist: list[PlaylistSongOut]  # the host's picks, newest first (the songs punches draw from; 100 at most)
 
 
 def _clock_out(channel: Channel) -> ClockOut:
@@ -233,7 +233,8 @@ def clock_update(request: HttpRequest, channel_id: str, payload: ClockIn) -> Clo
     response={204: None, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
 )
 def playlist_add(request: HttpRequest, channel_id: str, post_id: str) -> Status[None]:
-    """The host adds the song of a music post (anywhere on the site) to the channel's playlist."""
+    """The host adds the song of a music post (anywhere on the site) to the channel's playlist, which holds
+    100 songs at most (400 `playlist_full`)."""
     me = api_user(request)
     channel = _punch_channel(me, channel_id)
     services.playlist_add(channel=channel, by=me, song_post=post_get(viewer=me, public_id=post_id))
