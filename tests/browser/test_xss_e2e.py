@@ -172,6 +172,7 @@ def test_live_chat_messages_render_as_text(planted: Planted, asgi_live_server: s
     page.locator("#id_login").fill(planted.viewer.username)
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").tap()
+    page.wait_for_url(lambda url: "/login" not in url)  # the login's own navigation would abort the next goto
     conversation = Conversation.objects.get(public_id=planted.knock_chat_id)
     off_the_loop(lambda: chat_services.conversation_accept(user=planted.viewer, conversation=conversation))
     watch.visit(page, reverse("chat:conversation", args=[planted.knock_chat_id]))
