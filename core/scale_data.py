@@ -205,6 +205,18 @@ POLLS = (
     ("Tea or coffee?", ("Tea", "Coffee", "Neither")),
     ("When do you sleep?", ("Before 11", "11 to 1", "After 1", "What is sleep")),
 )
+# The columns of posts_post that the seed writes, for photo/text posts and for punches' own posts alike.
+POST_COLUMNS = [
+    "id",
+    "public_id",
+    "channel_id",
+    "author_id",
+    "kind",
+    "text",
+    "same_count",
+    "created_at",
+    "removed_reason",
+]
 TIME_ZONES = ("UTC", "Asia/Shanghai", "Europe/Berlin", "America/New_York", "Asia/Tokyo")
 # Share of channels per kind; every kind is present at any scale.
 KIND_SHARES = (
@@ -575,18 +587,7 @@ class ScaleSeeder:
                 )
                 yield index + 1, self._public_id(rng), channel, author, kind, text, world.post_sames[index], created, ""
 
-        columns = [
-            "id",
-            "public_id",
-            "channel_id",
-            "author_id",
-            "kind",
-            "text",
-            "same_count",
-            "created_at",
-            "removed_reason",
-        ]
-        self._write("posts", "posts_post", columns, rows(), total)
+        self._write("posts", "posts_post", POST_COLUMNS, rows(), total)
 
     def _sames(self) -> None:
         """Each post's *same* presses by distinct people, never its author, after the post."""
@@ -758,18 +759,7 @@ class ScaleSeeder:
                 note = "" if notes.random() < 0.6 else " ".join(notes.choices(WORDS, k=notes.randint(1, 5)))
                 yield first_post + n, self._public_id(notes), channel, user, "punch", note, 0, moment, ""
 
-        columns = [
-            "id",
-            "public_id",
-            "channel_id",
-            "author_id",
-            "kind",
-            "text",
-            "same_count",
-            "created_at",
-            "removed_reason",
-        ]
-        self._write("punch posts", "posts_post", columns, posts(), self.sizes.punches)
+        self._write("punch posts", "posts_post", POST_COLUMNS, posts(), self.sizes.punches)
         ids = self._rng("punch ids")
 
         def punches() -> Iterator[tuple[Any, ...]]:
