@@ -46,6 +46,7 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import AccessToken, User  # noqa: E402
 from accounts.usernames import username_key  # noqa: E402
 from bench.benchlib import DEFAULT_ENV_FILE, out  # noqa: E402
+from core.scale_data import recount_counters  # noqa: E402
 from core.seed_vocabulary import FILMS, POLLS, QUALIFIERS, SONGS, THEMES, WORDS, ZH_SENTENCES  # noqa: E402
 from interests.categories import CATEGORIES  # noqa: E402
 from interests.models import Channel, ChannelKind, Membership  # noqa: E402
@@ -353,19 +354,9 @@ def _side_rows(posts: list[Post], rng: random.Random) -> None:
 
 def recount(*, same_count: bool) -> None:
     """Set the denormalised counters from the rows they count: one UPDATE … FROM per counter."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE interests_channel SET member_count = agg.n"
-            " FROM (SELECT channel_id, COUNT(*) AS n FROM interests_membership GROUP BY channel_id) AS agg"
-            " WHERE interests_channel.id = agg.channel_id"
-        )
-        cursor.execute(
-            "UPDATE interests_channel SET post_count = agg.n, last_post_at = agg.last"
-            " FROM (SELECT channel_id, COUNT(*) AS n, MAX(created_at) AS last FROM posts_post"
-            " WHERE removed_at IS NULL GROUP BY channel_id) AS agg"
-            " WHERE interests_channel.id = agg.channel_id"
-        )
-        if same_count:
+    recount_counters()
+    if same_count:
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE posts_post SET same_count = agg.n"
                 " FROM (SELECT post_id, COUNT(*) AS n FROM posts_same GROUP BY post_id) AS agg"
