@@ -46,7 +46,7 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import AccessToken, User  # noqa: E402
 from accounts.usernames import username_key  # noqa: E402
 from bench.benchlib import DEFAULT_ENV_FILE, out  # noqa: E402
-from core.scale_data import recount_counters  # noqa: E402
+from core.scale_data import recount_counters, tally_films  # noqa: E402
 from core.seed_vocabulary import FILMS, POLLS, QUALIFIERS, SONGS, THEMES, WORDS, ZH_SENTENCES  # noqa: E402
 from interests.categories import CATEGORIES  # noqa: E402
 from interests.models import Channel, ChannelKind, Membership  # noqa: E402
@@ -355,6 +355,7 @@ def _side_rows(posts: list[Post], rng: random.Random) -> None:
 def recount(*, same_count: bool) -> None:
     """Set the denormalised counters from the rows they count: one UPDATE … FROM per counter."""
     recount_counters()
+    tally_films()
     if same_count:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(

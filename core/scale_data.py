@@ -240,6 +240,7 @@ class ScaleSeeder:
             getattr(self, f"_{name}")()
         step = time.perf_counter()
         recount_counters()
+        tally_films()
         reset_sequences()
         analyze()
         self.report.seconds["counters, sequences, analyze"] = time.perf_counter() - step
@@ -764,6 +765,18 @@ def recount_counters() -> None:
             " FROM (SELECT channel_id, COUNT(*) AS n, MAX(created_at) AS last FROM posts_post"
             " WHERE removed_at IS NULL GROUP BY channel_id) AS agg"
             " WHERE interests_channel.id = agg.channel_id"
+        )
+
+
+def tally_films() -> None:
+    """Each film's standing in each channel (posts.models.FilmTally), from the movie posts written."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM posts_filmtally")
+        cursor.execute(
+            "INSERT INTO posts_filmtally (channel_id, title_key, year, posts, stars)"
+            " SELECT p.channel_id, m.title_key, COALESCE(m.year, 0), COUNT(*), SUM(m.rating)"
+            " FROM posts_movie m JOIN posts_post p ON p.id = m.post_id WHERE p.removed_at IS NULL"
+            " GROUP BY p.channel_id, m.title_key, COALESCE(m.year, 0)"
         )
 
 
