@@ -104,6 +104,31 @@ def messages_after(*, conversation: Conversation, after: int = 0, limit: int = P
     return _in(conversation, list(_messages(conversation).filter(seq__gt=after).order_by("seq")[:limit]))
 
 
+def memberships(*, user_ids: set[int], conversation_ids: set[str]) -> dict[tuple[int, str], tuple[int, int]]:
+    """For each (person, conversation public id) among these where the person is in the conversation: the
+    conversation's key and its newest sequence number. One query, however many pairs."""
+    rows = Participant.objects.filter(user_id__in=user_ids, conversation__public_id__in=conversation_ids).values_list(
+        "user_id", "conversation__public_id", "conversation_id", "conversation__next_seq"
+    )
+    return {(user_id, public_id): (pk, next_seq - 1) for user_id, public_id, pk, next_seq in rows}
+
+
+def messages_in_spans(*, spans: dict[int, list[tuple[int, int]]]) -> list[Message]:
+    """The messages of several conversations at once, each with its conversation: for each conversation key,
+    those whose seq is in one of its spans (after, up to]. One query, ordered by conversation, then seq."""
+    condition = Q()
+    for conversation_id, ranges in spans.items():
+        for after, up_to in ranges:
+            condition |= Q(conversation_id=conversation_id, seq__gt=after, seq__lte=up_to)
+    if not condition:
+        return []
+    return list(
+        Message.objects.filter(condition)
+        .select_related("conversation", "sender", "forwarded_post__channel", "sticker")
+        .order_by("conversation_id", "seq")
+    )
+
+
 def messages_before(*, conversation: Conversation, before: int, limit: int = PAGE) -> list[Message]:
     """The `limit` messages before a sequence number, oldest first: scrolling back through history."""
     older = list(_messages(conversation).filter(seq__lt=before).order_by("-seq")[:limit])

@@ -9,7 +9,7 @@ closed with code 4401. Features send events to `user_group(user)` with type "eve
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -31,7 +31,8 @@ OUTBOX_LIMIT = 100  # events waiting for one slow socket (the in-memory layer's 
 
 logger = logging.getLogger(__name__)
 
-FrameHandler = Callable[[User, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
+# A frame's answer: events for this socket, each a dict or already encoded as JSON.
+FrameHandler = Callable[[User, dict[str, Any]], Awaitable[Sequence[dict[str, Any] | str]]]
 _frame_handlers: dict[str, FrameHandler] = {}
 
 
@@ -233,8 +234,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             # A recoverable mistake: say so, and keep the socket open.
             await self.send_json({"type": "error", "code": error.code, "message": error.message, "frame": kind})
             return
-        for event in events:
-            await self.send_json(event)
+        try:
+            for event in events:
+                if isinstance(event, str):
+                    await self.send(text_data=event)
+                else:
+                    await self.send_json(event)
+        except (OSError, RuntimeError):
+            # The connection closed under the answer (the client left, or missed the keepalive ping and the
+            # server closed it: then the server refuses sends with a RuntimeError); disconnect() follows.
+            return
 
     async def disconnect(self, code: int) -> None:
         if self.user is not None:
