@@ -1,4 +1,4 @@
-"""Catching up: `resume` answered in batches, each answer closed by `resume.done` (docs/websocket.md).
+"""Catching up: `resume` answered in batches, and what `resync` tells each person (docs/websocket.md).
 
 When Redis comes back, every socket of a process is told to resume at once, and each asks while live events
 flow again. Answered one by one, each resume was a thread hop and two queries, and the hops queued behind
@@ -11,11 +11,13 @@ import asyncio
 import json
 import weakref
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from channels.db import database_sync_to_async
 
 from .events import message_payload
-from .selectors import memberships, messages_in_spans
+from .selectors import memberships, messages_in_spans, newest_seqs_since
 
 RESUME_LIMIT = 500  # messages in one answer; `resume.done` then says `more`, and the client asks again
 BATCH_LIMIT = 1000  # resumes answered in one batch
@@ -130,3 +132,12 @@ async def resume_frames(*, user_id: int, conversation_id: str, after: int) -> li
     if batches is None:
         batches = _batches[loop] = _Batches()
     return await batches.ask(Ask(user_id=user_id, conversation_id=conversation_id, after=after))
+
+
+def resync_fields(public_ids: list[str], since: datetime) -> dict[str, dict[str, Any]]:
+    """What `resync` adds for each person: `conversations`, the newest seq of each conversation they hear
+    with a message since `since` (the client resumes only those where it holds less)."""
+    return {
+        person: {"conversations": newest}
+        for person, newest in newest_seqs_since(public_ids=public_ids, since=since).items()
+    }

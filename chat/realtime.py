@@ -1,4 +1,5 @@
-"""Chat's WebSocket frames: `resume` after a reconnect (answered in batches, chat/catchup.py), and `typing`."""
+"""Chat's WebSocket frames: `resume` after a reconnect (answered in batches, chat/catchup.py), and `typing`;
+and what chat adds to `resync`."""
 
 from typing import Any
 
@@ -9,11 +10,13 @@ from accounts.models import User
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, ServiceError
 from core.ratelimit import rate_limit_hit
-from core.realtime import register_frame
+from core.realtime import register_frame, register_resync
 
-from .catchup import TOO_FAR, resume_frames
+from .catchup import TOO_FAR, resume_frames, resync_fields
 from .events import announce_state
 from .services import conversation_for_participant
+
+register_resync(resync_fields)
 
 
 def _conversation_id(content: dict[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """Reads on chat: a person's conversations with unread counts, and a conversation's messages."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
@@ -127,6 +128,21 @@ def messages_in_spans(*, spans: dict[int, list[tuple[int, int]]]) -> list[Messag
         .select_related("conversation", "sender", "forwarded_post__channel", "sticker")
         .order_by("conversation_id", "seq")
     )
+
+
+def newest_seqs_since(*, public_ids: list[str], since: datetime) -> dict[str, dict[str, int]]:
+    """For each of these people (public ids), the conversations they hear with a message since `since`, each
+    with its newest sequence number; everyone is in the answer, with nothing new or not. 500 people a query."""
+    newest: dict[str, dict[str, int]] = {public_id: {} for public_id in public_ids}
+    for start in range(0, len(public_ids), 500):
+        rows = Participant.objects.filter(
+            user__public_id__in=public_ids[start : start + 500],
+            ignored=False,
+            conversation__last_message_at__gte=since,
+        ).values_list("user__public_id", "conversation__public_id", "conversation__next_seq")
+        for person, conversation, next_seq in rows:
+            newest[person][conversation] = next_seq - 1
+    return newest
 
 
 def messages_before(*, conversation: Conversation, before: int, limit: int = PAGE) -> list[Message]:

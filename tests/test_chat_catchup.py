@@ -1,13 +1,19 @@
-"""Catching up: `resume` answered in batches, each answer closed by `resume.done` (chat/catchup.py; the protocol
-in docs/websocket.md)."""
+"""Catching up: `resume` answered in batches with `resume.done`, and `resync` saying where each conversation
+stands (chat/catchup.py, core/layer_watch.py; the protocol in docs/websocket.md)."""
 
+import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import DatabaseError
+from django.utils import timezone
 
 from chat import catchup, groups, services
-from chat.catchup import Ask, answer
+from chat.catchup import Ask, answer, resync_fields
+from core import layer_watch, realtime
+from core.layer_watch import LayerWatch
 from tests.factories import make_user
 from tests.test_chat import _connect_as
 from tests.test_chat_groups import a_group, joined
@@ -134,3 +140,117 @@ async def test_sockets_resuming_at_once_each_get_their_own_answer(chatty):
     assert (refused["type"], refused["code"], refused["frame"]) == ("error", "not_found", "resume")
     for socket in sockets:
         await socket.disconnect()
+
+
+@pytest.mark.django_db
+class TestResyncFields:
+    def test_resync_names_the_conversations_with_news_and_their_newest_number(self, chatty):
+        """Ensure that `resync` lists, per person, only the conversations they are in that had a message since
+        the break began, with the newest seq; everyone asked about gets an answer, even with nothing new."""
+        owner, busy = a_group(title="Busy")
+        ana, quiet_one = make_user(username="ana"), make_user(username="quiet")
+        joined(busy, owner, ana)
+        _owner, quiet = a_group(owner, title="Quiet")
+        joined(quiet, owner, quiet_one)
+        since = timezone.now()
+        _say(busy, owner, "news")
+        busy.refresh_from_db()
+        fields = resync_fields([owner.public_id, ana.public_id, quiet_one.public_id], since)
+        assert fields[owner.public_id] == {"conversations": {busy.public_id: busy.next_seq - 1}}
+        assert fields[ana.public_id] == {"conversations": {busy.public_id: busy.next_seq - 1}}
+        assert fields[quiet_one.public_id] == {"conversations": {}}
+        earlier = resync_fields([quiet_one.public_id], since - timedelta(hours=1))
+        assert list(earlier[quiet_one.public_id]["conversations"]) == [quiet.public_id]
+
+    def test_someone_who_left_is_not_told_about_the_conversation(self, chatty):
+        owner, group = a_group()
+        ana = make_user(username="ana")
+        joined(group, owner, ana)
+        since = timezone.now() - timedelta(minutes=1)
+        groups.group_leave(user=ana, conversation=group)
+        _say(group, owner, "without ana")
+        assert resync_fields([ana.public_id], since) == {ana.public_id: {"conversations": {}}}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_resync_is_bare_when_the_database_cannot_say(monkeypatch):
+    """Ensure that with the database away too, `resync` still goes out, bare: the client resumes everything."""
+
+    def away(public_ids, since):
+        raise DatabaseError("the database is away")
+
+    monkeypatch.setattr(realtime, "_resync_fields", [away])
+    events = await realtime.resync_events(["someone"], timezone.now())
+    assert events == {"someone": json.dumps({"type": "resync"})}
+
+
+class _FlakyLayer:
+    """A channel layer whose Redis can be taken away: nothing is published or heard while it is down."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.queues: dict[str, asyncio.Queue[dict]] = {}
+        self.told: list[tuple[list[str], str]] = []
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        self.queues[prefix] = asyncio.Queue()
+        return prefix
+
+    async def send(self, channel: str, message: dict) -> None:
+        if self.down:
+            raise ConnectionError("Redis is away")
+        self.queues[channel].put_nowait(message)
+
+    async def receive(self, channel: str) -> dict:
+        return await self.queues[channel].get()
+
+
+@pytest.mark.asyncio
+async def test_after_a_break_the_watch_resyncs_its_sockets_and_those_it_could_not_reach(monkeypatch):
+    """Ensure that when beats stop coming back and then come back, the watch tells this process's sockets and,
+    once per distinct event, everyone whose events it could not publish, with details read since shortly
+    before the break."""
+    monkeypatch.setattr(layer_watch, "BEAT_EVERY", 0.01)
+    monkeypatch.setattr(layer_watch, "BEAT_TIMEOUT", 0.05)
+    monkeypatch.setattr(layer_watch, "_undelivered", set())
+    layer = _FlakyLayer()
+    local: list = []
+    told: list[tuple[list[str], str]] = []
+    recovered = asyncio.Event()
+
+    async def resync_local(since):
+        local.append(since)
+        recovered.set()
+        return {"here"}
+
+    async def resync_events(public_ids, since):
+        return {p: json.dumps({"type": "resync", "conversations": {"c": 1 if p != "carol" else 2}}) for p in public_ids}
+
+    async def tell(public_ids, text):
+        told.append((sorted(public_ids), text))
+
+    watch = LayerWatch.ensure(layer, resync_local=resync_local, resync_events=resync_events, tell=tell)
+    try:
+        while watch.heard_at == watch.lost_since:  # a first beat came back
+            await asyncio.sleep(0.01)
+        layer.down = True
+        while not watch.lost:
+            await asyncio.sleep(0.01)
+        layer_watch.note_undelivered(["ana", "ben", "carol"])
+        assert local == []
+        layer.down = False
+        async with asyncio.timeout(10):
+            await recovered.wait()
+            while not told:
+                await asyncio.sleep(0.01)
+    finally:
+        assert watch._task is not None
+        watch._task.cancel()
+    assert not watch.lost
+    assert watch.resyncs == 1
+    assert local[0].timestamp() == pytest.approx(watch.lost_since - layer_watch.RESYNC_MARGIN)
+    assert sorted(told) == [
+        (["ana", "ben"], json.dumps({"type": "resync", "conversations": {"c": 1}})),
+        (["carol"], json.dumps({"type": "resync", "conversations": {"c": 2}})),
+    ]

@@ -22,7 +22,8 @@ const api = chat.dataset.api;
 const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
 let lastSeq = Number(chat.dataset.lastSeq);
 let asking = 0; // when the resume now awaiting its resume.done was sent (0: none): one at a time
-let again = false; // ask once more when the answer is in (a resync came while asking)
+let need = 0; // the newest seq a resync said this conversation reached
+let again = false; // ask once more when the answer is in (a resync that could not say how far)
 let gapAskedFor = -1; // the lastSeq a gap was last asked about
 let gapRetries = 0; // resumes asked since the last message was taken
 let gapTimer = null;
@@ -213,7 +214,7 @@ function resume() {
 
 function resumeDone(data) {
   asking = 0;
-  if (data.more || again) {
+  if (data.more || lastSeq < need || again) {
     again = false;
     resume();
     return;
@@ -356,10 +357,16 @@ function connect() {
       resume();
       flush();
     } else if (data.type === "resync") {
-      // The server may have missed events for us (its Redis was away): ask for what follows what we hold
-      // (once the answer on its way is in, if one is).
-      again = Boolean(asking);
-      resume();
+      // The server may have missed events for us (its Redis was away). It says how far each of our
+      // conversations went: ask only if this one went further than we hold (without that, ask anyway).
+      const newest = data.conversations;
+      if (!newest) {
+        again = Boolean(asking);
+        resume();
+      } else if (lastSeq < (newest[conversationId] ?? 0)) {
+        need = Math.max(need, newest[conversationId]);
+        resume();
+      }
     } else if (data.type === "resume.done" && data.conversation_id === conversationId) {
       resumeDone(data);
     } else if (data.type === "message.new" && data.conversation_id === conversationId) {
