@@ -207,6 +207,7 @@ function showReadState() {
 function resume() {
   // One at a time: asking again while the server is busy answering only makes it busier. An answer that
   // never comes (the frame was refused) frees the way after 15 s.
+  if (socket?.readyState !== WebSocket.OPEN) return; // auth.ok resumes once it is
   if (asking && Date.now() - asking < 15000) return;
   asking = Date.now();
   socket.send(JSON.stringify({ type: "resume", conversation_id: conversationId, after: lastSeq }));
