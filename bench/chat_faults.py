@@ -13,8 +13,13 @@ started again, empty. Chat goes on for --after seconds; then sending stops and t
 seconds at most to hold everything.
 
 A client keeps, per conversation, the highest `seq` it holds; it takes a `message.new` only when it is
-the next one, asks `resume` on a gap, on `resync` and after every (re)connect, and counts the frames it
-already held (doubles on the wire, dropped by `seq`).
+the next one, and counts the frames it already held (doubles on the wire, dropped by `seq`). It resumes
+as docs/websocket.md says: after every (re)connect, on a gap, and on a `resync` naming a conversation
+where it is behind; one resume at a time per conversation (the next after its `resume.done`), again on
+`more` or a gap still open after the answer (1, 2, 4, 8 s).
+
+--ports and --redis-port pin the servers' and Redis's ports (free ones by default); --trace FILE writes
+every client's resumes (when, why), answers and resyncs, to see where the catch-up time goes.
 
 Checked at the end: every client holds exactly the conversation's stored messages, in order, each once,
 which includes every message answered 201/200; every message stored before Redis came back reached
@@ -49,6 +54,7 @@ from bench.private_services import PrivateRedis, free_port
 
 PREFIX = "fault"
 SECRET_KEY = "faults-" + "k" * 44  # the servers' key; a script seeding web sessions must sign with it too
+ANSWER_WAIT = 15.0  # seconds a client waits for `resume.done` before it takes the resume as refused or lost
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Cancelled)\b")
 
 
@@ -118,32 +124,56 @@ def wait_up(port: int, seconds: float = 60) -> None:
 
 @dataclass
 class Client:
+    """One person's socket, resuming as docs/websocket.md ("Catching up") advises."""
+
     person: Person
     port: int
     held: dict[str, int] = field(default_factory=dict)
     got: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # (seq, client_id), in order taken
     arrived: dict[tuple[str, int], float] = field(default_factory=dict)  # (conversation, seq) -> when taken
-    asked_after: dict[str, int] = field(default_factory=dict)
     early: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)  # out-of-order events, by seq
-    asked_at: dict[str, float] = field(default_factory=dict)
-    resync_due: dict[str, float] = field(default_factory=dict)  # when to resume after a `resync`
-    retries: dict[str, int] = field(default_factory=dict)  # resumes asked since the last progress
+    asking: dict[str, float] = field(default_factory=dict)  # a resume sent, its `resume.done` not yet come
+    asked_after: dict[str, int] = field(default_factory=dict)  # `after` of the last resume sent
+    answered_at: dict[str, float] = field(default_factory=dict)  # when the last `resume.done` came
+    need: dict[str, int] = field(default_factory=dict)  # what a `resync` said the conversation holds
+    again: set[str] = field(default_factory=set)  # ask once more when the answer is in (a bare `resync`)
+    retries: dict[str, int] = field(default_factory=dict)  # gap resumes since the last progress
     doubles: int = 0
     resyncs: int = 0
     connects: int = 0
     closes: list[int] = field(default_factory=list)
     trail: list[str] = field(default_factory=list)  # the last frames, for a report on a failure
+    resumes: list[tuple[float, str, int]] = field(default_factory=list)  # (when, why, after) of every resume
+    answers: list[tuple[float, float]] = field(default_factory=list)  # (asked, answered) of every resume.done
+    resync_times: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for conversation in self.person.conversations:
             self.held[conversation] = 0
             self.got[conversation] = []
+            self.early[conversation] = {}
 
-    async def _resume(self, ws: Any, conversation: str) -> None:
-        self.trail.append(f"{time.time():.2f} > resume after {self.held[conversation]}")
+    async def _resume(self, ws: Any, conversation: str, cause: str) -> None:
+        """Ask for what follows what we hold, unless an answer is on its way (it is then checked on arrival)."""
+        now = time.time()
+        if now - self.asking.get(conversation, 0) < ANSWER_WAIT:  # an answer is on its way
+            return
+        self.resumes.append((now, cause, self.held[conversation]))
+        self.trail.append(f"{now:.2f} > resume after {self.held[conversation]} ({cause})")
+        self.asking[conversation] = now
         self.asked_after[conversation] = self.held[conversation]
-        self.asked_at[conversation] = time.monotonic()
         await ws.send(json.dumps({"type": "resume", "conversation_id": conversation, "after": self.held[conversation]}))
+
+    async def _done(self, ws: Any, event: dict[str, Any]) -> None:
+        conversation = event["conversation_id"]
+        asked = self.asking.pop(conversation, None)
+        now = time.time()
+        self.answered_at[conversation] = now
+        if asked is not None:
+            self.answers.append((asked, now))
+        if event["more"] or self.held[conversation] < self.need.get(conversation, 0) or conversation in self.again:
+            self.again.discard(conversation)
+            await self._resume(ws, conversation, "more")
 
     async def _take(self, ws: Any, event: dict[str, Any] | None) -> None:
         assert event is not None
@@ -151,10 +181,10 @@ class Client:
         if conversation not in self.held:
             return
         held = self.held[conversation]
-        if seq <= held or seq in self.early.setdefault(conversation, {}):
+        early = self.early[conversation]
+        if seq <= held or seq in early:
             self.doubles += 1
         elif seq == held + 1:
-            early = self.early[conversation]
             self.retries[conversation] = 0
             while event is not None:  # this one, then any that came before their turn
                 self.held[conversation] = seq
@@ -164,10 +194,34 @@ class Client:
                 event = early.pop(seq, None)
         else:
             # Two processes publish one conversation's events: they may arrive out of order. Keep it for its
-            # turn, and ask for what is missing in case it was lost.
-            self.early[conversation][seq] = event
+            # turn, and ask for what is missing in case it was lost (once from here; later the retries).
+            early[seq] = event
             if self.asked_after.get(conversation) != held:
-                await self._resume(ws, conversation)
+                await self._resume(ws, conversation, "gap")
+
+    async def _retry_gaps(self, ws: Any) -> None:
+        """A gap still open after the answer: the loss came after it. Ask again 1 s after the last answer, then
+        2, 4, 8 while nothing moves."""
+        for conversation, early in self.early.items():
+            if not early or time.time() - self.asking.get(conversation, 0) < ANSWER_WAIT:
+                continue
+            wait = min(8.0, 2.0 ** self.retries.get(conversation, 0))
+            if time.time() - self.answered_at.get(conversation, 0) > wait:
+                self.retries[conversation] = self.retries.get(conversation, 0) + 1
+                await self._resume(ws, conversation, "retry")
+
+    async def _resync(self, ws: Any, event: dict[str, Any]) -> None:
+        self.resyncs += 1
+        self.resync_times.append(time.time())
+        newest = event.get("conversations")
+        for conversation in self.person.conversations:
+            if not isinstance(newest, dict):  # no details: resume everything
+                if conversation in self.asking:
+                    self.again.add(conversation)
+                await self._resume(ws, conversation, "resync")
+            elif self.held[conversation] < newest.get(conversation, 0):
+                self.need[conversation] = max(self.need.get(conversation, 0), newest[conversation])
+                await self._resume(ws, conversation, "resync")
 
     async def run(self, stop: asyncio.Event) -> None:
         from websockets.asyncio.client import connect
@@ -180,18 +234,7 @@ class Client:
                 async with connect(url, origin=origin, ping_interval=None, max_queue=None, open_timeout=10) as ws:  # type: ignore[arg-type]
                     await ws.send(json.dumps({"type": "auth", "token": self.person.token}))
                     while not stop.is_set():
-                        for conversation, due in list(self.resync_due.items()):
-                            if time.monotonic() >= due:
-                                del self.resync_due[conversation]
-                                if time.monotonic() - self.asked_at.get(conversation, 0) > 1.0:
-                                    await self._resume(ws, conversation)
-                        for conversation, early in self.early.items():
-                            # A gap still open after asking: the answer came before the loss, or is slow. Ask
-                            # again after 1 s, then 2, 4, 8 while nothing moves (answers must not pile up).
-                            wait = min(8.0, 2.0 ** self.retries.get(conversation, 0))
-                            if early and time.monotonic() - self.asked_at.get(conversation, 0) > wait:
-                                self.retries[conversation] = self.retries.get(conversation, 0) + 1
-                                await self._resume(ws, conversation)
+                        await self._retry_gaps(ws)
                         try:
                             frame = await asyncio.wait_for(ws.recv(), 0.2)
                         except TimeoutError:
@@ -205,15 +248,13 @@ class Client:
                         if kind == "auth.ok":
                             self.connects += 1
                             pause = 0.2
+                            self.asking.clear()  # answers to the last socket's resumes are gone with it
                             for conversation in self.person.conversations:
-                                await self._resume(ws, conversation)
+                                await self._resume(ws, conversation, "connect")
                         elif kind == "resync":
-                            # As docs/websocket.md advises: within a second (every socket hears it at once),
-                            # and not when a resume was asked for just now.
-                            self.resyncs += 1
-                            due = time.monotonic() + random.uniform(0, 1)
-                            for conversation in self.person.conversations:
-                                self.resync_due[conversation] = due
+                            await self._resync(ws, event)
+                        elif kind == "resume.done":
+                            await self._done(ws, event)
                         elif kind == "message.new":
                             await self._take(ws, event)
             except ConnectionClosed as closed:
@@ -299,6 +340,10 @@ class Outcome:
     reconnects: int
     catch_up_s: float  # the last member to hold a message stored before Redis came back, after it came back
     catch_up_p99_s: float
+    resumes_since_break: int  # resumes the clients sent from Redis's stop on
+    resumes_per_client_max: int
+    resume_answer_p50_s: float  # from a resume to its resume.done, since the break
+    resume_answer_max_s: float
     during_outage: int  # messages stored while Redis was down
     outage_s: float
     servers_alive: bool
@@ -318,6 +363,7 @@ async def scenario(
     settle: float,
     alive: Callable[[], bool],
     say: Callable[[str], None] = lambda line: None,
+    trace: Path | None = None,
 ) -> Outcome:
     clients = [Client(person, ports[i % len(ports)]) for i, person in enumerate(people)]
     listening, sending = asyncio.Event(), asyncio.Event()
@@ -390,6 +436,34 @@ async def scenario(
         problems.append(f"{missing} (member, message) deliveries missing, {missing_confirmed} of confirmed messages")
     if out_of_order:
         problems.append(f"{out_of_order} clients hold a list other than the stored one")
+    if trace is not None:  # every client's resumes and answers, for a look at where the time went
+        record = {
+            "down_at": down_at,
+            "back_at": back_at,
+            "clients": [
+                {
+                    "user": client.person.username,
+                    "port": client.port,
+                    "resumes": client.resumes,
+                    "answers": client.answers,
+                    "closes": client.closes,
+                    "resyncs": client.resync_times,
+                    "last": max(
+                        (
+                            client.arrived.get((c, s), float("inf"))
+                            for c in client.person.conversations
+                            for s, _i, cr in stored[c]
+                            if cr < back_at
+                        ),
+                        default=0.0,
+                    ),
+                }
+                for client in clients
+            ],
+        }
+        trace.write_text(json.dumps(record))
+    per_client = [sum(1 for when, _why, _after in client.resumes if when >= down_at) for client in clients]
+    waits = [answered - asked for client in clients for asked, answered in client.answers if asked >= down_at]
     during = sum(1 for c in conversations for _s, _i, created in stored[c] if down_at <= created < back_at)
     return Outcome(
         clients=len(clients),
@@ -405,6 +479,10 @@ async def scenario(
         reconnects=sum(client.connects - 1 for client in clients),
         catch_up_s=max(lateness, default=0.0),
         catch_up_p99_s=percentile(lateness, 0.99) if lateness else 0.0,
+        resumes_since_break=sum(per_client),
+        resumes_per_client_max=max(per_client, default=0),
+        resume_answer_p50_s=percentile(waits, 0.5) if waits else 0.0,
+        resume_answer_max_s=max(waits, default=0.0),
         during_outage=during,
         outage_s=back_at - down_at,
         servers_alive=alive(),
@@ -416,9 +494,9 @@ async def scenario(
 class Servers:
     """Two uvicorn processes on one database and a private Redis; logs in a temporary directory."""
 
-    def __init__(self, database_url: str, redis: PrivateRedis) -> None:
+    def __init__(self, database_url: str, redis: PrivateRedis, ports: list[int] | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="same-faults-"))
-        self.ports = [free_port(), free_port()]
+        self.ports = ports or [free_port(), free_port()]
         self.logs = [self.dir / f"server-{port}.log" for port in self.ports]
         prefix = f"faults-{secrets.token_hex(3)}"
         self.procs = [
@@ -478,6 +556,9 @@ def main() -> None:
     parser.add_argument("--after", type=float, default=20.0)
     parser.add_argument("--settle", type=float, default=30.0)
     parser.add_argument("--catch-up", type=float, default=15.0)
+    parser.add_argument("--ports", help="the two servers' ports, e.g. 8400,8401 (default: free ones)")
+    parser.add_argument("--redis-port", type=int, help="the private redis-server's port (default: a free one)")
+    parser.add_argument("--trace", type=Path, help="write every client's resumes, answers and resyncs here (JSON)")
     args = parser.parse_args()
     if "DATABASE_URL" not in os.environ or not os.environ["DATABASE_URL"].startswith("postgres"):
         raise SystemExit("set DATABASE_URL to a PostgreSQL database of your own (see the docstring)")
@@ -489,9 +570,12 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     people = seed(args.clients, args.group_size)
-    redis = PrivateRedis()
+    redis = PrivateRedis(args.redis_port)
     redis.start()
-    servers = Servers(os.environ["DATABASE_URL"], redis)
+    ports = [int(port) for port in args.ports.split(",")] if args.ports else None
+    if ports is not None and len(ports) != 2:
+        raise SystemExit("--ports takes two ports, e.g. 8400,8401")
+    servers = Servers(os.environ["DATABASE_URL"], redis, ports)
     try:
         servers.wait_up()
         started = time.monotonic()
@@ -508,6 +592,7 @@ def main() -> None:
                 settle=args.settle,
                 alive=servers.alive,
                 say=lambda line: print(f"[{time.monotonic() - started:6.1f} s] {line}", flush=True),
+                trace=args.trace,
             )
         )
         outcome.server_log_errors = sum(servers.tracebacks().values())

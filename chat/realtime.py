@@ -1,4 +1,5 @@
-"""Chat's WebSocket frames: `resume` after a reconnect, and `typing`."""
+"""Chat's WebSocket frames: `resume` after a reconnect (answered in batches, chat/catchup.py), and `typing`;
+and what chat adds to `resync`."""
 
 from typing import Any
 
@@ -7,15 +8,15 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.suspension import ensure_not_suspended
-from core.errors import ServiceError
+from core.errors import NotFound, ServiceError
 from core.ratelimit import rate_limit_hit
-from core.realtime import register_frame
+from core.realtime import register_frame, register_resync
 
-from .events import announce_state, message_payload
-from .selectors import messages_after
+from .catchup import TOO_FAR, resume_frames, resync_fields
+from .events import announce_state
 from .services import conversation_for_participant
 
-RESUME_LIMIT = 500
+register_resync(resync_fields)
 
 
 def _conversation_id(content: dict[str, Any]) -> str:
@@ -26,31 +27,17 @@ def _conversation_id(content: dict[str, Any]) -> str:
 
 
 @register_frame("resume")
-async def resume(user: User, content: dict[str, Any]) -> list[dict[str, Any]]:
-    """Everything after `after` in one conversation, in order, each once."""
+async def resume(user: User, content: dict[str, Any]) -> list[str]:
+    """Everything after `after` in one conversation, in order, each once, then `resume.done`."""
     after = content.get("after")
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
         raise ServiceError("invalid_after", _("`after` is the last sequence number you hold: 0 or more."))
-
-    def missed() -> list[dict[str, Any]]:
-        conversation = conversation_for_participant(user=user, conversation_id=_conversation_id(content))
-        if after > conversation.next_seq - 1:
-            raise ServiceError("invalid_after", _("No message has that number yet."))
-        messages = messages_after(conversation=conversation, after=after, limit=RESUME_LIMIT)
-        return [
-            {
-                "type": "message.new",
-                "conversation_id": conversation.public_id,
-                "seq": m.seq,
-                "message": message_payload(m),
-            }
-            for m in messages
-        ]
-
-    # Not thread-sensitive: every socket of this process would otherwise wait for one thread, and after a
-    # `resync` (docs/websocket.md) all of them resume at once.
-    events: list[dict[str, Any]] = await database_sync_to_async(missed, thread_sensitive=False)()
-    return events
+    answer = await resume_frames(user_id=user.pk, conversation_id=_conversation_id(content), after=after)
+    if isinstance(answer, list):
+        return answer
+    if answer == TOO_FAR:
+        raise ServiceError("invalid_after", _("No message has that number yet."))
+    raise NotFound(_("No such conversation."))  # NOT_FOUND: the same answer whether it exists or not
 
 
 @register_frame("typing")

@@ -1,6 +1,7 @@
 """Reads on chat: a person's conversations with unread counts, and a conversation's messages."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
@@ -114,6 +115,46 @@ def _in(conversation: Conversation, messages: list[Message]) -> list[Message]:
 def messages_after(*, conversation: Conversation, after: int = 0, limit: int = PAGE) -> list[Message]:
     """Oldest first, after a sequence number."""
     return _in(conversation, list(_messages(conversation).filter(seq__gt=after).order_by("seq")[:limit]))
+
+
+def memberships(*, user_ids: set[int], conversation_ids: set[str]) -> dict[tuple[int, str], tuple[int, int]]:
+    """For each (person, conversation public id) among these where the person is in the conversation: the
+    conversation's key and its newest sequence number. One query, however many pairs."""
+    rows = Participant.objects.filter(user_id__in=user_ids, conversation__public_id__in=conversation_ids).values_list(
+        "user_id", "conversation__public_id", "conversation_id", "conversation__next_seq"
+    )
+    return {(user_id, public_id): (pk, next_seq - 1) for user_id, public_id, pk, next_seq in rows}
+
+
+def messages_in_spans(*, spans: dict[int, list[tuple[int, int]]]) -> list[Message]:
+    """The messages of several conversations at once, each with its conversation: for each conversation key,
+    those whose seq is in one of its spans (after, up to]. One query, ordered by conversation, then seq."""
+    condition = Q()
+    for conversation_id, ranges in spans.items():
+        for after, up_to in ranges:
+            condition |= Q(conversation_id=conversation_id, seq__gt=after, seq__lte=up_to)
+    if not condition:
+        return []
+    return list(
+        Message.objects.filter(condition)
+        .select_related("conversation", "sender", "forwarded_post__channel", "sticker")
+        .order_by("conversation_id", "seq")
+    )
+
+
+def newest_seqs_since(*, public_ids: list[str], since: datetime) -> dict[str, dict[str, int]]:
+    """For each of these people (public ids), the conversations they hear with a message since `since`, each
+    with its newest sequence number; everyone is in the answer, with nothing new or not. 500 people a query."""
+    newest: dict[str, dict[str, int]] = {public_id: {} for public_id in public_ids}
+    for start in range(0, len(public_ids), 500):
+        rows = Participant.objects.filter(
+            user__public_id__in=public_ids[start : start + 500],
+            ignored=False,
+            conversation__last_message_at__gte=since,
+        ).values_list("user__public_id", "conversation__public_id", "conversation__next_seq")
+        for person, conversation, next_seq in rows:
+            newest[person][conversation] = next_seq - 1
+    return newest
 
 
 def messages_before(*, conversation: Conversation, before: int, limit: int = PAGE) -> list[Message]:

@@ -6,8 +6,9 @@ published for this process's sockets is gone. The database still holds every mes
 fetches them; the sockets only have to be told. So each process sends itself a beat through Redis
 every BEAT_EVERY seconds. A beat that cannot be published, or that does not come back within
 BEAT_TIMEOUT, means events may be lost; the first beat that comes back afterwards proves the
-subscription works again, and then every socket of this process gets {"type": "resync"} (the client
-sends `resume` for its open conversations, docs/websocket.md).
+subscription works again, and then every socket of this process gets {"type": "resync", ...}, with what
+the features add (chat: the newest seq of each of the person's conversations with news since shortly
+before the break); the client sends `resume` where it is behind (docs/websocket.md).
 
 An event this process could not publish was meant for sockets on any process, some of whose
 subscriptions may be fine: those people get a `resync` through the layer once it works again.
@@ -16,7 +17,9 @@ subscriptions may be fine: those people get a `resync` through the layer once it
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -25,7 +28,10 @@ logger = logging.getLogger(__name__)
 
 BEAT_EVERY = 0.25
 BEAT_TIMEOUT = 2.0
-RESYNC = json.dumps({"type": "resync"})
+# Events lost in a break were for messages written a little before it at most (written, committed, then
+# published): `resync` reports the conversations with news since this long before the last beat heard.
+RESYNC_MARGIN = 120.0
+RESYNC = json.dumps({"type": "resync"})  # without details: resume everything
 
 LAYER_ERRORS = (RedisError, OSError)  # what a channel layer on Redis raises while Redis is away
 _undelivered: set[str] = set()  # people (public ids) whose events this process failed to publish
@@ -36,25 +42,31 @@ def note_undelivered(public_ids: list[str]) -> None:
     _undelivered.update(public_ids)
 
 
+ResyncLocal = Callable[[datetime], Awaitable[set[str]]]
+ResyncEvents = Callable[[list[str], datetime], Awaitable[dict[str, str]]]
+Tell = Callable[[list[str], str], Awaitable[None]]  # one event to these people's sockets, on every process
+
+
 class LayerWatch:
-    def __init__(self, layer: Any, *, resync_local: Callable[[], set[str]], group_of: Callable[[str], str]) -> None:
+    def __init__(self, layer: Any, *, resync_local: ResyncLocal, resync_events: ResyncEvents, tell: Tell) -> None:
         self.layer = layer
         self.resync_local = resync_local
-        self.group_of = group_of
+        self.resync_events = resync_events
+        self.tell = tell
         self.lost = False
+        self.heard_at = time.time()  # when the last beat came back
+        self.lost_since = self.heard_at  # the last beat heard before the break
         self.resyncs = 0
         self._beats: asyncio.Queue[int] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    def ensure(
-        cls, layer: Any, *, resync_local: Callable[[], set[str]], group_of: Callable[[str], str]
-    ) -> "LayerWatch":
+    def ensure(cls, layer: Any, *, resync_local: ResyncLocal, resync_events: ResyncEvents, tell: Tell) -> "LayerWatch":
         """The running loop's watch, started on first use (by the first socket that signs in)."""
         loop = asyncio.get_running_loop()
         watch = _watches.get(loop)
         if watch is None or watch.layer is not layer or (watch._task is not None and watch._task.done()):
-            watch = cls(layer, resync_local=resync_local, group_of=group_of)
+            watch = cls(layer, resync_local=resync_local, resync_events=resync_events, tell=tell)
             _watches[loop] = watch
             watch._task = loop.create_task(watch._run())
         return watch
@@ -65,15 +77,17 @@ class LayerWatch:
             self._beats.put_nowait(int(message.get("n", 0)))
 
     async def _beat(self, channel: str, number: int) -> bool:
-        """Publish beat `number` and wait for it to come back: True when it did, in time."""
+        """Publish beat `number` and wait for it to come back: True when it did, in time. While the layer is
+        lost, any beat heard will do (one sent before the subscription was back never comes): the sooner the
+        break is over, the sooner the sockets are told."""
         try:
             await self.layer.send(channel, {"type": "watch.beat", "n": number})
         except LAYER_ERRORS as error:
             logger.debug("layer beat not published: %s", error)
             return False
         try:
-            async with asyncio.timeout(BEAT_TIMEOUT):
-                while (await self._beats.get()) != number:
+            async with asyncio.timeout(BEAT_EVERY * 2 if self.lost else BEAT_TIMEOUT):
+                while (await self._beats.get()) != number and not self.lost:
                     pass  # an older beat, arriving late
         except TimeoutError:
             return False
@@ -95,8 +109,12 @@ class LayerWatch:
                 if await self._beat(channel, number):
                     if self.lost:
                         await self._recovered()
+                    self.heard_at = time.time()
                 elif not self.lost:
                     self.lost = True
+                    self.lost_since = self.heard_at
+                    while not self._beats.empty():  # from before the break: no proof it is over
+                        self._beats.get_nowait()
                     logger.warning("channel layer lost: events may be missed until it is back")
                 await asyncio.sleep(BEAT_EVERY)
         finally:
@@ -105,15 +123,19 @@ class LayerWatch:
     async def _recovered(self) -> None:
         self.lost = False
         self.resyncs += 1
-        here = self.resync_local()
+        since = datetime.fromtimestamp(self.lost_since - RESYNC_MARGIN, tz=UTC)
+        here = await self.resync_local(since)
         # Those with a socket here were just told, but may have sockets on other processes too: tell them all
-        # (clients skip a resync that comes within a second of a resume).
+        # (each resync says how far each conversation went: a client already there asks nothing).
         people = list(_undelivered)
         _undelivered.clear()
-        for public_id in people:
+        alike: dict[str, list[str]] = {}  # one message for everyone whose resync reads the same
+        for public_id, event in (await self.resync_events(people, since) if people else {}).items():
+            alike.setdefault(event, []).append(public_id)
+        for event, public_ids in alike.items():
             try:
-                await self.layer.group_send(self.group_of(public_id), {"type": "event.forward", "text": RESYNC})
+                await self.tell(public_ids, event)
             except LAYER_ERRORS:
-                _undelivered.add(public_id)  # lost again: the next recovery tries once more
+                _undelivered.update(public_ids)  # lost again: the next recovery tries once more
                 self.lost = True
         logger.warning("channel layer back: %s people here and %s elsewhere told to resume", len(here), len(people))

@@ -9,13 +9,15 @@ closed with code 4401. Features send events to `user_group(user)` with type "eve
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError
 from django.urls import path
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -31,8 +33,12 @@ OUTBOX_LIMIT = 100  # events waiting for one slow socket (the in-memory layer's 
 
 logger = logging.getLogger(__name__)
 
-FrameHandler = Callable[[User, dict[str, Any]], Awaitable[list[dict[str, Any]]]]
+# A frame's answer: events for this socket, each a dict or already encoded as JSON.
+FrameHandler = Callable[[User, dict[str, Any]], Awaitable[Sequence[dict[str, Any] | str]]]
 _frame_handlers: dict[str, FrameHandler] = {}
+# What a feature adds to `resync` for each person (public ids), given when the break began.
+ResyncFields = Callable[[list[str], datetime], dict[str, dict[str, Any]]]
+_resync_fields: list[ResyncFields] = []
 
 
 def register_frame(kind: str) -> Callable[[FrameHandler], FrameHandler]:
@@ -43,6 +49,31 @@ def register_frame(kind: str) -> Callable[[FrameHandler], FrameHandler]:
         return handler
 
     return register
+
+
+def register_resync(fields: ResyncFields) -> ResyncFields:
+    """Features say what each person's `resync` carries (chat: the newest seq of each conversation with news)."""
+    _resync_fields.append(fields)
+    return fields
+
+
+async def resync_events(public_ids: list[str], since: datetime) -> dict[str, str]:
+    """Each person's `resync` event, encoded: what the features add for events since `since`, read in one go.
+    With the database away too, the bare event, which asks the client to resume everything it has open."""
+
+    def read() -> dict[str, dict[str, Any]]:
+        fields: dict[str, dict[str, Any]] = {public_id: {} for public_id in public_ids}
+        for feature in _resync_fields:
+            for public_id, extra in feature(public_ids, since).items():
+                fields[public_id].update(extra)
+        return fields
+
+    try:
+        fields = await database_sync_to_async(read, thread_sensitive=False)()
+    except DatabaseError as error:
+        logger.warning("resync without details (%s): clients resume everything", error)
+        return dict.fromkeys(public_ids, RESYNC)
+    return {public_id: json.dumps({"type": "resync", **fields[public_id]}) for public_id in public_ids}
 
 
 def user_group(public_id: str) -> str:
@@ -82,12 +113,19 @@ async def send_to_people(public_ids: list[str], text: str) -> None:
         note_undelivered(public_ids)
 
 
-def resync_local_sockets() -> set[str]:
-    """Tell every socket of this process to `resume` (events for them may have been lost); return whose."""
-    for consumers in tuple(_sockets.values()):
-        for consumer in tuple(consumers):
-            consumer.push(RESYNC)
-    return set(_sockets)
+async def _tell_people(public_ids: list[str], text: str) -> None:
+    """One event to these people's sockets on every process, through the hubs; raises while the layer is away."""
+    await get_channel_layer().group_send(PEOPLE_GROUP, {"type": "people.forward", "text": text, "to": public_ids})
+
+
+async def resync_local_sockets(since: datetime) -> set[str]:
+    """Tell every socket of this process to `resume` (events for them since `since` may have been lost);
+    return whose."""
+    events = await resync_events(list(_sockets), since)
+    for public_id, event in events.items():
+        for consumer in tuple(_sockets.get(public_id, ())):
+            consumer.push(event)
+    return set(events)
 
 
 def _push_local(public_ids: list[str], text: str) -> None:
@@ -154,7 +192,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def _ready(self, user: User) -> None:
         self.group = user_group(user.public_id)
         if not isinstance(self.channel_layer, InMemoryChannelLayer):
-            LayerWatch.ensure(self.channel_layer, resync_local=resync_local_sockets, group_of=user_group)
+            LayerWatch.ensure(
+                self.channel_layer, resync_local=resync_local_sockets, resync_events=resync_events, tell=_tell_people
+            )
         try:
             await self.channel_layer.group_add(self.group, self.channel_name)
             await _ensure_hub()
@@ -233,8 +273,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             # A recoverable mistake: say so, and keep the socket open.
             await self.send_json({"type": "error", "code": error.code, "message": error.message, "frame": kind})
             return
-        for event in events:
-            await self.send_json(event)
+        try:
+            for event in events:
+                if isinstance(event, str):
+                    await self.send(text_data=event)
+                else:
+                    await self.send_json(event)
+        except (OSError, RuntimeError):
+            # The connection closed under the answer (the client left, or missed the keepalive ping and the
+            # server closed it: then the server refuses sends with a RuntimeError); disconnect() follows.
+            return
 
     async def disconnect(self, code: int) -> None:
         if self.user is not None:

@@ -192,6 +192,8 @@ async def chat_with_a_drop(owl: App, lark: App, cid: str) -> None:
     await again.send_json_to({"type": "resume", "conversation_id": cid, "after": 2})
     missed = [await again.receive_json_from() for _ in range(2)]
     assert [(e["seq"], e["message"]["text"]) for e in missed] == [(3, "message 3"), (4, "message 4")]
+    done = await again.receive_json_from()
+    assert (done["type"], done["last_seq"], done["more"]) == ("resume.done", 4, False)
     assert await again.receive_nothing(timeout=0.2)
     await again.disconnect()
 

@@ -192,6 +192,13 @@ async def test_messages_arrive_live_and_resume_fills_the_gap_once_in_order():
     await again.send_json_to({"type": "resume", "conversation_id": conversation.public_id, "after": 1})
     resumed = [await again.receive_json_from() for _ in range(3)]
     assert [e["seq"] for e in resumed] == [2, 3, 4]
+    assert await again.receive_json_from() == {
+        "type": "resume.done",
+        "conversation_id": conversation.public_id,
+        "after": 1,
+        "last_seq": 4,
+        "more": False,
+    }
     assert await again.receive_nothing(timeout=0.2)
     await again.send_json_to({"type": "resume", "conversation_id": conversation.public_id, "after": 99})
     error = await again.receive_json_from()

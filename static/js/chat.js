@@ -21,8 +21,12 @@ const me = chat.dataset.me;
 const api = chat.dataset.api;
 const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
 let lastSeq = Number(chat.dataset.lastSeq);
-let gapAskedAt = 0; // when a resume was last asked for, after a gap in the live events
+let asking = 0; // when the resume now awaiting its resume.done was sent (0: none): one at a time
+let need = 0; // the newest seq a resync said this conversation reached
+let again = false; // ask once more when the answer is in (a resync that could not say how far)
+let gapAskedFor = -1; // the lastSeq a gap was last asked about
 let gapRetries = 0; // resumes asked since the last message was taken
+let gapTimer = null;
 const early = new Map(); // messages that arrived before their turn, by seq
 let othersRead = Number(chat.dataset.othersRead);
 const isGroup = chat.dataset.group === "1";
@@ -201,27 +205,43 @@ function showReadState() {
 }
 
 function resume() {
+  // One at a time: asking again while the server is busy answering only makes it busier. An answer that
+  // never comes (the frame was refused) frees the way after 15 s.
+  if (socket?.readyState !== WebSocket.OPEN) return; // auth.ok resumes once it is
+  if (asking && Date.now() - asking < 15000) return;
+  asking = Date.now();
   socket.send(JSON.stringify({ type: "resume", conversation_id: conversationId, after: lastSeq }));
 }
 
-function stillMissing() {
-  // The answer to a resume can come before the loss it should cover: if a gap is still open, ask again.
+function resumeDone(data) {
+  asking = 0;
+  if (data.more || lastSeq < need || again) {
+    again = false;
+    resume();
+    return;
+  }
+  // A gap still open was stored after the answer was read: its event is usually on its way. If not, ask
+  // again in a second, then 2, 4, 8 while nothing moves.
   for (const seq of early.keys()) if (seq <= lastSeq) early.delete(seq);
-  if (early.size) add(early.get(Math.min(...early.keys())));
+  if (!early.size) return;
+  clearTimeout(gapTimer);
+  gapTimer = setTimeout(() => {
+    for (const seq of early.keys()) if (seq <= lastSeq) early.delete(seq);
+    if (!early.size) return;
+    gapRetries += 1;
+    resume();
+  }, Math.min(8000, 1000 * 2 ** gapRetries));
 }
 
 function add(message) {
   if (message.seq <= lastSeq) return; // already shown: a resume or a second tab
   if (message.seq > lastSeq + 1) {
     // Early (two server processes may announce one conversation out of order) or one went missing:
-    // keep it for its turn, and ask (at most once a second) for what is missing.
+    // keep it for its turn, and ask for what is missing (once from here; resumeDone asks again if need be).
     early.set(message.seq, message);
-    const wait = Math.min(8000, 1000 * 2 ** gapRetries); // 1 s, then 2, 4, 8 while nothing moves
-    if (Date.now() - gapAskedAt > wait) {
-      gapAskedAt = Date.now();
-      gapRetries += 1;
+    if (gapAskedFor !== lastSeq) {
+      gapAskedFor = lastSeq;
       resume();
-      setTimeout(stillMissing, wait * 2 + 100);
     }
     return;
   }
@@ -334,16 +354,22 @@ function connect() {
     if (data.type === "auth.ok") {
       retry = 0;
       connectionLine.hidden = true;
+      asking = 0; // an answer to the last socket's resume is gone with it
       resume();
       flush();
     } else if (data.type === "resync") {
-      // The server may have missed events for us (its Redis was away). Every socket hears this at once:
-      // spread the resumes over a second, and skip it when one was just asked for.
-      setTimeout(() => {
-        if (Date.now() - gapAskedAt < 1000) return;
-        gapAskedAt = Date.now();
+      // The server may have missed events for us (its Redis was away). It says how far each of our
+      // conversations went: ask only if this one went further than we hold (without that, ask anyway).
+      const newest = data.conversations;
+      if (!newest) {
+        again = Boolean(asking);
         resume();
-      }, Math.random() * 1000);
+      } else if (lastSeq < (newest[conversationId] ?? 0)) {
+        need = Math.max(need, newest[conversationId]);
+        resume();
+      }
+    } else if (data.type === "resume.done" && data.conversation_id === conversationId) {
+      resumeDone(data);
     } else if (data.type === "message.new" && data.conversation_id === conversationId) {
       add(data.message);
     } else if (data.type === "typing" && data.conversation_id === conversationId) {
