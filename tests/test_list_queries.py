@@ -26,8 +26,9 @@ PINNED = {
     # songs, films, polls, punches (one query per kind on the page), *same* by me, photos, poll options
     # (the films' standing comes from the cache once counted)
     "home": 12,
-    # session, user, channel (+ joined?), posts, pinned post, films, *same* by me, photos
-    "channel": 8,
+    # session, user, channel (+ joined?), posts, pinned post, films, *same* by me (a page of films reads no
+    # photos: only photo and punch posts have them)
+    "channel": 7,
     "explore": 3,
     "discover": 4,
     "chats": 4,
@@ -36,7 +37,7 @@ PINNED = {
     "punch board": 7,
     "ops reports": 6,
     "api feed": 13,
-    "api channel posts": 9,
+    "api channel posts": 8,  # no photos read for a page of films, as the channel page
     "api channels": 4,
     "api conversations": 5,
     "api messages": 5,

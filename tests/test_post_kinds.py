@@ -302,7 +302,7 @@ def test_a_films_standing_is_kept_a_while_and_renewed_by_a_new_post_of_it(
     client.force_login(host)
     assert "2 others in this channel posted this film" in client.get(page).text
     # Read again: the standing comes from the cache, not from counting the channel's posts again.
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         assert "2 others in this channel posted this film" in client.get(page).text
     with django_capture_on_commit_callbacks(execute=True):
         post_create_movie(author=host, channel=channel, title="paterson", year=2016, rating=3)
