@@ -12,8 +12,8 @@ views answer htmx with `same_button` and `poll_block` alone.
 """
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -29,7 +29,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from core.when import when_text
+from core.when import short_date_text
 
 from .text import render_post_text
 
@@ -38,11 +38,12 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _url_parts: dict[tuple[str, str], tuple[str, str]] = {}
 
 
-def _url(name: str, public_id: str) -> str:
-    """reverse(name, args=[public_id]) for a url-safe public id, without resolving every time."""
+def _url(name: str, public_id: str, prefix: str) -> str:
+    """reverse(name, args=[public_id]) for a url-safe public id, without resolving every time (`prefix`:
+    the script prefix reverse() would use)."""
     if not _SAFE_ID.fullmatch(public_id):
         return reverse(name, args=[public_id])
-    key = (get_script_prefix(), name)
+    key = (prefix, name)
     parts = _url_parts.get(key)
     if parts is None:
         before, _sep, after = reverse(name, args=[_PLACEHOLDER]).partition(_PLACEHOLDER)
@@ -69,6 +70,13 @@ class Words:
     pick_one: str
     results_after: str
     same: str
+    photo: str
+    block: str
+    punched: str
+    closes: str
+    today: str
+    yesterday: str
+    tomorrow: str
 
 
 _words: dict[str, Words] = {}
@@ -94,6 +102,13 @@ def words() -> Words:
             pick_one=_("Pick one."),
             results_after=_("Results show after you vote."),
             same=_("same"),
+            photo=_("Photo %(n)s"),
+            block=_("Block %(name)s"),
+            punched=_("Punched in at %(t)s · day %(n)s"),
+            closes=_("closes %(t)s"),
+            today=_("today %(time)s"),
+            yesterday=_("yesterday %(time)s"),
+            tomorrow=_("tomorrow %(time)s"),
         )
     return found
 
@@ -111,6 +126,10 @@ class Viewer:
     pk: int | None
     csrf_field: str
     path: str
+    words: Words = field(default_factory=words)
+    prefix: str = field(default_factory=get_script_prefix)
+    today: date = field(default_factory=timezone.localdate)
+    days: dict[date, str] = field(default_factory=dict, compare=False)  # 'Nov 3' for each day met
 
     @classmethod
     def of(cls, context: Any) -> "Viewer":
@@ -173,33 +192,33 @@ def _menu(post: Any, viewer: Viewer, w: Words) -> str:
     if post.channel.host_id == viewer.pk:
         action, label = ("unpin", w.unpin) if post.pinned_at else ("pin", w.pin)
         out.append(
-            f'\n          <form method="post" action="{_url("moderation:pin", pid)}">{viewer.csrf_field}'
+            f'\n          <form method="post" action="{_url("moderation:pin", pid, viewer.prefix)}">{viewer.csrf_field}'
             f'<input type="hidden" name="next" value="{viewer.path}">\n'
             f'            <button type="submit" role="menuitem" name="action" value="{action}">{label}</button>\n'
             "          </form>\n          "
         )
         if post.author_id != viewer.pk:
-            out.append(f'<a role="menuitem" href="{_url("moderation:remove", pid)}">{w.remove}</a>')
+            out.append(f'<a role="menuitem" href="{_url("moderation:remove", pid, viewer.prefix)}">{w.remove}</a>')
         out.append("\n        ")
-    out.append(f'\n        <a role="menuitem" href="{_url("chat:forward", pid)}">{w.send}</a>\n        ')
+    out.append(f'\n        <a role="menuitem" href="{_url("chat:forward", pid, viewer.prefix)}">{w.send}</a>\n        ')
     if post.author_id == viewer.pk:
-        out.append(f'<a role="menuitem" href="{_url("posts:detail", pid)}">{w.who_felt}</a>\n        ')
+        out.append(f'<a role="menuitem" href="{_url("posts:detail", pid, viewer.prefix)}">{w.who_felt}</a>\n        ')
     else:
-        block = _("Block %(name)s") % {"name": _e(post.author.username)}
+        block = w.block % {"name": _e(post.author.username)}
         out.append(
-            f'<a role="menuitem" href="{_url("chat:talk", pid)}">{w.talk}</a>\n'
-            f'        <a role="menuitem" href="{_url("moderation:report_post", pid)}">{w.report}</a>\n'
-            f'        <form method="post" action="{_url("chat:block_author", pid)}">{viewer.csrf_field}'
+            f'<a role="menuitem" href="{_url("chat:talk", pid, viewer.prefix)}">{w.talk}</a>\n'
+            f'        <a role="menuitem" href="{_url("moderation:report_post", pid, viewer.prefix)}">{w.report}</a>\n'
+            f'        <form method="post" action="{_url("chat:block_author", pid, viewer.prefix)}">{viewer.csrf_field}'
             f'<button type="submit" role="menuitem">{block}</button></form>'
         )
     out.append("\n      </div>\n")
     return "".join(out)
 
 
-def _photos(images: list[Any], *, numbered: bool) -> str:
+def _photos(images: list[Any], w: Words, *, numbered: bool) -> str:
     links = []
     for number, image in enumerate(images, start=1):
-        alt = _e(_("Photo %(n)s") % {"n": number}) if numbered else ""
+        alt = _e(w.photo % {"n": number}) if numbered else ""
         links.append(
             f'<a href="{_e(image.image.url)}" class="photo" target="_blank" rel="noopener"><img src="'
             f'{_e(image.thumb.url)}" width="{_n(image.thumb_width)}" height="{_n(image.thumb_height)}" alt="{alt}" '
@@ -253,17 +272,17 @@ def _movie(post: Any) -> str:
     )
 
 
-def _punch(post: Any) -> str:
+def _punch(post: Any, w: Words) -> str:
     punch = post.punch
-    line = _("Punched in at %(t)s · day %(n)s") % {"t": _e(punch.local_clock), "n": _n(punch.streak)}
+    line = w.punched % {"t": _e(punch.local_clock), "n": _n(punch.streak)}
     images = list(post.images.all())
-    photos = f'<div class="photos photos-1">{_photos(images, numbered=False)}</div>' if images else ""
+    photos = f'<div class="photos photos-1">{_photos(images, w, numbered=False)}</div>' if images else ""
     return f'\n    <p class="punch-line">{_CLOCK_ICON}{line}</p>\n    {photos}\n  '
 
 
 def poll_block(post: Any, viewer: Viewer, poll_error: object = None) -> SafeString:
     """The poll: the results once the viewer voted or it closed, else the ballot (htmx swaps it alone)."""
-    w = words()
+    w = viewer.words
     poll = post.poll
     view = post.poll_view
     pid = post.public_id
@@ -292,12 +311,12 @@ def poll_block(post: Any, viewer: Viewer, poll_error: object = None) -> SafeStri
         if view.closed:
             state = f" · {w.closed}"
         elif poll.closes_at:
-            state = " · " + _("closes %(t)s") % {"t": _e(_when(poll.closes_at))}
+            state = " · " + w.closes % {"t": _e(_when(poll.closes_at, viewer))}
         else:
             state = ""
         out.append(f'\n        <p class="muted small">{votes}{state}</p>\n      ')
     else:
-        vote_url = _url("posts:vote", pid)
+        vote_url = _url("posts:vote", pid, viewer.prefix)
         kind = "checkbox" if poll.multiple else "radio"
         out.append(
             f'\n        <form method="post" action="{vote_url}" hx-post="{vote_url}" hx-target="#poll-{pid}" '
@@ -322,10 +341,10 @@ def poll_block(post: Any, viewer: Viewer, poll_error: object = None) -> SafeStri
 
 def same_button(post: Any, viewer: Viewer, error: object = None) -> SafeString:
     """The *same* button (or, on one's own post, the count): htmx swaps it alone after a press."""
-    w = words()
+    w = viewer.words
     pid = post.public_id
     pressed = bool(getattr(post, "same_by_me", False))
-    same_url = _url("posts:same", pid)
+    same_url = _url("posts:same", pid, viewer.prefix)
     out = [
         f'\n    <form class="same-form" method="post" action="{same_url}" hx-post="{same_url}" hx-target="this" '
         f'hx-swap="outerHTML">\n      {viewer.csrf_field}<input type="hidden" name="pressed" '
@@ -348,13 +367,26 @@ def same_button(post: Any, viewer: Viewer, error: object = None) -> SafeString:
     return mark_safe("".join(out))  # noqa: S308  (every value above is escaped)
 
 
-def _when(value: datetime) -> str:
-    return when_text(value)
+def _when(value: datetime, viewer: Viewer) -> str:
+    """core.when.when_text, with today's date and the words looked up once per page."""
+    local = timezone.localtime(value)
+    day = local.date()
+    today = viewer.today
+    if day == today:
+        return viewer.words.today % {"time": local.strftime("%H:%M")}
+    if day == today - timedelta(days=1):
+        return viewer.words.yesterday % {"time": local.strftime("%H:%M")}
+    if day == today + timedelta(days=1):
+        return viewer.words.tomorrow % {"time": local.strftime("%H:%M")}
+    text = viewer.days.get(day)
+    if text is None:
+        text = viewer.days[day] = short_date_text(day, today=today)
+    return text
 
 
 def card(post: Any, viewer: Viewer, *, show_channel: bool = False, is_pinned: bool = False) -> SafeString:
     """One post's card (`<li class="post card">`), as the viewer sees it."""
-    w = words()
+    w = viewer.words
     pid = post.public_id
     local = timezone.localtime(post.created_at)
     out = [
@@ -366,11 +398,11 @@ def card(post: Any, viewer: Viewer, *, show_channel: bool = False, is_pinned: bo
     if show_channel:
         channel = post.channel
         out.append(
-            f'<a class="post-channel" href="{_url("interests:channel", channel.public_id)}">{_e(channel.name)}</a>'
+            f'<a class="post-channel" href="{_url("interests:channel", channel.public_id, viewer.prefix)}">{_e(channel.name)}</a>'
         )
     out.append(
-        f'\n    <a class="post-time" href="{_url("posts:detail", pid)}"><time datetime="{local.isoformat()}">'
-        f"{_e(_when(post.created_at))}</time></a>\n"
+        f'\n    <a class="post-time" href="{_url("posts:detail", pid, viewer.prefix)}"><time datetime="{local.isoformat()}">'
+        f"{_e(_when(post.created_at, viewer))}</time></a>\n"
         f'    <details class="post-menu">\n      <summary aria-label="{w.more}">{_MORE_ICON}</summary>\n'
     )
     out.append(_menu(post, viewer, w))
@@ -391,14 +423,14 @@ def _body(post: Any, viewer: Viewer) -> str:
         images = list(post.images.all())
         return (
             f'\n    \n    <div class="photos photos-{_n(len(images) or 1)}">\n      '
-            f"{_photos(images, numbered=True)}\n    </div>\n    \n  "
+            f"{_photos(images, viewer.words, numbered=True)}\n    </div>\n    \n  "
         )
     if kind == "music" and _side(post, "song"):
         return _song(post.song)
     if kind == "movie" and _side(post, "movie"):
         return _movie(post)
     if kind == "punch" and _side(post, "punch"):
-        return _punch(post)
+        return _punch(post, viewer.words)
     if kind == "vote" and getattr(post, "poll_view", None):
         return "\n    " + poll_block(post, viewer) + "\n  "
     return ""

@@ -6,6 +6,7 @@ from django.utils.safestring import SafeString
 from posts.cards import Viewer, card
 
 register = template.Library()
+_VIEWER = "posts.cards.Viewer"
 
 
 @register.simple_tag(takes_context=True)
@@ -16,4 +17,8 @@ def post_card(
     (the argument, or else the context's) names the post's channel on the card (Home, Discover)."""
     if show_channel is None:
         show_channel = bool(context.get("show_channel"))
-    return card(post, Viewer.of(context), show_channel=show_channel, is_pinned=is_pinned)
+    # One Viewer per rendering (the 20 cards of a page share it: its words, today's date, the CSRF field).
+    viewer = context.render_context.get(_VIEWER)
+    if viewer is None:
+        viewer = context.render_context[_VIEWER] = Viewer.of(context)
+    return card(post, viewer, show_channel=show_channel, is_pinned=is_pinned)
