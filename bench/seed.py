@@ -46,6 +46,8 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import AccessToken, User  # noqa: E402
 from accounts.usernames import username_key  # noqa: E402
 from bench.benchlib import DEFAULT_ENV_FILE, out  # noqa: E402
+from core.scale_data import recount_counters, tally_films  # noqa: E402
+from core.seed_vocabulary import FILMS, POLLS, QUALIFIERS, SONGS, THEMES, WORDS, ZH_SENTENCES  # noqa: E402
 from interests.categories import CATEGORIES  # noqa: E402
 from interests.models import Channel, ChannelKind, Membership  # noqa: E402
 from interests.names import channel_name_key  # noqa: E402
@@ -54,193 +56,6 @@ from posts.movies import movie_title_key  # noqa: E402
 
 BENCH_PASSWORD = "bench-password-not-secret"  # noqa: S105  (a throwaway account in a throwaway database)
 
-# Words the generated text is made of. "night" is common on purpose: explore?q=night finds channels.
-EN_WORDS = [
-    "night",
-    "morning",
-    "rain",
-    "coffee",
-    "tired",
-    "happy",
-    "quiet",
-    "song",
-    "window",
-    "street",
-    "city",
-    "train",
-    "home",
-    "work",
-    "study",
-    "exam",
-    "sleep",
-    "dream",
-    "cat",
-    "dog",
-    "walk",
-    "run",
-    "book",
-    "film",
-    "light",
-    "cold",
-    "warm",
-    "tea",
-    "alone",
-    "friends",
-    "family",
-    "today",
-    "tomorrow",
-    "yesterday",
-    "remember",
-    "forget",
-    "slow",
-    "little",
-    "soft",
-    "loud",
-    "late",
-    "early",
-    "again",
-    "still",
-    "always",
-    "never",
-    "maybe",
-    "really",
-    "just",
-    "feel",
-    "think",
-    "want",
-    "need",
-    "miss",
-    "love",
-    "hate",
-    "like",
-    "hope",
-    "wish",
-    "try",
-    "wait",
-    "stay",
-    "leave",
-    "ocean",
-    "river",
-    "mountain",
-    "park",
-    "bus",
-    "room",
-    "bed",
-    "lamp",
-    "moon",
-    "sun",
-    "cloud",
-    "wind",
-    "snow",
-    "summer",
-    "winter",
-    "spring",
-    "autumn",
-]
-ZH_SENTENCES = (
-    "今天又失眠了。",
-    "下雨的夜里听歌。",
-    "有人也在加班吗？",
-    "早起的感觉真好。",
-    "猫在窗台上睡着了。",
-    "想念家里的饭菜。",
-    "考试终于结束了。",
-    "一个人看了一场电影。",
-)
-THEMES = [
-    "insomnia",
-    "night owls",
-    "early birds",
-    "songs I loop",
-    "show me your shoes",
-    "rainy days",
-    "coffee at 6",
-    "quiet mornings",
-    "after work",
-    "study with me",
-    "exam season",
-    "lonely in the city",
-    "cats at the window",
-    "dogs on walks",
-    "first snow",
-    "summer nights",
-    "trains and stations",
-    "books at bedtime",
-    "films that stayed",
-    "small wins",
-    "bad days",
-    "good soup",
-    "long walks",
-    "the sea",
-    "plants I keep alive",
-    "old photos",
-    "night shifts",
-    "running slowly",
-    "learning to draw",
-    "home cooking",
-    "moving out",
-    "missing home",
-    "3 a.m. thoughts",
-    "lofi loops",
-    "street food",
-    "rooftops",
-    "the moon",
-    "sunday blues",
-    "first job",
-    "night markets",
-]
-QUALIFIERS = [
-    "club",
-    "circle",
-    "corner",
-    "room",
-    "diary",
-    "notes",
-    "people",
-    "friends",
-    "daily",
-    "together",
-    "talk",
-    "place",
-    "hours",
-    "stories",
-    "collective",
-    "gang",
-    "moments",
-    "thoughts",
-    "society",
-    "channel",
-    "lounge",
-    "crew",
-    "journal",
-    "den",
-]
-SONGS = (
-    ("Holocene", "Bon Iver"),
-    ("Night Owl", "Galimatias"),
-    ("Pink + White", "Frank Ocean"),
-    ("晴天", "周杰伦"),
-    ("Motion Sickness", "Phoebe Bridgers"),
-    ("Re: Stacks", "Bon Iver"),
-    ("Sunday Morning", "The Velvet Underground"),
-    ("夜空中最亮的星", "逃跑计划"),
-)
-FILMS = (
-    ("In the Mood for Love", 2000),
-    ("Spirited Away", 2001),
-    ("Paterson", 2016),
-    ("Lost in Translation", 2003),
-    ("Perfect Days", 2023),
-    ("Chungking Express", 1994),
-    ("Past Lives", 2023),
-    ("Aftersun", 2022),
-)
-POLL_QUESTIONS = (
-    ("Cats or dogs?", ["Cats", "Dogs"]),
-    ("Tea or coffee?", ["Tea", "Coffee", "Neither"]),
-    ("When do you sleep?", ["Before 11", "11 to 1", "After 1", "What is sleep"]),
-    ("Rain or sun?", ["Rain", "Sun"]),
-)
 # Share of channels per kind. Bulk posts go to text channels; music, movie and vote channels get a
 # small share of posts with their side rows (Song, Movie, Poll+options); image and punch channels
 # get none (their posts need files or punches).
@@ -304,7 +119,7 @@ def step(seeded: Seeded, name: str, started: float) -> None:
 
 
 def sentence(rng: random.Random, low: int, high: int) -> str:
-    words = rng.choices(EN_WORDS, k=rng.randint(low, high))
+    words = rng.choices(WORDS, k=rng.randint(low, high))
     return (" ".join(words)).capitalize() + rng.choice(".!?…")
 
 
@@ -317,7 +132,7 @@ def text_pool(rng: random.Random, size: int) -> list[str]:
         else:
             parts = [sentence(rng, 3, 18) for _ in range(rng.randint(1, 4))]
             if index % 25 == 1:
-                parts.append("https://example.com/" + rng.choice(EN_WORDS))
+                parts.append("https://example.com/" + rng.choice(WORDS))
             pool.append(" ".join(parts))
     return pool
 
@@ -332,7 +147,7 @@ def seed_people(plan: Plan, rng: random.Random, seeded: Seeded) -> None:
     now = timezone.now()
     people = []
     for index in range(plan.people):
-        name = f"{rng.choice(EN_WORDS)}_{rng.choice(EN_WORDS)}_{index}"[:30]
+        name = f"{rng.choice(WORDS)}_{rng.choice(WORDS)}_{index}"[:30]
         people.append(
             User(
                 username=name,
@@ -525,7 +340,7 @@ def _side_rows(posts: list[Post], rng: random.Random) -> None:
                 Movie(post_id=post.pk, title=film, title_key=movie_title_key(film), year=year, rating=rng.randint(1, 5))
             )
         elif post.kind == ChannelKind.VOTE:
-            question, answers = rng.choice(POLL_QUESTIONS)
+            question, answers = rng.choice(POLLS)
             polls.append((Poll(post_id=post.pk, question=question), answers))
     Song.objects.bulk_create(songs)
     Movie.objects.bulk_create(movies)
@@ -539,19 +354,10 @@ def _side_rows(posts: list[Post], rng: random.Random) -> None:
 
 def recount(*, same_count: bool) -> None:
     """Set the denormalised counters from the rows they count: one UPDATE … FROM per counter."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE interests_channel SET member_count = agg.n"
-            " FROM (SELECT channel_id, COUNT(*) AS n FROM interests_membership GROUP BY channel_id) AS agg"
-            " WHERE interests_channel.id = agg.channel_id"
-        )
-        cursor.execute(
-            "UPDATE interests_channel SET post_count = agg.n, last_post_at = agg.last"
-            " FROM (SELECT channel_id, COUNT(*) AS n, MAX(created_at) AS last FROM posts_post"
-            " WHERE removed_at IS NULL GROUP BY channel_id) AS agg"
-            " WHERE interests_channel.id = agg.channel_id"
-        )
-        if same_count:
+    recount_counters()
+    tally_films()
+    if same_count:
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE posts_post SET same_count = agg.n"
                 " FROM (SELECT post_id, COUNT(*) AS n FROM posts_same GROUP BY post_id) AS agg"

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -83,8 +83,20 @@ def conversation_rows(*, user: User) -> list[ConversationRow]:
 
 
 def unread_total(*, user: User) -> int:
-    """The Chats tab's badge: unread messages outside muted conversations."""
-    return sum(row.unread for row in conversation_rows(user=user) if not row.muted)
+    """The Chats tab's badge: unread messages outside muted (and ignored) conversations — what the rows of
+    the Chats tab count, summed in one query: for each of the person's rows, the messages after their read
+    mark that others sent (not membership events)."""
+    return (
+        Message.objects.filter(
+            conversation__participants__user=user,
+            conversation__participants__ignored=False,
+            conversation__participants__muted=False,
+            seq__gt=F("conversation__participants__last_read_seq"),
+        )
+        .exclude(sender=user)
+        .exclude(kind=MessageKind.EVENT)
+        .count()
+    )
 
 
 def _messages(conversation: Conversation) -> QuerySet[Message]:

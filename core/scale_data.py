@@ -30,6 +30,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
 from accounts.usernames import username_key
+from core.seed_vocabulary import FILMS, POLLS, SONGS, THEMES, WORDS, ZH_SENTENCES
 from interests.categories import CATEGORIES
 from interests.models import ChannelKind
 from interests.names import channel_name_key
@@ -37,174 +38,6 @@ from posts.movies import movie_title_key
 
 SEED_PASSWORD = "seed-password-not-secret"  # noqa: S105  (throwaway accounts in a benchmark database)
 
-WORDS = [
-    "night",
-    "morning",
-    "rain",
-    "coffee",
-    "tired",
-    "happy",
-    "quiet",
-    "song",
-    "window",
-    "street",
-    "city",
-    "train",
-    "home",
-    "work",
-    "study",
-    "exam",
-    "sleep",
-    "dream",
-    "cat",
-    "dog",
-    "walk",
-    "run",
-    "book",
-    "film",
-    "light",
-    "cold",
-    "warm",
-    "tea",
-    "alone",
-    "friends",
-    "family",
-    "today",
-    "tomorrow",
-    "yesterday",
-    "remember",
-    "forget",
-    "slow",
-    "little",
-    "soft",
-    "loud",
-    "late",
-    "early",
-    "again",
-    "still",
-    "always",
-    "never",
-    "maybe",
-    "really",
-    "just",
-    "feel",
-    "think",
-    "want",
-    "need",
-    "miss",
-    "love",
-    "hope",
-    "wish",
-    "try",
-    "wait",
-    "stay",
-    "leave",
-    "ocean",
-    "river",
-    "mountain",
-    "park",
-    "bus",
-    "room",
-    "bed",
-    "lamp",
-    "moon",
-    "sun",
-    "cloud",
-    "wind",
-    "snow",
-    "summer",
-    "winter",
-    "spring",
-    "autumn",
-]
-ZH = (
-    "今天又失眠了。",
-    "下雨的夜里听歌。",
-    "有人也在加班吗？",
-    "早起的感觉真好。",
-    "猫在窗台上睡着了。",
-    "想念家里的饭菜。",
-)
-THEMES = [
-    "insomnia",
-    "night",
-    "owls",
-    "early",
-    "birds",
-    "songs",
-    "I",
-    "loop",
-    "rainy",
-    "days",
-    "coffee",
-    "at",
-    "6",
-    "quiet",
-    "mornings",
-    "after",
-    "work",
-    "study",
-    "with",
-    "me",
-    "exam",
-    "season",
-    "cats",
-    "at",
-    "the",
-    "window",
-    "first",
-    "snow",
-    "summer",
-    "nights",
-    "trains",
-    "books",
-    "at",
-    "bedtime",
-    "films",
-    "that",
-    "stayed",
-    "small",
-    "wins",
-    "good",
-    "soup",
-    "long",
-    "walks",
-    "the",
-    "sea",
-    "plants",
-    "old",
-    "photos",
-    "night",
-    "shifts",
-    "running",
-    "slowly",
-    "home",
-    "cooking",
-    "missing",
-    "home",
-    "lofi",
-    "rooftops",
-    "the",
-    "moon",
-    "sunday",
-    "blues",
-    "first",
-    "job",
-    "night",
-    "markets",
-]
-SONGS = (
-    ("Holocene", "Bon Iver"),
-    ("Night Owl", "Galimatias"),
-    ("晴天", "周杰伦"),
-    ("Sunday Morning", "The Velvet Underground"),
-)
-FILMS = (("In the Mood for Love", 2000), ("Spirited Away", 2001), ("Paterson", 2016), ("Past Lives", 2023))
-POLLS = (
-    ("Cats or dogs?", ("Cats", "Dogs")),
-    ("Tea or coffee?", ("Tea", "Coffee", "Neither")),
-    ("When do you sleep?", ("Before 11", "11 to 1", "After 1", "What is sleep")),
-)
 # The columns of posts_post that the seed writes, for photo/text posts and for punches' own posts alike.
 POST_COLUMNS = [
     "id",
@@ -393,7 +226,7 @@ class ScaleSeeder:
 
     def _text(self, rng: random.Random) -> str:
         if rng.random() < 0.1:
-            return "".join(rng.choices(ZH, k=rng.randint(1, 3)))
+            return "".join(rng.choices(ZH_SENTENCES, k=rng.randint(1, 3)))
         sentences = []
         for _ in range(rng.randint(1, 4)):
             sentences.append(" ".join(rng.choices(WORDS, k=rng.randint(3, 16))).capitalize() + rng.choice(".!?…"))
@@ -407,6 +240,7 @@ class ScaleSeeder:
             getattr(self, f"_{name}")()
         step = time.perf_counter()
         recount_counters()
+        tally_films()
         reset_sequences()
         analyze()
         self.report.seconds["counters, sequences, analyze"] = time.perf_counter() - step
@@ -931,6 +765,18 @@ def recount_counters() -> None:
             " FROM (SELECT channel_id, COUNT(*) AS n, MAX(created_at) AS last FROM posts_post"
             " WHERE removed_at IS NULL GROUP BY channel_id) AS agg"
             " WHERE interests_channel.id = agg.channel_id"
+        )
+
+
+def tally_films() -> None:
+    """Each film's standing in each channel (posts.models.FilmTally), from the movie posts written."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM posts_filmtally")
+        cursor.execute(
+            "INSERT INTO posts_filmtally (channel_id, title_key, year, posts, stars)"
+            " SELECT p.channel_id, m.title_key, COALESCE(m.year, 0), COUNT(*), SUM(m.rating)"
+            " FROM posts_movie m JOIN posts_post p ON p.id = m.post_id WHERE p.removed_at IS NULL"
+            " GROUP BY p.channel_id, m.title_key, COALESCE(m.year, 0)"
         )
 
 

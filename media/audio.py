@@ -8,6 +8,7 @@ transcoded to AAC in M4A. Every packet is decoded once on the way: that proves t
 and measures its length; a file whose declared length is over the limit is refused before any decoding.
 """
 
+import array
 import io
 import tempfile
 from collections.abc import Callable, Iterator
@@ -369,3 +370,23 @@ def _spoken_length(seconds: float) -> str:
         minutes = seconds / 60
         return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": f"{minutes:g}"}
     return ngettext("%(count)s second", "%(count)s seconds", seconds) % {"count": f"{seconds:g}"}
+
+
+def encode_mono(
+    samples: array.array[int], *, rate: int, codec: str, muxer: str, tags: dict[str, str] | None = None
+) -> bytes:
+    """16-bit mono samples encoded by PyAV into one file of `muxer`, with `tags` as its metadata.
+
+    Made sounds (the demo's chime, the tests' tones and hostile files) are written through here."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=muxer) as output:
+        output.metadata.update(tags or {})
+        stream = output.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, AudioStream)
+        frame = av.AudioFrame(format="s16", layout="mono", samples=len(samples))
+        frame.planes[0].update(samples.tobytes())
+        frame.sample_rate = rate
+        frame.pts = 0
+        output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return buffer.getvalue()

@@ -9,6 +9,7 @@ from accounts.models import User
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from interests.models import Channel
 from posts.models import Post
+from posts.movies import film_tally_forget
 
 from .log import log_action
 from .models import ModerationAction, Report, ReportReason, ReportTarget
@@ -42,6 +43,7 @@ def take_down(
     """Remove a post (locked by the caller, inside its transaction): it leaves the channel and its counts, its
     open reports close, and the action is logged. Used by the channel's host and by the site's operators."""
     if post.removed_at is None:
+        film_tally_forget(Post.objects.filter(pk=post.pk))
         post.removed_at = timezone.now()
         post.removed_reason = reason
         post.pinned_at = None

@@ -126,6 +126,25 @@ class Movie(models.Model):
         return self.title
 
 
+class FilmTally(models.Model):
+    """A film's standing in a channel, kept as its posts come and go: how many live posts name the film
+    (same `title_key` and year; 0 = no year given) and the sum of their stars. Read per page, never counted."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    title_key = models.CharField(max_length=200)
+    year = models.PositiveSmallIntegerField(default=0)
+    posts = models.IntegerField(default=0)
+    stars = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "title_key", "year"], name="one_tally_per_film_and_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title_key} ({self.year or '?'}): {self.posts} posts"
+
+
 class Poll(models.Model):
     """A question with 2–10 options. Results show to those who voted, and to all once it closes."""
 

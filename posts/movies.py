@@ -1,13 +1,11 @@
 """Movie posts: a film, a 1–5 star rating and a short review; the channel sees how others rated it."""
 
-import hashlib
 import unicodedata
 from collections.abc import Iterable
 
-from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +13,7 @@ from accounts.models import User
 from core.errors import ServiceError, ValidationFailed, gather_checks
 from interests.models import Channel, ChannelKind
 
-from .models import Movie, Post
+from .models import FilmTally, Movie, Post
 from .services import _clean_post_text, check_can_post, post_record
 from .stored_images import stored_image
 
@@ -102,54 +100,54 @@ def post_create_movie(
         if stored is not None:
             movie.poster.name = stored.image_name
         movie.save()
-        key = _film_key(channel.pk, movie.title_key, movie.year)
-        transaction.on_commit(lambda: cache.delete(key))
+        _tally(channel.pk, movie.title_key, movie.year, posts=1, stars=movie.rating)
     return post
 
 
-# A film's standing in a channel is counted over every post of that film there: at a million posts, one
-# film in a big channel is tens of thousands of rows (1.5 s on PostgreSQL). It is kept in the cache for
-# a while, dropped when the channel gets a new post of the film; a removed post still counts until then.
-FILM_STATS_SECONDS = 300
+# A film's standing in a channel ("N others posted this film · average ★") is a tally kept as posts come
+# and go (`FilmTally`), so a page reads one row per film instead of counting every post of it: at a million
+# posts one film in a big channel is tens of thousands of rows (1.5 s on PostgreSQL).
 
 
-def _film_key(channel_id: int, title_key: str, year: int | None) -> str:
-    digest = hashlib.sha256(f"{channel_id}|{title_key}|{year}".encode()).hexdigest()[:32]
-    return f"film-stats:{digest}"
+def _tally(channel_id: int, title_key: str, year: int | None, *, posts: int, stars: int) -> None:
+    """Add to a film's tally in a channel, inside the caller's transaction (concurrent posts both count)."""
+    tally, _created = FilmTally.objects.get_or_create(channel_id=channel_id, title_key=title_key, year=year or 0)
+    FilmTally.objects.filter(pk=tally.pk).update(posts=F("posts") + posts, stars=F("stars") + stars)
+
+
+def film_tally_forget(posts: QuerySet[Post]) -> None:
+    """Take live movie posts that are being removed or deleted out of their films' tallies (before the
+    rows go or are marked removed, inside the caller's transaction)."""
+    rows = (
+        Movie.objects.filter(post__in=posts, post__removed_at__isnull=True)
+        .values("post__channel_id", "title_key", "year")
+        .annotate(n=Count("pk"), total=Sum("rating"))
+        .order_by()
+    )
+    for row in rows:
+        _tally(row["post__channel_id"], row["title_key"], row["year"], posts=-row["n"], stars=-(row["total"] or 0))
 
 
 def film_stats(posts: Iterable[Post]) -> dict[int, tuple[int, float]]:
-    """For each movie post: how many *other* posts in its channel name the same film (same title and
-    year), and the average of their ratings."""
+    """For each movie post: how many *other* live posts in its channel name the same film (same title and
+    year), and the average of their ratings. One query for the page."""
     movies = [post.movie for post in posts if post.kind == ChannelKind.MOVIE and hasattr(post, "movie")]
     if not movies:
         return {}
-    films = {(m.post.channel_id, m.title_key, m.year) for m in movies}
-    keys = {film: _film_key(*film) for film in films}
-    cached = cache.get_many(list(keys.values()))
-    groups: dict[tuple[int, str, int | None], tuple[int, int]] = {
-        film: (cached[key][0], cached[key][1]) for film, key in keys.items() if key in cached
+    films = {(m.post.channel_id, m.title_key, m.year or 0) for m in movies}
+    wanted = Q()
+    for channel_id, title_key, year in films:
+        wanted |= Q(channel_id=channel_id, title_key=title_key, year=year)
+    groups = {
+        (t.channel_id, t.title_key, t.year): (t.posts, t.stars)
+        for t in FilmTally.objects.filter(wanted).only("channel_id", "title_key", "year", "posts", "stars")
     }
-    missing = films - groups.keys()
-    if missing:
-        rows = (
-            Movie.objects.filter(
-                post__channel_id__in={film[0] for film in missing},
-                title_key__in={film[1] for film in missing},
-                post__removed_at__isnull=True,
-            )
-            .values("post__channel_id", "title_key", "year")
-            .annotate(n=Count("pk"), total=Sum("rating"))
-            .order_by()
-        )
-        counted = {(r["post__channel_id"], r["title_key"], r["year"]): (r["n"], r["total"] or 0) for r in rows}
-        fresh = {film: counted[film] for film in missing if film in counted}
-        groups.update(fresh)
-        cache.set_many({keys[film]: list(value) for film, value in fresh.items()}, FILM_STATS_SECONDS)
     stats: dict[int, tuple[int, float]] = {}
     for movie in movies:
-        count, total = groups.get((movie.post.channel_id, movie.title_key, movie.year), (1, movie.rating))
-        others = max(count - 1, 0)
+        count, total = groups.get((movie.post.channel_id, movie.title_key, movie.year or 0), (1, movie.rating))
+        if movie.post.removed_at is None:  # the tally counts live posts; a removed one's stars are not in it
+            count, total = count - 1, total - movie.rating
         # "N others posted this film, average ★ x.y": the others' average, without this post's own stars.
-        stats[movie.post_id] = (others, (total - movie.rating) / others if others else float(movie.rating))
+        others = max(count, 0)
+        stats[movie.post_id] = (others, total / others if others else float(movie.rating))
     return stats

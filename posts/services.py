@@ -71,9 +71,11 @@ def post_delete(*, post: Post, by: User) -> None:
     if post.author_id != by.pk:
         raise PermissionDenied("not_author", _("Only its author can delete a post."))
     from .files import delete_post_files
+    from .movies import film_tally_forget
 
     delete_post_files(post)
     if post.removed_at is None:
+        film_tally_forget(Post.objects.filter(pk=post.pk))
         Channel.objects.filter(pk=post.channel_id).update(post_count=F("post_count") - 1)
     post.delete()
 

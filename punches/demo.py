@@ -1,17 +1,16 @@
 """Demo punches: a few mornings of early birds, and a chime to wake up to."""
 
 import array
-import io
 import math
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import av
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from core.demo import DemoWorld, register_seeder
 from interests.models import Channel
+from media.audio import encode_mono
 from posts.songs import post_create_song
 
 from .services import playlist_add, punch_in
@@ -29,16 +28,8 @@ def _chime(seconds: float = 6.0, rate: int = 44_100) -> SimpleUploadedFile:
             if t >= start:
                 value += math.sin(2 * math.pi * frequency * t) * math.exp(-(t - start) * 1.3)
         samples.append(int(max(-1.0, min(1.0, value / 3)) * 12_000))
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="flac") as output:
-        stream = output.add_stream("flac", rate=rate, layout="mono")
-        frame = av.AudioFrame(format="s16", layout="mono", samples=len(samples))
-        frame.planes[0].update(samples.tobytes())
-        frame.sample_rate = rate
-        frame.pts = 0
-        output.mux(stream.encode(frame))
-        output.mux(stream.encode(None))
-    return SimpleUploadedFile("chime.flac", buffer.getvalue(), content_type="audio/flac")
+    data = encode_mono(samples, rate=rate, codec="flac", muxer="flac")
+    return SimpleUploadedFile("chime.flac", data, content_type="audio/flac")
 
 
 @register_seeder(order=40)

@@ -17,6 +17,8 @@ from av.video.stream import VideoStream
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, PngImagePlugin
 
+from media.audio import encode_mono
+
 LOCATION = "52.5200N-13.4050E-HOME"
 XMP_PACKET = (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
@@ -138,18 +140,7 @@ def gif_frame_bomb(frames: int = 400) -> bytes:
 
 def _encoded_silence(codec: str, muxer: str, *, rate: int, seconds: float, metadata: dict[str, str]) -> bytes:
     samples = array.array("h", bytes(2 * int(rate * seconds)))
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=muxer) as output:
-        output.metadata.update(metadata)
-        stream = output.add_stream(codec, rate=rate, layout="mono")
-        assert isinstance(stream, AudioStream)
-        frame = av.AudioFrame(format="s16", layout="mono", samples=len(samples))
-        frame.planes[0].update(samples.tobytes())
-        frame.sample_rate = rate
-        frame.pts = 0
-        output.mux(stream.encode(frame))
-        output.mux(stream.encode(None))
-    return buffer.getvalue()
+    return encode_mono(samples, rate=rate, codec=codec, muxer=muxer, tags=metadata)
 
 
 def flac_with_location(seconds: float = 1.0) -> bytes:

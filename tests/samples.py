@@ -4,10 +4,10 @@ import array
 import io
 import math
 
-import av
-from av.audio.stream import AudioStream
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
+
+from media.audio import encode_mono
 
 GPS_MARK = b"GPS-SECRET-52.52N"
 TAG_MARK = "SECRET-TAG-123"
@@ -41,18 +41,7 @@ def _tone(*, muxer: str, codec: str, rate: int, hertz: float, seconds: float, ti
     samples = array.array(
         "h", (int(7000 * math.sin(2 * math.pi * hertz * i / rate)) for i in range(int(seconds * rate)))
     )
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=muxer) as output:
-        output.metadata["title"] = title
-        stream = output.add_stream(codec, rate=rate, layout="mono")
-        assert isinstance(stream, AudioStream)
-        frame = av.AudioFrame(format="s16", layout="mono", samples=len(samples))
-        frame.planes[0].update(samples.tobytes())
-        frame.sample_rate = rate
-        frame.pts = 0
-        output.mux(stream.encode(frame))
-        output.mux(stream.encode(None))
-    return buffer.getvalue()
+    return encode_mono(samples, rate=rate, codec=codec, muxer=muxer, tags={"title": title})
 
 
 def song(seconds: float = 1.5, name: str = "song.flac", title: str = TAG_MARK) -> SimpleUploadedFile:

@@ -134,6 +134,48 @@ class TestGroups:
         assert selectors.unread_total(user=ana) == 0
         assert selectors.conversation_rows(user=ana)[0].unread == 1  # still shown in the list
 
+    def test_the_badge_counts_what_the_chats_rows_count(self, django_assert_num_queries):
+        owner, group = a_group()
+        ana, bo, cy = make_user(username="ana"), make_user(username="bo"), make_user(username="cy")
+        joined(group, owner, ana, bo)  # two "joined" events: never counted
+
+        def badge_equals_rows(person) -> int:
+            rows = selectors.conversation_rows(user=person)
+            with django_assert_num_queries(1):
+                total = selectors.unread_total(user=person)
+            assert total == sum(r.unread for r in rows if not r.muted)
+            return total
+
+        services.message_send(sender=owner, conversation=group, text="one", client_id="o1")
+        services.message_send(sender=bo, conversation=group, text="two", client_id="b1")
+        services.conversation_knock(
+            sender=bo,
+            post=post_create_text(author=ana, channel=make_channel(name="Ana's", host=ana), text="x"),
+            text="me too",
+            client_id="b2",
+        )
+        ignored, _sent = services.conversation_knock(
+            sender=cy,
+            post=post_create_text(author=ana, channel=make_channel(name="Ana's 2", host=ana), text="y"),
+            text="hello?",
+            client_id="c1",
+        )
+        services.conversation_ignore(user=ana, conversation=ignored)
+        assert badge_equals_rows(ana) == 3  # "one", "two", the knock; not the ignored request
+        assert badge_equals_rows(owner) == 1  # "two": not his own "one", not the events
+        assert badge_equals_rows(bo) == badge_equals_rows(cy) == 0  # their own words only
+        group.refresh_from_db()
+        services.conversation_read(
+            user=ana, conversation=group, seq=Message.objects.get(conversation=group, text="one").seq
+        )
+        assert badge_equals_rows(ana) == 2
+        groups.conversation_mute(user=ana, conversation=group, muted=True)
+        assert badge_equals_rows(ana) == 1
+        groups.conversation_mute(user=ana, conversation=group, muted=False)
+        services.message_send(sender=ana, conversation=group, text="mine", client_id="a1")  # she has read it all
+        assert badge_equals_rows(ana) == 1
+        assert badge_equals_rows(owner) == 2
+
     def test_the_invite_page_never_shows_someone_who_blocked_you(self):
         owner, group = a_group()
         ana, bo = make_user(username="ana"), make_user(username="bo")

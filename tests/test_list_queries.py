@@ -23,12 +23,12 @@ pytestmark = pytest.mark.django_db
 # Queries per page; the comment names them. A change here is a change in what a page costs.
 PINNED = {
     # session, user, joined channels, newest ids (one UNION ALL of per-channel index walks), the posts,
-    # songs, films, polls, punches (one query per kind on the page), *same* by me, photos, poll options
-    # (the films' standing comes from the cache once counted)
-    "home": 12,
-    # session, user, channel (+ joined?), posts, pinned post, films, *same* by me (a page of films reads no
-    # photos: only photo and punch posts have them)
-    "channel": 7,
+    # songs, films, polls, punches (one query per kind on the page), *same* by me, photos, poll options,
+    # the films' standing (their tallies)
+    "home": 13,
+    # session, user, channel (+ joined?), posts, pinned post, films, *same* by me, the films' tallies (a
+    # page of films reads no photos: only photo and punch posts have them)
+    "channel": 8,
     "explore": 3,
     "discover": 4,
     "chats": 4,
@@ -36,8 +36,8 @@ PINNED = {
     "stickers": 3,
     "punch board": 7,
     "ops reports": 6,
-    "api feed": 13,
-    "api channel posts": 8,  # no photos read for a page of films, as the channel page
+    "api feed": 14,
+    "api channel posts": 9,  # no photos read for a page of films, as the channel page
     "api channels": 4,
     "api conversations": 5,
     "api messages": 5,

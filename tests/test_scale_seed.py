@@ -5,13 +5,13 @@ from collections import Counter, defaultdict
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Count, F, Max
+from django.db.models import Count, F, Max, Sum
 
 from accounts.models import User
 from chat.models import Conversation, Message, Participant
 from core.scale_data import Sizes
 from interests.models import Channel, ChannelKind, Membership
-from posts.models import Movie, Poll, PollOption, Post, PostImage, Same, Song
+from posts.models import FilmTally, Movie, Poll, PollOption, Post, PostImage, Same, Song
 from punches.models import Punch, PunchClock
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +95,15 @@ def test_the_dataset_has_every_shape_and_its_counters_equal_recounts(seeded):
             assert counted.last_post_at == counted.newest
         assert counted.host_id is not None
         assert Membership.objects.filter(channel=counted, user_id=counted.host_id).exists()
+    # Each film's standing in each channel: its tally equals a recount of its posts.
+    films = {
+        (r["post__channel_id"], r["title_key"], r["year"] or 0): (r["n"], r["stars"])
+        for r in Movie.objects.values("post__channel_id", "title_key", "year")
+        .annotate(n=Count("pk"), stars=Sum("rating"))
+        .order_by()
+    }
+    assert films
+    assert {(t.channel_id, t.title_key, t.year): (t.posts, t.stars) for t in FilmTally.objects.all()} == films
     # Chat: direct conversations and groups, messages numbered 1…n, counters and read marks consistent.
     assert set(Conversation.objects.values_list("kind", flat=True)) == {"direct", "group"}
     assert Conversation.objects.filter(kind="group", channel__isnull=False).exists()
