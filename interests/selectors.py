@@ -18,8 +18,10 @@ SORTS = {
 SEARCH_MAX = 100
 
 
-def _visible(viewer: User | None) -> QuerySet[Channel]:
-    channels = Channel.objects.filter(is_closed=False).select_related("host", "punch_clock")
+def _visible(viewer: User | None, *, related: bool = True) -> QuerySet[Channel]:
+    channels = Channel.objects.filter(is_closed=False)
+    if related:
+        channels = channels.select_related("host", "punch_clock")
     if viewer is not None and viewer.is_authenticated:
         channels = channels.annotate(joined=Exists(Membership.objects.filter(channel=OuterRef("pk"), user=viewer)))
     return channels
@@ -33,17 +35,19 @@ def channel_list(
     sort: str = "active",
     cursor: str | None = None,
     size: int = 20,
+    with_host: bool = True,
 ) -> Page[Channel]:
     """Channels, small ones too, filtered by category and by words in the name or description.
 
     Substring matching works the same for Chinese (no spaces between words) and English; on
-    PostgreSQL a trigram index serves it.
+    PostgreSQL a trigram index serves it. `with_host=False` leaves out the host and the punch clock
+    (Explore's cards show neither: 40 model instances fewer a page).
     """
     if sort not in SORTS:
         raise ServiceError("invalid_sort", _("Sort by active, new or popular."), field="sort")
     if category and category not in CATEGORIES:
         raise ServiceError("invalid_category", _("No such category."), field="category")
-    channels = _visible(viewer)
+    channels = _visible(viewer, related=with_host)
     if category:
         channels = channels.filter(category=category)
     terms = q.strip()[:SEARCH_MAX].split()

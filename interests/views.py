@@ -29,7 +29,12 @@ def explore(request: HtmxHttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "active")
     try:
         page = selectors.channel_list(
-            viewer=signed_in_user(request), q=q, category=category, sort=sort, cursor=request.GET.get("cursor") or None
+            viewer=signed_in_user(request),
+            q=q,
+            category=category,
+            sort=sort,
+            cursor=request.GET.get("cursor") or None,
+            with_host=False,
         )
     except ServiceError as error:
         return render(request, "interests/explore.html", {"error": error.message, "categories": CATEGORIES}, status=400)

@@ -12,7 +12,8 @@ from core.forms import add_service_error
 from core.http import HtmxHttpRequest, signed_in_user
 from interests.selectors import channel_get
 
-from . import selectors, services
+from . import cards, selectors, services
+from .cards import Viewer
 from .composers import composer_for
 from .polls import poll_vote
 from .selectors import home_feed
@@ -71,11 +72,10 @@ def vote(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
             messages.error(request, error.message)
             return redirect("posts:detail", public_id=public_id)
         post = selectors.post_get(viewer=viewer, public_id=public_id)
-        context = {"post": post, "poll_error": error.message}
-        return render(request, "posts/_post.html#poll", context, status=error.status)
+        return HttpResponse(cards.poll_block(post, Viewer.of_request(request), error.message), status=error.status)
     post = selectors.post_get(viewer=viewer, public_id=public_id)
     if request.htmx:
-        return render(request, "posts/_post.html#poll", {"post": post})
+        return HttpResponse(cards.poll_block(post, Viewer.of_request(request)))
     return redirect("posts:detail", public_id=public_id)
 
 
@@ -105,12 +105,10 @@ def same(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
         if not request.htmx:
             messages.error(request, error.message)
             return redirect("posts:detail", public_id=public_id)
-        return render(
-            request, "posts/_post.html#same_button", {"post": post, "error": error.message}, status=error.status
-        )
+        return HttpResponse(cards.same_button(post, Viewer.of_request(request), error.message), status=error.status)
     post = selectors.post_get(viewer=viewer, public_id=public_id)  # fresh count and state
     if request.htmx:
-        return render(request, "posts/_post.html#same_button", {"post": post})
+        return HttpResponse(cards.same_button(post, Viewer.of_request(request)))
     next_url = request.POST.get("next", "")
     if next_url.startswith("/") and not next_url.startswith("//"):
         return redirect(next_url)

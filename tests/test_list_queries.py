@@ -26,8 +26,9 @@ PINNED = {
     # songs, films, polls, punches (one query per kind on the page), *same* by me, photos, poll options,
     # the films' standing (their tallies)
     "home": 13,
-    # session, user, channel (+ joined?), posts, pinned post, films, *same* by me, photos, the films' tallies
-    "channel": 9,
+    # session, user, channel (+ joined?), posts, pinned post, films, *same* by me, the films' tallies (a
+    # page of films reads no photos: only photo and punch posts have them)
+    "channel": 8,
     "explore": 3,
     "discover": 4,
     "chats": 4,
@@ -36,7 +37,7 @@ PINNED = {
     "punch board": 7,
     "ops reports": 6,
     "api feed": 14,
-    "api channel posts": 10,
+    "api channel posts": 9,  # no photos read for a page of films, as the channel page
     "api channels": 4,
     "api conversations": 5,
     "api messages": 5,

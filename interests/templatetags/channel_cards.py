@@ -1,0 +1,47 @@
+from typing import Any
+
+from django import template
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
+
+register = template.Library()
+
+# A channel's card on Explore (interests/_channel_card.html), kept by everything it shows: the same card
+# for every visitor until the channel's name, cover, description, rule, counts or the visitor's membership
+# or language differ — then the key differs and it is rendered afresh. At most this many are kept (a
+# few hundred bytes each); when full, the lot is dropped.
+LIMIT = 500
+_rendered: dict[tuple[object, ...], SafeString] = {}
+
+
+@register.simple_tag
+def channel_card(channel: Any) -> SafeString:
+    """{% channel_card channel %}: Explore's card for one channel (its template reads only `channel`)."""
+    key = (
+        get_language(),
+        get_script_prefix(),
+        channel.public_id,
+        channel.name,
+        channel.kind,
+        channel.cover.name if channel.cover else "",
+        bool(getattr(channel, "joined", False)),
+        channel.description,
+        channel.rule,
+        channel.member_count,
+        channel.post_count,
+    )
+    html = _rendered.get(key)
+    if html is None:
+        if len(_rendered) >= LIMIT:
+            _rendered.clear()
+        html = _rendered[key] = render_to_string("interests/_channel_card.html", {"channel": channel})
+    return html
+
+
+@receiver(setting_changed)
+def _forget(setting: str, **kwargs: object) -> None:
+    _rendered.clear()
