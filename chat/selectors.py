@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -13,6 +14,18 @@ from core.pagination import keyset_page
 from .models import Conversation, ConversationKind, ConversationState, Message, MessageKind, Participant
 
 PAGE = 50
+# Unread messages are counted up to this many per conversation (shown "99+"): the count walks the
+# conversation's messages after the person's read mark by (conversation, seq) and stops there, so a
+# group with thousands of unread messages costs what one with a hundred does.
+UNREAD_CAP = 100
+_UNREAD_SQL = (
+    "SELECT COUNT(*) FROM (SELECT 1 FROM chat_message m"
+    " WHERE m.conversation_id = chat_conversation.id"
+    " AND m.seq > (SELECT p.last_read_seq FROM chat_participant p"
+    " WHERE p.conversation_id = chat_conversation.id AND p.user_id = %s)"
+    " AND (m.sender_id IS NULL OR m.sender_id <> %s) AND m.kind <> %s"
+    " ORDER BY m.seq LIMIT %s) unread_rows"
+)
 
 
 @dataclass(frozen=True)
@@ -50,12 +63,7 @@ def conversation_page(
             last_text=Subquery(last.values("text")[:1]),
             last_kind=Subquery(last.values("kind")[:1]),
             muted=Subquery(my_row.values("muted")[:1]),
-            unread=Count(
-                "messages",
-                filter=Q(messages__seq__gt=Subquery(my_row.values("last_read_seq")[:1]))
-                & ~Q(messages__sender=user)
-                & ~Q(messages__kind=MessageKind.EVENT),
-            ),
+            unread=RawSQL(_UNREAD_SQL, (user.pk, user.pk, MessageKind.EVENT.value, UNREAD_CAP)),  # noqa: S611 (fixed SQL, bound values)
         )
         .select_related("origin_post__channel", "channel")
         .prefetch_related(
@@ -86,7 +94,7 @@ def conversation_rows(*, user: User) -> list[ConversationRow]:
 def unread_total(*, user: User) -> int:
     """The Chats tab's badge: unread messages outside muted (and ignored) conversations — what the rows of
     the Chats tab count, summed in one query: for each of the person's rows, the messages after their read
-    mark that others sent (not membership events)."""
+    mark that others sent (not membership events). Counted up to UNREAD_CAP (the badge says "99+")."""
     return (
         Message.objects.filter(
             conversation__participants__user=user,
@@ -96,6 +104,7 @@ def unread_total(*, user: User) -> int:
         )
         .exclude(sender=user)
         .exclude(kind=MessageKind.EVENT)
+        .order_by()[:UNREAD_CAP]
         .count()
     )
 
