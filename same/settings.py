@@ -288,7 +288,7 @@ STORAGES = {
     "default": {"BACKEND": "core.storage.MediaStorage"},  # the file system; a full disk refuses cleanly
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "core.static_storage.StaticStorage"
             if env_bool("STATIC_MANIFEST", default=not (DEBUG or TESTING))
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
