@@ -212,23 +212,29 @@ def main_thread_time(trace: Path) -> str:
 def lighthouse(options: argparse.Namespace, url: str, stem: Path) -> dict[str, Any]:
     """One Lighthouse run of `url` in the signed-in browser; its JSON report (and trace) land beside `stem`."""
     report = stem.with_suffix(".json")
-    subprocess.run(
-        [
-            options.lighthouse,
-            url,
-            "--quiet",
-            "--output=json",
-            f"--output-path={report}",
-            f"--only-categories={','.join(CATEGORIES)}",
-            "--form-factor=mobile",
-            f"--throttling-method={options.throttling_method}",
-            f"--port={options.debugging_port}",
-            "--disable-storage-reset",
-            "--disable-full-page-screenshot",
-            *(["--save-assets"] if options.save_assets else []),
-        ],
-        check=True,
-    )
+    for attempt in range(1, 4):  # Lighthouse now and then loses the trace on a busy machine (NO_NAVSTART)
+        done = subprocess.run(
+            [
+                options.lighthouse,
+                url,
+                "--quiet",
+                "--output=json",
+                f"--output-path={report}",
+                f"--only-categories={','.join(CATEGORIES)}",
+                "--form-factor=mobile",
+                f"--throttling-method={options.throttling_method}",
+                f"--port={options.debugging_port}",
+                "--disable-storage-reset",
+                "--disable-full-page-screenshot",
+                *(["--save-assets"] if options.save_assets else []),
+            ],
+            check=False,
+        )
+        if done.returncode == 0:
+            break
+        print(f"Lighthouse failed on {url} (attempt {attempt}); again", file=sys.stderr)
+    else:
+        raise RuntimeError(f"Lighthouse failed three times on {url}")
     result: dict[str, Any] = json.loads(report.read_text())
     return result
 
