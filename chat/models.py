@@ -121,8 +121,11 @@ class Message(models.Model):
     audio = models.CharField(max_length=200, blank=True)
     audio_seconds = models.FloatField(null=True, blank=True)
     # What a voice message says, heard by the task worker after it was sent (chat/transcripts.py).
-    transcript = models.TextField(blank=True)
-    transcript_status = models.CharField(max_length=12, choices=TranscriptStatus.choices, blank=True)
+    # (db_default: rows written without them, by bulk loaders such as seed_scale, are plain messages.)
+    transcript = models.TextField(blank=True, default="", db_default="")
+    transcript_status = models.CharField(
+        max_length=12, choices=TranscriptStatus.choices, blank=True, default="", db_default=""
+    )
     image = models.CharField(max_length=200, blank=True)
     thumb = models.CharField(max_length=200, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
