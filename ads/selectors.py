@@ -27,7 +27,14 @@ def slot_place(*, where: str, channel_id: str = "", category: str = "") -> tuple
             return True, channel_get(viewer=None, public_id=channel_id).category
         except NotFound:
             return False, None
-    return True, category if where == "explore" and category in CATEGORIES else None
+    return True, slot_category(where=where, category=category)
+
+
+def slot_category(*, where: str, channel_category: str | None = None, category: str = "") -> str | None:
+    """The category an ad slot at `where` sits in: a channel's own, Explore's filter, none on Home."""
+    if where == "channel":
+        return channel_category
+    return category if where == "explore" and category in CATEGORIES else None
 
 
 def site_day(moment: datetime | None = None) -> date:

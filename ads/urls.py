@@ -5,7 +5,6 @@ from . import views
 app_name = "ads"
 
 urlpatterns = [
-    path("ads/slot", views.slot, name="slot"),
     path("ads/c/<str:public_id>", views.click, name="click"),
     path("ads/dismiss", views.dismiss, name="dismiss"),
 ]

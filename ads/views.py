@@ -1,12 +1,10 @@
-"""The ad slot (an htmx fragment a feed loads after itself), the click counter and the dismissal."""
+"""The click counter and the dismissal (the card itself is drawn in the feed pages: ads/templatetags/ads.py)."""
 
-import random
 from contextlib import suppress
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -16,33 +14,7 @@ from core.http import HtmxHttpRequest, client_ip
 from core.ratelimit import rate_limit_hit
 
 from . import selectors, services
-from .hiding import ads_hidden, hide_ads
-
-_rng = random.SystemRandom()
-
-
-def _nothing() -> HttpResponse:
-    return HttpResponse(status=204)
-
-
-@require_GET
-@login_required
-@never_cache
-def slot(request: HtmxHttpRequest) -> HttpResponse:
-    """The ad card for this page view, or 204 (htmx then leaves the page as it is)."""
-    if not settings.ADS_ENABLED or ads_hidden(request):
-        return _nothing()
-    shows, category = selectors.slot_place(
-        where=request.GET.get("where", ""),
-        channel_id=request.GET.get("channel", ""),
-        category=request.GET.get("category", ""),
-    )
-    if not shows:
-        return _nothing()
-    campaign = services.ad_serve(category=category, every_n_views=settings.ADS_EVERY_N_VIEWS, rng=_rng)
-    if campaign is None:
-        return _nothing()
-    return render(request, "ads/_card.html", {"campaign": campaign, "next": request.headers.get("HX-Current-URL", "")})
+from .hiding import hide_ads
 
 
 @require_GET

@@ -22,8 +22,9 @@ from posts.selectors import post_get
 from stickers.models import Sticker
 from stickers.services import register_in_use_check, sticker_get, sticker_save
 
-from .models import Conversation, Message, MessageKind
+from .models import Conversation, Message, MessageKind, TranscriptStatus
 from .services import Sent, _clean_client_id, check_message_rate, message_send_with
+from .transcripts import transcript_queue, transcript_status_for
 
 VOICE_MAX_SECONDS = 60.0
 VOICE_MAX_BYTES = 10 * 1024 * 1024
@@ -65,13 +66,22 @@ def message_send_voice(*, sender: User, conversation: Conversation, audio: Uploa
     name = default_storage.save(
         f"chat/{new_public_id()}{new_public_id()}.{processed.extension}", ContentFile(processed.content)
     )
-    return message_send_with(
+    status = transcript_status_for(sender)
+    sent = message_send_with(
         sender=sender,
         conversation=conversation,
         client_id=clean_client_id,
-        fields={"kind": MessageKind.VOICE, "audio": name, "audio_seconds": processed.duration_s},
+        fields={
+            "kind": MessageKind.VOICE,
+            "audio": name,
+            "audio_seconds": processed.duration_s,
+            "transcript_status": status,
+        },
         on_failure=_remover(name),
     )
+    if sent.created and status == TranscriptStatus.PENDING:
+        transcript_queue(sent.message)
+    return sent
 
 
 def message_send_photo(

@@ -60,6 +60,9 @@ def message_payload(message: Message) -> dict[str, Any]:
         "sticker": _sticker(message),
         "audio_url": attachment_url(message, "audio") if message.audio else None,
         "audio_seconds": message.audio_seconds,
+        "transcript": {"status": message.transcript_status, "text": message.transcript}
+        if message.kind == "voice" and message.transcript_status
+        else None,
         "image": {
             "url": attachment_url(message, "image"),
             "thumb_url": attachment_url(message, "thumb"),
@@ -99,6 +102,19 @@ def announce_message(message: Message, listeners: list[str] | None = None) -> No
         "message": message_payload(message),
     }
     _send(listeners if listeners is not None else _listeners(conversation), event)
+
+
+def announce_message_update(message: Message) -> None:
+    """After the commit: a message changed (a voice message's transcript came); the whole message again, to the
+    members read now."""
+    conversation = message.conversation
+    event = {
+        "type": "message.updated",
+        "conversation_id": conversation.public_id,
+        "seq": message.seq,
+        "message": message_payload(message),
+    }
+    _send(_listeners(conversation), event)
 
 
 def announce_state(

@@ -17,7 +17,15 @@ def blank_messages(user: User) -> None:
     """Words, voice and photos go; the numbered place in the conversation stays, marked deleted."""
     with_files = list(Message.objects.filter(sender=user).exclude(audio="", image="").only("audio", "image", "thumb"))
     Message.objects.filter(sender=user).update(
-        text="", kind="deleted", audio="", audio_seconds=None, image="", thumb="", forwarded_post=None
+        text="",
+        kind="deleted",
+        audio="",
+        audio_seconds=None,
+        transcript="",
+        transcript_status="",
+        image="",
+        thumb="",
+        forwarded_post=None,
     )
     transaction.on_commit(lambda: delete_attachments(with_files))
 
@@ -25,8 +33,15 @@ def blank_messages(user: User) -> None:
 @register_export_section("messages")
 def messages_section(user: User) -> list[dict[str, Any]]:
     return [
-        {"conversation": conversation, "seq": seq, "kind": kind, "text": text, "at": at.isoformat()}
-        for conversation, seq, kind, text, at in Message.objects.filter(sender=user)
+        {
+            "conversation": conversation,
+            "seq": seq,
+            "kind": kind,
+            "text": text,
+            **({"transcript": transcript} if transcript else {}),
+            "at": at.isoformat(),
+        }
+        for conversation, seq, kind, text, transcript, at in Message.objects.filter(sender=user)
         .order_by("created_at")
-        .values_list("conversation__public_id", "seq", "kind", "text", "created_at")
+        .values_list("conversation__public_id", "seq", "kind", "text", "transcript", "created_at")
     ]

@@ -95,6 +95,15 @@ class MessageKind(models.TextChoices):
     DELETED = "deleted", _("Deleted")
 
 
+class TranscriptStatus(models.TextChoices):
+    """Where a voice message's transcript is (blank for every other kind of message)."""
+
+    PENDING = "pending", _("Transcribing…")
+    READY = "ready", _("Transcribed")  # the words, or none heard
+    FAILED = "failed", _("Couldn't transcribe")
+    UNAVAILABLE = "unavailable", _("No transcript in this language")  # the recogniser doesn't know the sender's
+
+
 class Message(models.Model):
     """Stored before it is announced; `seq` orders a conversation, `client_id` makes a resend harmless.
 
@@ -111,6 +120,12 @@ class Message(models.Model):
     text = models.TextField(blank=True)
     audio = models.CharField(max_length=200, blank=True)
     audio_seconds = models.FloatField(null=True, blank=True)
+    # What a voice message says, heard by the task worker after it was sent (chat/transcripts.py).
+    # (db_default: rows written without them, by bulk loaders such as seed_scale, are plain messages.)
+    transcript = models.TextField(blank=True, default="", db_default="")
+    transcript_status = models.CharField(
+        max_length=12, choices=TranscriptStatus.choices, blank=True, default="", db_default=""
+    )
     image = models.CharField(max_length=200, blank=True)
     thumb = models.CharField(max_length=200, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)

@@ -1,4 +1,4 @@
-"""Speech to text for short voice clips (a sticker's caption), behind a backend chosen by `settings.SPEECH_BACKEND`.
+"""Speech to text for voice clips (a sticker's caption, a voice message's transcript), behind a backend chosen by `settings.SPEECH_BACKEND`.
 
 The default backend is PocketSphinx with the US English model its wheel ships: nothing is downloaded, nothing
 leaves the machine, and it is fast on a CPU, but it is English only and makes many mistakes (docs/speech.md
@@ -55,13 +55,13 @@ def transcribe(pcm: bytes, *, sample_rate: int = SAMPLE_RATE) -> Transcript:
     return get_backend().transcribe(pcm, sample_rate=sample_rate)
 
 
-def transcribe_recording(data: bytes) -> Transcript:
-    """The words spoken in a browser recording (WebM/Opus, Ogg, MP4/AAC, WAV, MP3 or FLAC).
+def transcribe_recording(data: bytes, *, max_seconds: float = RECORDING_MAX_SECONDS) -> Transcript:
+    """The words spoken in the first `max_seconds` of a recording (WebM/Opus, Ogg, MP4/AAC, WAV, MP3 or FLAC).
 
     Raises MediaError: the decoder's refusals (empty_file, unsupported_format, corrupt_file…) or
     transcription_failed.
     """
-    return transcribe(to_pcm16k_mono(data, max_seconds=RECORDING_MAX_SECONDS))
+    return transcribe(to_pcm16k_mono(data, max_seconds=max_seconds))
 
 
 def get_backend() -> SpeechBackend:

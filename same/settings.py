@@ -288,7 +288,7 @@ STORAGES = {
     "default": {"BACKEND": "core.storage.MediaStorage"},  # the file system; a full disk refuses cleanly
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "core.static_storage.StaticStorage"
             if env_bool("STATIC_MANIFEST", default=not (DEBUG or TESTING))
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
@@ -369,6 +369,9 @@ TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
 # `transcribe(pcm, *, sample_rate) -> media.speech.Transcript`, made once per process. The default is
 # PocketSphinx with the English model its wheel ships; docs/speech.md tells how to plug in a stronger engine.
 SPEECH_BACKEND = os.environ.get("SPEECH_BACKEND", "media.speech.PocketSphinxBackend")
+# The languages SPEECH_BACKEND understands (the default's model is US English): a voice message is transcribed
+# when its sender's language is one of them; for anyone else it says there is no transcript in their language.
+SPEECH_LANGUAGES = [code.strip() for code in os.environ.get("SPEECH_LANGUAGES", "en").split(",") if code.strip()]
 
 # House ads: ADS_ENABLED=0 switches them off entirely; otherwise about one page view in
 # ADS_EVERY_N_VIEWS shows one (drawn at random per view, nobody's views are counted).

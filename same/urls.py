@@ -2,16 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
-from django.utils import timezone
-from django.views.decorators.http import last_modified
-from django.views.i18n import JavaScriptCatalog
 from django.views.static import serve
 
 from api.api import api
 from core.dashboard import dashboard
 from core.files import is_private_media
-
-STARTED = timezone.now()
+from core.script_catalog import script_catalog
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/dashboard/", admin.site.admin_view(dashboard), name="admin_dashboard"),
@@ -19,13 +15,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", api.urls),
     # set_language: a visitor who is not signed in picks a language (a cookie); the signed-in keep theirs in settings.
     path("i18n/", include("django.conf.urls.i18n")),
-    # The scripts' strings, served from our own origin (the CSP allows no inline script).
-    # The page asks with ?l=<language>, so a browser's copy never mixes languages; it revalidates (304) after a restart.
-    path(
-        "jsi18n/",
-        last_modified(lambda request, **kwargs: STARTED)(JavaScriptCatalog.as_view()),
-        name="javascript-catalog",
-    ),
+    # The scripts' strings, served from our own origin (the CSP allows no inline script): core/script_catalog.py.
+    path("jsi18n/", script_catalog, name="javascript-catalog"),
     path("", include("accounts.urls")),
     path("", include("interests.urls")),
     path("", include("posts.urls")),

@@ -21,6 +21,7 @@ from django.utils.translation.template import templatize
 
 from accounts.models import User
 from accounts.services import token_issue
+from core.script_catalog import script_catalog_version
 from core.translations import catalogs
 from core.when import short_date_text, when_text
 from posts.services import post_create_text
@@ -127,8 +128,26 @@ class TestLanguageChoice:
 
     def test_pages_load_the_catalog_before_their_scripts(self, client):
         text = client.get("/", headers={"accept-language": ZH_BROWSER}).text
-        catalog = text.index('src="/jsi18n/?l=zh-hans"')
+        catalog = text.index(f'src="/jsi18n/?l=zh-hans&amp;v={script_catalog_version()}"')
         assert catalog < text.index("js/app.js")
+
+    def test_the_pages_catalog_is_cached_for_a_year_and_holds_the_language_its_address_names(self, client):
+        """Ensure that the catalog a page asks for is not asked for again on the next page, and that its address
+        alone decides what it holds (so no cache can hand someone the other language's strings)."""
+        url = f"{reverse('javascript-catalog')}?l=zh-hans&v={script_catalog_version()}"
+        chinese = client.get(url, headers={"accept-language": "en"})
+        assert "今天 %(time)s" in chinese.text or "\\u4eca\\u5929 %(time)s" in chinese.text
+        assert "max-age=31536000" in chinese["Cache-Control"]
+        assert "immutable" in chinese["Cache-Control"]
+        english = client.get(
+            f"{reverse('javascript-catalog')}?l=en&v={script_catalog_version()}",
+            headers={"accept-language": ZH_BROWSER},
+        )
+        assert "%(time)s" not in english.text  # English is the source: no entries
+        # An old page's address (another version) is answered, but not kept: it revalidates as before.
+        stale = client.get(f"{reverse('javascript-catalog')}?l=zh-hans&v=old")
+        assert "max-age" not in stale.get("Cache-Control", "")
+        assert stale.has_header("Last-Modified")
 
 
 @pytest.mark.django_db

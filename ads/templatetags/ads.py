@@ -1,26 +1,32 @@
-"""`{% ad_slot "home" %}`: the placeholder a feed page renders; htmx fills it after the page has loaded.
+"""`{% ad_slot "home" %}`: the ad card of this page view, drawn while the page is rendered, or nothing.
 
-It renders nothing when ads are off or hidden on this device, so those pages make no extra request.
-It reads no database, so the feed pages' query counts stay as they are.
+Drawn in the page rather than fetched after it, so a card never pushes the feed down once it is on screen
+(a layout shift). Most views show no ad: the draw is a random number, no database; only a view that shows one
+reads the live campaigns and counts the impression (three queries). Nothing at all when ads are off or hidden
+on this device.
 """
 
+import random
 from typing import Any
 
 from django import template
 from django.conf import settings
 
+from .. import selectors, services
 from ..hiding import ads_hidden
 
 register = template.Library()
+
+_rng = random.SystemRandom()
 
 
 @register.inclusion_tag("ads/_slot.html", takes_context=True)
 def ad_slot(context: template.Context, where: str, channel: Any = None, category: str = "") -> dict[str, Any]:
     request = context.get("request")
-    show = bool(settings.ADS_ENABLED and request is not None and not ads_hidden(request))
-    return {
-        "show": show,
-        "where": where,
-        "channel_id": getattr(channel, "public_id", "") if channel is not None else "",
-        "category": category or "",
-    }
+    if not settings.ADS_ENABLED or request is None or not request.user.is_authenticated or ads_hidden(request):
+        return {"campaign": None}
+    slot_category = selectors.slot_category(
+        where=where, channel_category=getattr(channel, "category", None), category=category or ""
+    )
+    campaign = services.ad_serve(category=slot_category, every_n_views=settings.ADS_EVERY_N_VIEWS, rng=_rng)
+    return {"campaign": campaign, "next": request.get_full_path()}

@@ -1,6 +1,7 @@
 """/conversations: knock on a post's author, answer, talk; groups and their invite links."""
 
 from datetime import datetime
+from typing import Literal
 
 from django.http import HttpRequest
 from django.urls import reverse
@@ -93,6 +94,13 @@ class StickerInMessageOut(Schema):
     caption: str
 
 
+class TranscriptOut(Schema):
+    """What a voice message says, heard by the server after it was sent (English only by default)."""
+
+    status: Literal["pending", "ready", "failed", "unavailable"]  # ready with "" text: no words were heard
+    text: str
+
+
 class MessageOut(Schema):
     id: str
     seq: int
@@ -102,6 +110,7 @@ class MessageOut(Schema):
     sticker: StickerInMessageOut | None
     audio_url: str | None
     audio_seconds: float | None
+    transcript: TranscriptOut | None  # voice messages only
     image: ImageOut | None
     post: ForwardedPostOut | None
     created_at: datetime

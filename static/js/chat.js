@@ -28,6 +28,7 @@ let gapAskedFor = -1; // the lastSeq a gap was last asked about
 let gapRetries = 0; // resumes asked since the last message was taken
 let gapTimer = null;
 const early = new Map(); // messages that arrived before their turn, by seq
+const updated = new Map(); // messages changed before they were shown (their words came first), by seq
 let othersRead = Number(chat.dataset.othersRead);
 const isGroup = chat.dataset.group === "1";
 const photoInput = document.getElementById("chat-photo");
@@ -95,7 +96,7 @@ function attachmentNode(message) {
     wrap.className = "voice";
     const audio = document.createElement("audio");
     audio.controls = true;
-    audio.preload = "metadata";
+    audio.preload = "none"; // the length is in the label; nothing is fetched until it is played
     audio.src = message.audio_url;
     const length = document.createElement("span");
     length.className = "voice-length";
@@ -109,7 +110,7 @@ function attachmentNode(message) {
     length.textContent = label;
     audio.setAttribute("aria-label", label);
     wrap.append(audio, length);
-    return wrap;
+    return message.transcript ? [wrap, transcriptNode(message.transcript)] : [wrap];
   }
   if (message.kind === "photo" && message.image) {
     const link = document.createElement("a");
@@ -147,6 +148,36 @@ function attachmentNode(message) {
   return null;
 }
 
+// What a voice message says, under its player: the words, or where the server is with them.
+const TRANSCRIPT_STATE = {
+  pending: () => gettext("Transcribing…"),
+  ready: () => gettext("No words recognised"),
+  failed: () => gettext("Couldn't transcribe this message"),
+  unavailable: () => gettext("No transcript in this language"),
+};
+
+function transcriptNode(transcript) {
+  const node = document.createElement("p");
+  node.className = transcript.text ? "voice-transcript" : "voice-transcript none";
+  node.textContent = transcript.text || (TRANSCRIPT_STATE[transcript.status] ?? TRANSCRIPT_STATE.failed)();
+  return node;
+}
+
+// A message already shown changed (a voice message's words came): only its words are replaced, so a voice
+// message being played goes on playing.
+function update(message) {
+  const shown = document.getElementById(`m-${message.seq}`);
+  if (!shown) {
+    if (message.seq > lastSeq) updated.set(message.seq, message); // shown as it is now when its turn comes
+    return;
+  }
+  if (!message.transcript) return;
+  const fresh = transcriptNode(message.transcript);
+  const old = shown.querySelector(".voice-transcript");
+  if (old) old.replaceWith(fresh);
+  else shown.querySelector(".voice")?.after(fresh);
+}
+
 // As the server's `when` filter says it: "today 06:42", "yesterday 23:10", else the day.
 function when(moment) {
   const clock = moment.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
@@ -177,7 +208,8 @@ function bubble(message) {
   }
   if (message.kind === "sticker") item.append(...stickerNode(message));
   const attached = attachmentNode(message);
-  if (attached) item.append(attached);
+  if (Array.isArray(attached)) item.append(...attached);
+  else if (attached) item.append(attached);
   if (message.pendingLabel) {
     const label = document.createElement("span");
     label.className = "bubble-text muted";
@@ -246,7 +278,8 @@ function add(message) {
     return;
   }
   document.getElementById(`pending-${message.client_id}`)?.remove();
-  list.append(bubble(message));
+  list.append(bubble(updated.get(message.seq) ?? message));
+  updated.delete(message.seq);
   lastSeq = message.seq;
   gapRetries = 0;
   if (message.sender.username !== me) {
@@ -372,6 +405,8 @@ function connect() {
       resumeDone(data);
     } else if (data.type === "message.new" && data.conversation_id === conversationId) {
       add(data.message);
+    } else if (data.type === "message.updated" && data.conversation_id === conversationId) {
+      update(data.message);
     } else if (data.type === "typing" && data.conversation_id === conversationId) {
       typingLine.textContent = interpolate(gettext("%(name)s is typing…"), { name: data.username }, true);
       typingLine.hidden = false;

@@ -149,6 +149,8 @@ def test_audio_has_its_text_next_to_it(contexts: Contexts, media_root, asgi_live
     live = page.locator(".bubble.kind-voice:not(.mine)")
     expect(live.locator(".voice-length")).to_have_text("Voice message, 0:02", timeout=10_000)
     expect(live.locator("audio")).to_have_attribute("aria-label", "Voice message, 0:02")
+    # Its words come later, from the task worker (tests/browser/test_chat_media_groups_e2e.py); meanwhile it says so.
+    expect(live.locator(".voice-transcript")).to_have_text("Transcribing…")
     shot(page, "a11y-voice-message-text", full_page=False)
 
     page.goto(f"/chats/{things['group'].public_id}")
@@ -161,6 +163,7 @@ def test_audio_has_its_text_next_to_it(contexts: Contexts, media_root, asgi_live
     sign_in_as_demo(zh)
     zh.goto(f"/chats/{things['one_to_one'].public_id}")
     expect(zh.locator(".bubble.kind-voice.mine .voice-length")).to_have_text("语音消息，0:01")
+    expect(zh.locator(".bubble.kind-voice.mine .voice-transcript")).to_have_text("正在转写文字…")
 
 
 # Every element of the page that a style sheet rule animates or transitions, with what it computes to. The

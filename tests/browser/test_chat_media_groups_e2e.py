@@ -1,11 +1,13 @@
 """Voice messages, photos, forwarded posts and group chats, on two phones, with a (fake) microphone."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import Page, expect
 
 from chat import services
 from chat.models import Conversation, Message, Participant
+from chat.tasks import transcribe_voice_message
 from posts.services import post_create_text
 from tests.factories import make_channel, make_user
 from tests.samples import photo_with_gps
@@ -65,6 +67,46 @@ def test_record_a_voice_message_and_send_a_photo(asgi_live_server, signed_in, me
     shot(owl, "chat-11-voice-and-photo")
     shot(lark, "chat-12-voice-and-photo-sender")
     assert list(Message.objects.order_by("seq").values_list("kind", flat=True)) == ["text", "voice", "photo"]
+
+
+def test_a_voice_message_shows_its_words_when_the_worker_has_heard_them(
+    asgi_live_server, signed_in, media_root, shot, settings
+):
+    """Ensure that both phones show "Transcribing…" under a voice message as soon as it is sent, then its words
+    when the task worker has heard them (a real recording of "good morning everyone" through the fake
+    microphone), live, without replacing the player."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # queued; run by hand below
+    author, knocker, conversation = talking("dawn", "dusk")
+    url = f"/chats/{conversation.public_id}"
+    owl = signed_in(author)
+    owl.goto(url)
+    lark = signed_in(knocker, permissions=["microphone"])
+    lark.goto(url)
+
+    record = lark.locator("#record")
+    record.tap()
+    expect(lark.locator("#recording-time")).to_have_text("0:02", timeout=5_000)
+    record.tap()  # stop and send
+    for phone in (lark, owl):
+        expect(phone.locator(".bubble.kind-voice .voice-transcript")).to_have_text("Transcribing…", timeout=15_000)
+    owl.locator(".bubble.kind-voice audio").evaluate("audio => { audio.dataset.before = 'yes'; }")
+    shot(owl, "chat-13-voice-transcribing", full_page=False)
+
+    voice = Message.objects.get(kind="voice")
+    with ThreadPoolExecutor(1) as worker:  # the task worker's turn: events can't go out from Playwright's loop
+        worker.submit(transcribe_voice_message.call, message_id=voice.public_id).result()
+    voice.refresh_from_db()
+    assert "morning" in voice.transcript
+    for phone in (lark, owl):
+        words = phone.locator(".bubble.kind-voice .voice-transcript")
+        expect(words).to_have_text(voice.transcript, timeout=15_000)
+        expect(words).not_to_have_class(re.compile(r"\bnone\b"))
+    expect(owl.locator(".bubble.kind-voice audio[data-before=yes]")).to_have_count(1)  # the same player
+    shot(owl, "chat-14-voice-transcript", full_page=False)
+    shot(lark, "chat-15-voice-transcript-sender", full_page=False)
+    # A page opened afterwards has the words from the server.
+    owl.reload()
+    expect(owl.locator(".bubble.kind-voice .voice-transcript")).to_have_text(voice.transcript)
 
 
 def test_start_a_group_invite_by_link_and_forward_a_post(asgi_live_server, signed_in, shot):
