@@ -32,9 +32,17 @@ class Sent:
     created: bool  # False: a resend with a client_id already used; nothing new was written
 
 
+# Hand-written (core/rawsql.py's reason): every send, resume and typing frame starts here, and building the ORM's
+# query cost ~2.5 ms of CPU on the loaded machine, most of a send's own work.
+_PARTICIPANT_LOOKUP_SQL = (
+    "SELECT c.* FROM chat_conversation c WHERE c.public_id = %s"
+    " AND EXISTS (SELECT 1 FROM chat_participant p WHERE p.conversation_id = c.id AND p.user_id = %s)"
+)
+
+
 def conversation_for_participant(*, user: User, conversation_id: str) -> Conversation:
     """The conversation, if this person is in it. Anyone else gets 404, so ids can't be probed."""
-    conversation = Conversation.objects.filter(public_id=conversation_id, participants__user=user).first()
+    conversation = next(iter(Conversation.objects.raw(_PARTICIPANT_LOOKUP_SQL, [conversation_id, user.pk])), None)
     if conversation is None:
         raise NotFound(_("No such conversation."))
     return conversation
