@@ -27,6 +27,7 @@ Only 127.0.0.1 is contacted; every loop is bounded in time.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -382,7 +383,19 @@ def start_server(
         command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1"]
         command += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
     with log.open("wb") as sink:
-        return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stderr=sink, stdout=sink)
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, start_new_session=True, stderr=sink, stdout=sink, preexec_fn=_server_priority
+        )
+
+
+SERVER_NICENESS = os.getpriority(os.PRIO_PROCESS, 0)  # the niceness this script started with
+
+
+def _server_priority() -> None:
+    """In a server process before it starts: back to the niceness the script started with, when --client-nice
+    lowered the clients' (possible as root only; otherwise the server keeps the clients' niceness)."""
+    with contextlib.suppress(PermissionError):
+        os.setpriority(os.PRIO_PROCESS, 0, SERVER_NICENESS)
 
 
 def serve(layer: str, port: int) -> None:
@@ -437,7 +450,7 @@ def floor_members(seeded: Seeded) -> str:
 
 def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict[str, Any]]:
     count = args.redis_procs if "redis" in layer else 1
-    ports = [free_port() for _ in range(count)]
+    ports = [args.port_base + i if args.port_base else free_port() for i in range(count)]
     prefix = f"{args.prefix}-{secrets.token_hex(4)}"
     members = floor_members(seeded) if layer in FLOORS else ""
     logs_at = [Path(tempfile.gettempdir()) / f"chat-delivery-{layer}-{port}.log" for port in ports]
@@ -600,6 +613,15 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=60.0, help="wait at most this long for deliveries")
     parser.add_argument("--receiver-procs", type=int, default=1, help="processes holding the sockets")
     parser.add_argument("--no-deflate", action="store_true", help="no permessage-deflate (browsers do use it)")
+    parser.add_argument(
+        "--port-base", type=int, help="servers listen on this port and the next ones (default: any free)"
+    )
+    parser.add_argument(
+        "--client-nice",
+        type=int,
+        default=0,
+        help="run this process and the receivers this much nicer than the servers (servers keep the start's niceness)",
+    )
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve", choices=EXPERIMENTS, help=argparse.SUPPRESS)
@@ -618,6 +640,8 @@ def main() -> None:
         serve(args.serve, args.port)
         return
     args.phases = [p for p in args.phases.split(",") if p]
+    if args.client_nice:
+        os.nice(args.client_nice)  # the receivers inherit it; start_server puts the servers back
     if unknown := [p for p in args.phases if p not in PHASES]:
         raise SystemExit(f"unknown phases: {unknown}")
     if args.group_size > args.clients:
@@ -628,7 +652,8 @@ def main() -> None:
     out(
         f"database: {connection.vendor}; clients: {args.clients:,}; group: {args.group_size} members, "
         f"{args.group_senders} senders; HTTP senders: {args.connections}; {args.duration:.0f} s per phase; "
-        f"deflate: {not args.no_deflate}; receiver processes: {args.receiver_procs}"
+        f"deflate: {not args.no_deflate}; receiver processes: {args.receiver_procs}; "
+        f"clients nicer than the servers by {args.client_nice}"
     )
     connection.close()
     rows: list[dict[str, Any]] = []

@@ -4,12 +4,10 @@ the event a notification. Payloads carry usernames and opaque ids, never emails 
 import json
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.urls import reverse
 
 from accounts.models import User
-from core.realtime import send_to_people
+from core.realtime import publish
 
 from .models import Conversation, Message, Participant
 
@@ -78,10 +76,8 @@ def message_payload(message: Message) -> dict[str, Any]:
 
 
 def _send(public_ids: list[str], event: dict[str, Any]) -> None:
-    """One event to each person's sockets: encoded once, handed to the event loop once."""
-    if get_channel_layer() is None or not public_ids:
-        return
-    async_to_sync(send_to_people)(public_ids, json.dumps(event))
+    """One event to each person's sockets: encoded once, handed to the event loop once, not waited for."""
+    publish(public_ids, json.dumps(event))
 
 
 def _listeners(conversation: Conversation) -> list[str]:

@@ -10,9 +10,11 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -84,6 +86,31 @@ _sockets: dict[str, set["LiveConsumer"]] = {}  # this process's signed-in socket
 
 
 PEOPLE_GROUP = "people"  # every process's hub listens here: one PUBLISH carries an event to all its recipients
+_serving_loop: asyncio.AbstractEventLoop | None = None  # the event loop of this process's sockets, once it has one
+
+
+def publish(public_ids: list[str], text: str) -> None:
+    """From a request's thread, after its commit: send one encoded event to these people's sockets (`send_to_people`)
+    without waiting for it to go out: the request answers while the event loop delivers. Events are handed to the
+    loop in the order of the calls.
+
+    A process that serves no socket (the task worker, a command) has no such loop: there it waits for the event
+    to be published."""
+    if not public_ids or get_channel_layer() is None:
+        return
+    loop = _serving_loop
+    if loop is None or loop.is_closed() or not loop.is_running():
+        async_to_sync(send_to_people)(public_ids, text)
+        return
+    if isinstance(get_channel_layer(), InMemoryChannelLayer):
+        loop.call_soon_threadsafe(_push_local, public_ids, text)
+    else:
+        asyncio.run_coroutine_threadsafe(send_to_people(public_ids, text), loop).add_done_callback(_log_failure)
+
+
+def _log_failure(future: "Future[None]") -> None:
+    if not future.cancelled() and (error := future.exception()) is not None:
+        logger.error("an event was not published", exc_info=error)
 
 
 async def send_to_people(public_ids: list[str], text: str) -> None:
@@ -204,7 +231,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user = user
         # From here on events for this person queue up behind "auth.ok", the first thing the socket says.
-        self._loop = asyncio.get_running_loop()
+        global _serving_loop
+        self._loop = _serving_loop = asyncio.get_running_loop()
         self._outbox = asyncio.Queue(maxsize=OUTBOX_LIMIT)
         self._outbox.put_nowait(json.dumps({"type": "auth.ok", "username": user.username}))
         _sockets.setdefault(user.public_id, set()).add(self)

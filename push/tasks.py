@@ -20,22 +20,24 @@ def _recipients(message: Message, sender_id: int) -> list[Participant]:
     )
 
 
-def notify_new_message(message: Message) -> None:
+def notify_new_message(message: Message, *, listening: bool | None = None) -> None:
     """Called after the message's transaction committed: queue the notifications, if anyone will get one.
 
-    One query when nobody in the conversation turned notifications on, which is most conversations."""
+    `listening`: whether anyone but the sender has a subscription and neither muted the conversation nor ignored
+    it, when the caller read it with the members; otherwise one query finds out (most conversations: nobody)."""
     sender_id = message.sender_id
     if message.kind in SILENT_KINDS or sender_id is None:
         return
-    listening = (
-        PushSubscription.objects.filter(
-            user__conversations__conversation_id=message.conversation_id,
-            user__conversations__muted=False,
-            user__conversations__ignored=False,
+    if listening is None:
+        listening = (
+            PushSubscription.objects.filter(
+                user__conversations__conversation_id=message.conversation_id,
+                user__conversations__muted=False,
+                user__conversations__ignored=False,
+            )
+            .exclude(user_id=sender_id)
+            .exists()
         )
-        .exclude(user_id=sender_id)
-        .exists()
-    )
     if listening:
         send_message_notifications.enqueue(message_id=message.public_id)
 

@@ -237,6 +237,42 @@ def test_concurrent_sends_get_distinct_gapless_numbers():
     assert seqs == list(range(1, 22))
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_same_client_id_from_two_tabs_at_once_is_one_message_and_both_are_answered_with_it():
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the PostgreSQL run exercises real concurrency")
+    author, knocker = make_user(), make_user()
+    conversation, _sent = services.conversation_knock(sender=knocker, post=a_post(author), text="0", client_id="k0")
+    services.conversation_accept(user=author, conversation=conversation)
+    barrier = threading.Barrier(8)
+    answers: list[services.Sent] = []
+
+    def send():
+        try:
+            barrier.wait()
+            answers.append(
+                services.message_send(sender=knocker, conversation=conversation, text="once", client_id="tab")
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = Message.objects.get(sender=knocker, client_id="tab")
+    assert len(answers) == 8
+    assert {sent.message.pk for sent in answers} == {stored.pk}
+    assert sorted(sent.created for sent in answers) == [False] * 7 + [True]
+    assert list(Message.objects.filter(conversation=conversation).order_by("seq").values_list("seq", flat=True)) == [
+        1,
+        2,
+    ]
+    conversation.refresh_from_db()
+    assert conversation.next_seq == 3
+
+
 @pytest.mark.django_db
 class TestPages:
     def test_knock_from_the_post_then_accept_and_reply(self, client):
