@@ -111,7 +111,9 @@ class Message(models.Model):
     """
 
     public_id = models.CharField(max_length=24, unique=True, default=new_public_id, editable=False)
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: the (conversation, seq) one below serves every lookup by conversation, and alone
+    # lets "after my read mark" be an index range (the planner picked the narrower one and filtered).
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
     seq = models.PositiveIntegerField()
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="messages_sent"

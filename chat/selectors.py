@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import NotFound
 from core.pagination import keyset_page
+from core.rawsql import fetch_one
 
 from .models import Conversation, ConversationKind, ConversationState, Message, MessageKind, Participant
 
@@ -94,19 +95,16 @@ def conversation_rows(*, user: User) -> list[ConversationRow]:
 def unread_total(*, user: User) -> int:
     """The Chats tab's badge: unread messages outside muted (and ignored) conversations — what the rows of
     the Chats tab count, summed in one query: for each of the person's rows, the messages after their read
-    mark that others sent (not membership events). Counted up to UNREAD_CAP (the badge says "99+")."""
-    return (
-        Message.objects.filter(
-            conversation__participants__user=user,
-            conversation__participants__ignored=False,
-            conversation__participants__muted=False,
-            seq__gt=F("conversation__participants__last_read_seq"),
-        )
-        .exclude(sender=user)
-        .exclude(kind=MessageKind.EVENT)
-        .order_by()[:UNREAD_CAP]
-        .count()
+    mark that others sent (not membership events), an index range each. Counted up to UNREAD_CAP (the badge
+    says "99+")."""
+    row = fetch_one(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM chat_participant p JOIN chat_message m"
+        " ON m.conversation_id = p.conversation_id AND m.seq > p.last_read_seq"
+        " WHERE p.user_id = %s AND NOT p.ignored AND NOT p.muted"
+        " AND (m.sender_id IS NULL OR m.sender_id <> %s) AND m.kind <> %s LIMIT %s) unread_rows",
+        (user.pk, user.pk, MessageKind.EVENT.value, UNREAD_CAP),
     )
+    return int(row[0]) if row else 0
 
 
 def _messages(conversation: Conversation) -> QuerySet[Message]:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from chat import groups, selectors, services
 from chat.blocks import block_create
-from chat.models import Invite, Message, Participant
+from chat.models import Conversation, Invite, Message, Participant
 from core.errors import ServiceError
 from interests.services import channel_join
 from posts.services import post_create_text
@@ -175,6 +175,29 @@ class TestGroups:
         services.message_send(sender=ana, conversation=group, text="mine", client_id="a1")  # she has read it all
         assert badge_equals_rows(ana) == 1
         assert badge_equals_rows(owner) == 2
+
+    def test_unread_counts_stop_at_a_hundred_and_read_99_plus(self, client):
+        owner, group = a_group()
+        ana = make_user(username="ana")
+        joined(group, owner, ana)
+        group.refresh_from_db()
+        first = group.next_seq
+        Message.objects.bulk_create(
+            Message(conversation=group, seq=first + n, sender=owner, text=f"m{n}", client_id=f"bulk-{n}")
+            for n in range(150)
+        )
+        Conversation.objects.filter(pk=group.pk).update(next_seq=first + 150)
+        assert selectors.conversation_rows(user=ana)[0].unread == 100
+        assert selectors.unread_total(user=ana) == 100
+        client.force_login(ana)
+        assert '<span class="badge-count">99+</span>' in client.get("/chats").text
+        badge = client.get("/chats/badge").text
+        assert ">99+</span>" in badge
+        assert "More than 99 unread" in badge
+        group.refresh_from_db()
+        services.conversation_read(user=ana, conversation=group, seq=first + 140)  # 9 left after her mark
+        assert selectors.conversation_rows(user=ana)[0].unread == selectors.unread_total(user=ana) == 9
+        assert '<span class="badge-count">9</span>' in client.get("/chats").text
 
     def test_the_invite_page_never_shows_someone_who_blocked_you(self):
         owner, group = a_group()
