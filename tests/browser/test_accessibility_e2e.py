@@ -7,7 +7,6 @@ element.
 """
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from interests.models import Channel
 from posts.models import Post
 from stickers.services import sticker_create
 from tests.browser.conftest import Contexts, Shot
+from tests.browser.threads import OwnThread
 from tests.samples import png, voice_webm
 
 AXE = (Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js").read_text()
@@ -87,7 +87,7 @@ def world() -> dict[str, Any]:
 
 def in_a_thread[T](work: Callable[..., T], **kwargs: Any) -> T:
     """Run `work` in a thread of its own: announcing messages can't run where Playwright's event loop runs."""
-    with ThreadPoolExecutor(1) as pool:
+    with OwnThread() as pool:
         return pool.submit(work, **kwargs).result()
 
 

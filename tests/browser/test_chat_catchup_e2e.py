@@ -4,13 +4,13 @@ and the page asks only when it is behind (docs/websocket.md, "Catching up")."""
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from playwright.sync_api import expect
 
 from chat import events, groups, services
 from core import realtime
+from tests.browser.threads import OwnThread
 from tests.factories import make_user
 
 
@@ -20,7 +20,7 @@ def _resumes(frames: list[str]) -> int:
 
 def _in_a_thread[T](work: Callable[..., T], **kwargs: Any) -> T:
     """Announcing runs async_to_sync, which can't run where Playwright's event loop runs."""
-    with ThreadPoolExecutor(1) as pool:
+    with OwnThread() as pool:
         return pool.submit(work, **kwargs).result()
 
 

@@ -1,7 +1,6 @@
 """Voice messages, photos, forwarded posts and group chats, on two phones, with a (fake) microphone."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import Page, expect
 
@@ -9,13 +8,14 @@ from chat import services
 from chat.models import Conversation, Message, Participant
 from chat.tasks import transcribe_voice_message
 from posts.services import post_create_text
+from tests.browser.threads import OwnThread
 from tests.factories import make_channel, make_user
 from tests.samples import photo_with_gps
 
 
 def talking(author_name: str, knocker_name: str):
     """Set up in a thread of its own: announcing events can't run where Playwright's event loop runs."""
-    with ThreadPoolExecutor(1) as pool:
+    with OwnThread() as pool:
         return pool.submit(_talking, author_name, knocker_name).result()
 
 
@@ -93,7 +93,7 @@ def test_a_voice_message_shows_its_words_when_the_worker_has_heard_them(
     shot(owl, "chat-13-voice-transcribing", full_page=False)
 
     voice = Message.objects.get(kind="voice")
-    with ThreadPoolExecutor(1) as worker:  # the task worker's turn: events can't go out from Playwright's loop
+    with OwnThread() as worker:  # the task worker's turn: events can't go out from Playwright's loop
         worker.submit(transcribe_voice_message.call, message_id=voice.public_id).result()
     voice.refresh_from_db()
     assert "morning" in voice.transcript

@@ -3,7 +3,6 @@ person who chooses English in their settings sees English from then on, whatever
 Screenshots land in test-artifacts/screenshots/i18n-*.png."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.utils import timezone
@@ -14,6 +13,7 @@ from chat.services import conversation_knock
 from interests.services import channel_join
 from posts.services import post_create_text
 from tests.browser.conftest import Shot
+from tests.browser.threads import OwnThread
 from tests.factories import PASSWORD, make_channel, make_user
 
 pytestmark = pytest.mark.usefixtures("media_root")
@@ -53,7 +53,7 @@ def test_chinese_from_the_browser_then_english_by_choice(new_page, shot: Shot, a
     )
     mine = post_create_text(author=host, channel=channel, text="今晚的月亮很圆。")
     # In a thread of its own: announcing the knock can't run where Playwright's event loop runs.
-    with ThreadPoolExecutor(1) as pool:
+    with OwnThread() as pool:
         pool.submit(conversation_knock, sender=ana, post=mine, text="我也看到了，好圆！", client_id="knock-1").result()
     local = timezone.localtime(timezone.now(), timezone.get_fixed_timezone(8 * 60)).strftime("%H:%M")
 

@@ -2,7 +2,6 @@
 and the notifications switch."""
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -13,6 +12,7 @@ from chat import services
 from posts.services import post_create_text
 from push.models import PushSubscription
 from tests import test_push
+from tests.browser.threads import OwnThread
 from tests.factories import PASSWORD, make_channel, make_user
 from tests.test_push import Browser as PushBrowser
 
@@ -68,7 +68,7 @@ def a_conversation(owner_name: str = "nightowl", knocker_name: str = "lark") -> 
     author = make_user(username=owner_name, email=f"{owner_name}@example.org")
     post = post_create_text(author=author, channel=make_channel(host=author), text="3:12 and awake again.")
     knocker = make_user(username=knocker_name, email=f"{knocker_name}@example.org")
-    with ThreadPoolExecutor(1) as pool:  # events can't be announced where Playwright's loop runs
+    with OwnThread() as pool:  # events can't be announced where Playwright's loop runs
         conversation, _sent = pool.submit(
             services.conversation_knock, sender=knocker, post=post, text="the words only we should see", client_id="k1"
         ).result()
@@ -249,7 +249,7 @@ def test_notifications_switch_subscribes_and_the_worker_shows_what_arrives(
     )
     assert list(PushSubscription.objects.values_list("user__username", "endpoint")) == [("nightowl", phone.endpoint)]
 
-    with ThreadPoolExecutor(1) as pool:
+    with OwnThread() as pool:
         conversation, _sent = pool.submit(
             services.conversation_knock, sender=knocker, post=post, text="secret words", client_id="k1"
         ).result()

@@ -2,13 +2,13 @@
 in a chat, and the other person tapping it to hear it."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import Page, expect
 
 from chat import services
 from posts.services import post_create_text
 from stickers.models import Sticker
+from tests.browser.threads import OwnThread
 from tests.factories import make_channel, make_user
 from tests.samples import photo_with_gps
 
@@ -23,7 +23,7 @@ def _talking(author_name: str, knocker_name: str):
 
 
 def talking(author_name: str, knocker_name: str):
-    with ThreadPoolExecutor(1) as pool:  # events can't be announced where Playwright's loop runs
+    with OwnThread() as pool:  # events can't be announced where Playwright's loop runs
         return pool.submit(_talking, author_name, knocker_name).result()
 
 

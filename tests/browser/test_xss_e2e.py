@@ -11,7 +11,6 @@ nonce, a frame). Every planted value must be found, as text, on the pages visite
 import re
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,6 +20,7 @@ from playwright.sync_api import ConsoleMessage, Dialog, Page
 from chat import services as chat_services
 from chat.models import Conversation
 from tests.browser.conftest import Contexts, SignIn
+from tests.browser.threads import OwnThread
 from tests.xss_corpus import Planted, packed, payloads, plant
 
 # What a payload would leave in the DOM to run later, and what the page's own markup never holds.
@@ -113,7 +113,7 @@ def planted(settings, media_root) -> Planted:
 
 def off_the_loop[T](call: Callable[[], T]) -> T:
     """Run `call` in a thread of its own: events announced after commit can't run where Playwright's loop runs."""
-    with ThreadPoolExecutor(1) as pool:
+    with OwnThread() as pool:
         return pool.submit(call).result()
 
 
