@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from chat import events, groups, services
 from core import realtime
@@ -24,11 +24,13 @@ def _in_a_thread[T](work: Callable[..., T], **kwargs: Any) -> T:
         return pool.submit(work, **kwargs).result()
 
 
-def _wait_for(check, seconds: float = 10) -> None:
+def _wait_for(page: Page, check: Callable[[], bool], seconds: float = 15) -> None:
+    """Wait for `check`, letting Playwright run meanwhile: the frames it records arrive only while it has the
+    thread (`time.sleep` would hold them back, and the wait could never end)."""
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, "the page never did it"
-        time.sleep(0.05)
+        page.wait_for_timeout(50)
 
 
 def test_a_resync_brings_the_missed_message_and_one_naming_what_the_page_holds_asks_nothing(
@@ -46,7 +48,7 @@ def test_a_resync_brings_the_missed_message_and_one_naming_what_the_page_holds_a
     page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(str(payload))))
     page.goto(f"/chats/{group.public_id}")
     expect(page.locator(".bubble").last).to_contain_text("still up?")
-    _wait_for(lambda: _resumes(sent) == 1)  # the page's own resume, once connected
+    _wait_for(page, lambda: _resumes(sent) == 1)  # the page's own resume, once connected
 
     group.refresh_from_db()
     held = group.next_seq - 1
