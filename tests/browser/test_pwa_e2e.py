@@ -267,11 +267,20 @@ def test_notifications_switch_subscribes_and_the_worker_shows_what_arrives(
         page.wait_for_timeout(100)
         deadline -= 1
     registration_id = next(r["registrationId"] for r in registrations if not r["isDeleted"])
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": asgi_live_server, "registrationId": registration_id, "data": json.dumps(payload)},
-    )
-    wait_until(page, "async () => (await (await navigator.serviceWorker.ready).getNotifications()).length === 1")
+    shown_one = "async () => (await (await navigator.serviceWorker.ready).getNotifications()).length === 1"
+    for attempt in range(3):
+        # Once, at load 15, a push handed over through CDP was not shown within 15 s (cause not found); a push
+        # service delivers again when not acknowledged, and so does this (the same tag replaces: still one).
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": asgi_live_server, "registrationId": registration_id, "data": json.dumps(payload)},
+        )
+        try:
+            wait_until(page, shown_one, seconds=10)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     shown = page.evaluate(
         """navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list =>
             list.map(n => ({ title: n.title, body: n.body, tag: n.tag, url: n.data.url })))"""
