@@ -28,13 +28,13 @@ run: install
 ## Run the whole test suite: unit and integration tests, then the browser tests in their own process
 test: install
 	$(BIN)/python -m pytest -n auto --ignore=tests/browser
-	$(BIN)/python -m pytest -p no:asyncio tests/browser
+	$(BIN)/python -m pytest -p no:asyncio -n 2 --dist worksteal tests/browser
 
 test-unit: install
 	$(BIN)/python -m pytest -n auto --ignore=tests/browser
 
 test-browser: install
-	$(BIN)/python -m pytest -p no:asyncio tests/browser
+	$(BIN)/python -m pytest -p no:asyncio -n 2 --dist worksteal tests/browser
 
 lint: install
 	$(BIN)/ruff check .
