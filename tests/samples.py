@@ -1,6 +1,7 @@
 """Small real files made on the spot: a photo with GPS in its EXIF, a short song with tags."""
 
 import array
+import functools
 import io
 import math
 
@@ -36,11 +37,15 @@ def png(size: tuple[int, int] = (30, 30), name: str = "p.png") -> SimpleUploaded
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
+@functools.cache
 def _tone(*, muxer: str, codec: str, rate: int, hertz: float, seconds: float, title: str) -> bytes:
-    """A mono sine tone encoded by PyAV, with a title tag."""
-    samples = array.array(
-        "h", (int(7000 * math.sin(2 * math.pi * hertz * i / rate)) for i in range(int(seconds * rate)))
-    )
+    """A mono sine tone encoded by PyAV, with a title tag. Kept once made (bytes can't be changed): the five
+    minutes of voice that tests send to be refused cost seconds of CPU to make."""
+    count = int(seconds * rate)
+    # A whole-hertz tone repeats every rate / gcd(rate, hertz) samples: compute one period, then repeat it.
+    period = rate // math.gcd(rate, int(hertz)) if float(hertz).is_integer() else count
+    one = array.array("h", (int(7000 * math.sin(2 * math.pi * hertz * i / rate)) for i in range(min(period, count))))
+    samples = one * (count // len(one)) + one[: count % len(one)] if one else one
     return encode_mono(samples, rate=rate, codec=codec, muxer=muxer, tags={"title": title})
 
 
