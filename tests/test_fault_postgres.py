@@ -154,6 +154,10 @@ async def _load(port: int, token: str, channel: str, session: str, pg: PrivatePo
 
 @pytest.mark.django_db
 def test_a_database_restart_answers_503_meanwhile_and_recovers_by_itself():
+    if connection.vendor != "postgresql":
+        # The drill is PostgreSQL's whatever the suite runs on; on SQLite it cost a minute of `migrate` into the
+        # private cluster for the same test the PostgreSQL pass runs with the schema copied in.
+        pytest.skip("runs in the PostgreSQL pass (the CI's second): the private cluster takes the test schema")
     if not (PG_BIN / "initdb").exists():
         pytest.skip(f"needs the PostgreSQL server binaries in {PG_BIN} for a private cluster it can stop")
     workdir = Path(tempfile.mkdtemp(prefix="same-pg-fault-"))
