@@ -50,6 +50,10 @@ from bench.benchlib import ROOT, bench_people, cpu_seconds, free_port, out, perc
 PREFIX = "deliv"
 EXPERIMENTS = ("redis-no-timeout", "redis-pubsub")  # channel layers that are not a setting of the app: serve()
 FLOORS = ("floor-memory", "floor-redis")  # bench/chat_floor.py: bare Channels, no database, same wire protocol
+# The app served with uvicorn's own WebSocket protocol (a compression per socket per event) instead of the app's
+# `core.ws_protocol.SharedFrameProtocol` (one compressed frame per event): for before/after in one run.
+UVICORN_WS = ("memory-uvicorn-ws", "redis-uvicorn-ws")
+APP_WS = "core.ws_protocol:SharedFrameProtocol"
 PHASES = {"pairs-max": "pm", "pairs-paced": "pp", "group-max": "gm", "group-paced": "gp"}
 
 
@@ -173,8 +177,13 @@ async def receiver(url: str, origin: str, accounts: list[tuple[str, str]], defla
                 continue
             break
     closed = sum(1 for ws in sockets if ws.close_code is not None)
+    codes: dict[str, int] = {}
+    for ws in sockets:
+        if ws.close_code is not None:
+            why = f"{ws.close_code} {ws.close_reason}".strip()
+            codes[why] = codes.get(why, 0) + 1
     result = {p: log.__dict__ for p, log in logs.items()}
-    sys.stdout.write(json.dumps({"logs": result, "closed_early": closed}) + "\n")
+    sys.stdout.write(json.dumps({"logs": result, "closed_early": closed, "close_codes": codes}) + "\n")
     sys.stdout.flush()
     for ws in sockets:
         await ws.close()
@@ -331,6 +340,8 @@ class Receivers:
         closed = 0
         for answer in self._ask("STOP"):
             closed += int(answer["closed_early"])
+            if answer.get("close_codes"):
+                out("closed sockets by close code and reason:", answer["close_codes"])
             for code, raw in answer["logs"].items():
                 log = merged.setdefault(code, PhaseLog(first=raw["first"], last=raw["last"]))
                 log.other_us += raw["other_us"]
@@ -382,6 +393,8 @@ def start_server(
     else:
         command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1"]
         command += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
+        if layer not in FLOORS and layer not in UVICORN_WS:
+            command += ["--ws", APP_WS]  # as `manage.py serve` runs it
     with log.open("wb") as sink:
         return subprocess.Popen(
             command, cwd=ROOT, env=env, start_new_session=True, stderr=sink, stdout=sink, preexec_fn=_server_priority
@@ -416,7 +429,15 @@ def serve(layer: str, port: int) -> None:
         config["hosts"] = [{"address": config["hosts"][0], "socket_timeout": None}]
     elif layer == "redis-pubsub":
         layers["default"]["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"
-    uvicorn.run("same.asgi:application", host="127.0.0.1", port=port, access_log=False, log_level="warning")
+    uvicorn.run("same.asgi:application", host="127.0.0.1", port=port, access_log=False, log_level="warning", ws=APP_WS)
+
+
+def server_rss_mb(pid: int) -> float:
+    """Resident memory of a server process, in MB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def server_errors(log: Path) -> str:
@@ -467,9 +488,10 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
         started = time.perf_counter()
         receivers = Receivers(ports, seeded, args.receiver_procs, not args.no_deflate)
         connected = receivers.ready()
+        rss = sum(server_rss_mb(s.pid) for s in servers)
         out(
             f"[{layer}] {connected:,} sockets connected and authenticated to {len(ports)} server process(es) "
-            f"in {time.perf_counter() - started:.1f} s"
+            f"in {time.perf_counter() - started:.1f} s; server memory (RSS) {rss:,.0f} MB"
         )
         active = seeded.pairs[: args.pairs] if args.pairs is not None else seeded.pairs
         pair_jobs = [(c, seeded.tokens[2 * i + side]) for side in (0, 1) for i, c in enumerate(active)]
@@ -519,6 +541,7 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
                     "answer_p50_us": percentile([float(v) for v in sent.answer_us], 0.5),
                     "answer_p99_us": percentile([float(v) for v in sent.answer_us], 0.99),
                     "server_cpu": sum(cpu[s.pid] for s in servers),
+                    "server_cpu_s": sum(cpu[s.pid] for s in servers) * wall / 100,
                     "clients_cpu": sum(cpu[p] for p in receivers.pids()) + me,
                     "load_before": load_before,
                     "load_after": os.getloadavg()[0],
@@ -556,9 +579,9 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
 def table(rows: list[dict[str, Any]]) -> None:
     out(
         "| layer | phase | sent msg/s | deliveries/s | p50 ms | p99 ms | max ms | stored→arrival p50 / p99 ms "
-        "| HTTP answer p50 / p99 ms | delivered / expected | server CPU | clients CPU | load |"
+        "| HTTP answer p50 / p99 ms | delivered / expected | server CPU | server CPU µs per delivery | clients CPU | load |"
     )
-    out("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         other = {s: n for s, n in r["statuses"].items() if int(s) != 201}
         out(
@@ -566,7 +589,8 @@ def table(rows: list[dict[str, Any]]) -> None:
             f"| {ms(r['p50_us'])} | {ms(r['p99_us'])} | {ms(r['max_us'])} "
             f"| {ms(r['stored_p50_us'])} / {ms(r['stored_p99_us'])} | {ms(r['answer_p50_us'])} / {ms(r['answer_p99_us'])} "
             f"| {r['delivered']:,} / {r['expected']:,}{' ' + json.dumps(other) if other else ''} "
-            f"| {r['server_cpu']:.0f}% | {r['clients_cpu']:.0f}% | {r['load_before']:.2f} → {r['load_after']:.2f} |"
+            f"| {r['server_cpu']:.0f}% | {r['server_cpu_s'] * 1e6 / max(r['delivered'], 1):,.0f} "
+            f"| {r['clients_cpu']:.0f}% | {r['load_before']:.2f} → {r['load_after']:.2f} |"
         )
 
 
@@ -575,7 +599,7 @@ def ratios(rows: list[dict[str, Any]]) -> None:
     floors = {(r["layer"].removeprefix("floor-"), r["phase"], r.get("round")): r for r in rows if r["layer"] in FLOORS}
     lines = []
     for r in rows:
-        floor = floors.get((r["layer"], r["phase"], r.get("round")))
+        floor = floors.get((r["layer"].removesuffix("-uvicorn-ws"), r["phase"], r.get("round")))
         if floor is None or not floor["p99_us"]:
             continue
         lines.append(
@@ -597,7 +621,8 @@ def main() -> None:
     parser.add_argument(
         "--layers",
         default="memory,redis",
-        help="any of memory, redis, floor-memory, floor-redis, redis-no-timeout, redis-pubsub",
+        help="any of memory, redis, floor-memory, floor-redis, redis-no-timeout, redis-pubsub, memory-uvicorn-ws, "
+        "redis-uvicorn-ws (the app on uvicorn's own WebSocket protocol, without the shared frames)",
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--prefix", default="bench-delivery", help="Redis prefix (CACHE_PREFIX) of the servers")
@@ -658,7 +683,8 @@ def main() -> None:
     connection.close()
     rows: list[dict[str, Any]] = []
     layers = [name for name in args.layers.split(",") if name]
-    if unknown_layers := [layer for layer in layers if layer not in ("memory", "redis", *EXPERIMENTS, *FLOORS)]:
+    known = ("memory", "redis", *EXPERIMENTS, *FLOORS, *UVICORN_WS)
+    if unknown_layers := [layer for layer in layers if layer not in known]:
         raise SystemExit(f"unknown layers {unknown_layers}")
     for round_ in range(1, args.rounds + 1):
         for layer in layers:

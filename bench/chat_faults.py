@@ -106,6 +106,7 @@ def start_server(
     }
     env.pop("SAME_TESTING", None)
     command = [sys.executable, "-m", "uvicorn", "same.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--ws", "core.ws_protocol:SharedFrameProtocol"]  # as `manage.py serve` runs it
     command += ["--no-access-log", "--log-level", "warning"]
     with log.open("wb") as sink:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink, start_new_session=True)

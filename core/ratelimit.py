@@ -7,8 +7,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import BaseCache, cache
+from django.core.cache import BaseCache, caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
 from .errors import RateLimited
@@ -46,6 +47,14 @@ def _remember(allowance: Allowance) -> None:
 
 
 def _count(store: BaseCache, cache_key: str, window: int) -> int:
+    if isinstance(store, RedisCache):
+        # One round trip: `SET … NX EX` and `INCR` in one MULTI/EXEC, the same counter Django's cache reads (it
+        # stores integers unpickled). Through the cache API it was three (`add`, then `incr`: EXISTS + INCR).
+        key = store.make_and_validate_key(cache_key)
+        pipeline = store._cache.get_client(key, write=True).pipeline()
+        pipeline.set(key, 0, ex=window + 1, nx=True)
+        pipeline.incr(key)
+        return int(pipeline.execute()[1])
     store.add(cache_key, 0, timeout=window + 1)
     try:
         return int(store.incr(cache_key))
@@ -61,7 +70,7 @@ def rate_limit_hit(*, scope: str, key: str) -> None:
     window_start = now - now % window
     cache_key = _cache_key(scope, key, window_start)
     try:
-        count = _count(cache, cache_key, window)
+        count = _count(caches["default"], cache_key, window)  # the backend itself (`cache` is a proxy)
     except (RedisError, OSError) as error:
         logger.warning("rate limits counted in this process: the shared cache is away (%s)", error)
         count = _count(_local, cache_key, window)

@@ -60,6 +60,8 @@ def _start(port: int, tmp_path: Path) -> subprocess.Popen[bytes]:
             str(port),
             "--log-level",
             "warning",
+            "--ws",
+            "core.ws_protocol:SharedFrameProtocol",  # as `manage.py serve` runs it
         ],
         cwd=ROOT,
         env=env,

@@ -73,7 +73,11 @@ def test_rate_limits_are_counted_in_the_process_while_the_shared_cache_is_away(s
     def refuse(*args, **kwargs):
         raise RedisConnectionError("Connection refused")
 
-    monkeypatch.setattr(ratelimit.cache, "add", refuse)
+    import redis
+    from django.core.cache import caches
+
+    monkeypatch.setattr(caches["default"], "add", refuse)  # the in-process cache of the SQLite pass
+    monkeypatch.setattr(redis.client.Pipeline, "execute", refuse)  # Redis: a hit is one pipeline
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (3, 60)}
     for _ in range(3):
         ratelimit.rate_limit_hit(scope="message_account", key="someone-during-an-outage")

@@ -8,12 +8,14 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from core import ratelimit
+from core.errors import RateLimited
 from interests.services import channel_join
 from posts.services import post_create_text
 from tests.factories import PASSWORD, make_channel, make_user
@@ -196,3 +198,36 @@ class TestNewAccountsAreSlower:
             assert api_post(client, path, {"text": "hi", "client_id": f"o{i}"}, **owner_headers).status_code == 201
         clock.advance(59)
         assert api_post(client, path, {"text": "hi", "client_id": "n30"}, **headers).status_code == 201
+
+
+@pytest.mark.skipif("redis" not in settings.CACHES["default"]["BACKEND"].lower(), reason="counts Redis round trips")
+def test_a_hit_is_one_round_trip_to_redis_and_the_cache_reads_its_count(monkeypatch, clock) -> None:
+    import redis
+    from django.core.cache import cache
+
+    direct, pipelined = [], []
+    real_command, real_execute = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def command(self, *args, **kwargs):
+        direct.append(args[0])
+        return real_command(self, *args, **kwargs)
+
+    def execute(self, *args, **kwargs):
+        pipelined.append([c[0][0] for c in self.command_stack])
+        return real_execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
+    limit, window = settings.RATE_LIMITS["login_account"]
+    for _ in range(limit):
+        ratelimit.rate_limit_hit(scope="login_account", key="round-trips")
+    assert direct == []
+    assert pipelined == [["SET", "INCRBY"]] * limit
+    window_start = START - START % window
+    assert cache.get(ratelimit._cache_key("login_account", "round-trips", window_start)) == limit
+    key = cache.make_and_validate_key(ratelimit._cache_key("login_account", "round-trips", window_start))
+    assert 0 < cache._cache.get_client(key).ttl(key) <= window + 1  # the counter goes with its window
+    with pytest.raises(RateLimited):
+        ratelimit.rate_limit_hit(scope="login_account", key="round-trips")
+    clock.advance(window)
+    ratelimit.rate_limit_hit(scope="login_account", key="round-trips")  # a new window, a new counter

@@ -330,13 +330,21 @@ def asgi_live_server(live_server, contexts: Contexts, settings) -> Iterator[str]
 
     import uvicorn
 
+    from core.ws_protocol import SharedFrameProtocol
     from same.asgi import application
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            application,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            ws=SharedFrameProtocol,  # as `manage.py serve` runs it: Chromium must take its shared frames
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

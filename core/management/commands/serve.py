@@ -8,6 +8,8 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from core.ws_protocol import SharedFrameProtocol
+
 
 class Command(BaseCommand):
     help = "Run the ASGI server (uvicorn) and a django-tasks-db worker beside it."
@@ -25,7 +27,13 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"same is at http://{options['host']}:{options['port']}/ (Ctrl+C stops it)")
         try:
-            uvicorn.run("same.asgi:application", host=options["host"], port=options["port"], log_level="info")
+            uvicorn.run(
+                "same.asgi:application",
+                host=options["host"],
+                port=options["port"],
+                log_level="info",
+                ws=SharedFrameProtocol,  # one compressed frame per event, whatever the number of sockets
+            )
         finally:
             if worker is not None:
                 worker.terminate()
