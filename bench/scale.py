@@ -8,11 +8,13 @@ Seed two databases with `manage.py seed_scale` (the same shapes: `--scale 0.01` 
         --dataset 1m=postgres://postgres@127.0.0.1:5432/h_scale_1m --duration 10s --connections 4
 
 For each dataset it starts `python -m uvicorn same.asgi:application` (settings `bench.settings_bare`: the
-app plus bench/bare.py's endpoints) with that database, logs the user `bench` in, checks every page
-answers 200, then runs `wrk --latency` on each page in turn (a discarded warm-up first) and reads p50/p95/
-p99 and req/s from bench/report.lua. It prints a table per dataset, then p95 at the last dataset ÷ p95
-at the first (goal ≤ 1.3), each HTML page's throughput ÷ its bare endpoint's (goal ≥ 0.6), the load
-average around each run, and the server's RSS after the load (goal ≤ 150 MB). Only 127.0.0.1 is contacted.
+app plus bench/bare.py's endpoints) with that database, logs the user `bench` in, and checks every page
+answers 200. The servers run side by side; each page is measured on every dataset in turn (the others
+idle meanwhile), so a change in the machine's load falls between the sizes of one page less often: `wrk
+--latency` (a discarded warm-up first) for p50/p95/p99 and req/s from bench/report.lua, and the server's
+CPU time per request (/proc, all its threads). It prints p95 and CPU at the last dataset ÷ the first
+(goal ≤ 1.3 for p95), each HTML page's throughput ÷ its bare endpoint's (goal ≥ 0.6), the load average
+around each run, and each server's RSS after the load (goal ≤ 150 MB). Only 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.benchlib import ROOT, Endpoint, out
-from bench.run import fetch, running_server, seconds, wrk
+from bench.run import cpu_ticks, drain, fetch, running_server, seconds, wrk
 
 PAIRS = {"channel": "bare-channel", "home": "bare-home", "explore": "bare-explore"}
 
@@ -65,12 +68,15 @@ def prepare(var_dir: str) -> dict[str, Any]:
     joined = Channel.objects.filter(memberships__user=viewer)
     channel = joined.exclude(kind=ChannelKind.PUNCH).order_by("-post_count")[0]
     punch = Channel.objects.filter(kind=ChannelKind.PUNCH).order_by("-post_count")[0]
-    conversation = Conversation.objects.filter(participants__user=viewer).order_by("-next_seq").first()
-    if conversation is None:  # bench is in no conversation yet: put them in the busiest group
-        from chat.models import Participant
+    # The same rule at every size: the busiest group, `bench` put in it if not there yet. (Taking bench's own
+    # busiest conversation compared a 9-message direct chat at 10k with a full page of a group at 1M: a
+    # measure of what the page shows, not of the tables' size.)
+    from chat.models import Participant
 
-        conversation = Conversation.objects.filter(kind="group").order_by("-next_seq")[0]
-        Participant.objects.create(conversation=conversation, user=viewer, last_read_seq=conversation.next_seq - 1)
+    conversation = Conversation.objects.filter(kind="group").order_by("-next_seq")[0]
+    Participant.objects.get_or_create(
+        conversation=conversation, user=viewer, defaults={"last_read_seq": conversation.next_seq - 1}
+    )
     return {
         "cookie": f"{settings.SESSION_COOKIE_NAME}={store.session_key}",
         "token": token,
@@ -79,6 +85,8 @@ def prepare(var_dir: str) -> dict[str, Any]:
         "channel_kind": channel.kind,
         "punch": punch.public_id,
         "conversation": conversation.public_id,
+        "conversation_messages": conversation.next_seq - 1,
+        "conversation_members": conversation.participants.count(),
         "posts": __import__("posts.models").models.Post.objects.count(),
     }
 
@@ -101,7 +109,7 @@ def endpoints(env: dict[str, Any]) -> list[Endpoint]:
         Endpoint("bare-explore", "/bench/bare/explore", session, "explore's 20 channels as JSON"),
         page("discover", "/discover", "discover"),
         page("chats", "/chats", "chats list"),
-        page("conversation", f"/chats/{conversation}", "a conversation"),
+        page("conversation", f"/chats/{conversation}", "the busiest group"),
         page("stickers", "/stickers", "stickers"),
         page("punch-board", f"/c/{punch}/records", "punch board"),
         page("api-feed", "/api/v1/feed", "GET /api/v1/feed"),
@@ -124,7 +132,8 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run_dataset(args: argparse.Namespace, name: str, url: str) -> dict[str, Any]:
+def prepared_env(name: str, url: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """The server's environment for a dataset, and what `prepare` found in it."""
     var_dir = str(Path(tempfile.gettempdir()) / url.rsplit("/", 1)[-1])
     env = {**os.environ, "DATABASE_URL": url, "SAME_VAR_DIR": var_dir, "LOG_LEVEL": "WARNING"}
     env.pop("DEBUG", None)
@@ -133,31 +142,62 @@ def run_dataset(args: argparse.Namespace, name: str, url: str) -> dict[str, Any]
     )
     if prepared.returncode != 0:
         raise SystemExit(f"preparing {name} failed:\n{prepared.stderr[-3000:]}")
-    info = json.loads(prepared.stdout.strip().splitlines()[-1])
     env["DJANGO_SETTINGS_MODULE"] = "bench.settings_bare"
-    results: dict[str, Any] = {"info": info, "pages": {}}
-    with running_server(args, env) as (base, server):
-        chosen = [e for e in endpoints(info) if not args.only or e.name in args.only.split(",")]
-        for endpoint in chosen:
-            status, body = fetch(base, endpoint.path, endpoint.headers)
-            if status != 200:
-                raise SystemExit(f"{name}: GET {endpoint.path} answered {status}: {body[:300]!r}")
-        for endpoint in chosen:
-            wrk(args, base, endpoint, args.warmup)
-            before = load()
-            report = wrk(args, base, endpoint, args.duration)
-            report.pop("wrk_stdout", None)
-            report["load"] = f"{before} → {load()}"
-            report["rps"] = report["requests"] / (report["duration_us"] / 1e6)
-            results["pages"][endpoint.name] = report
-            out(
-                f"  {name:>4} {endpoint.name:<18} {report['rps']:7.1f} req/s  p50 {report['p50_us'] / 1000:7.1f}"
-                f"  p95 {report['p95_us'] / 1000:7.1f}  p99 {report['p99_us'] / 1000:7.1f} ms"
-                f"  non-2xx {report['non2xx']}  load {report['load']}"
-            )
-        results["rss_mb"] = rss_mb(server.pid)
-        out(f"  {name}: server RSS after the load {results['rss_mb']:.0f} MB")
-    return results
+    return env, json.loads(prepared.stdout.strip().splitlines()[-1])
+
+
+def measure_page(args: argparse.Namespace, name: str, base: str, pid: int, endpoint: Endpoint) -> dict[str, Any]:
+    """wrk on one page after a warm-up, with the server's CPU time per request (user + system, all its
+    threads: steadier than latency on a shared machine, since waiting for a core is not counted)."""
+    clock = os.sysconf("SC_CLK_TCK")
+    wrk(args, base, endpoint, args.warmup)
+    drain(pid, clock)
+    before, ticks = load(), cpu_ticks([pid])
+    report = wrk(args, base, endpoint, args.duration)
+    report["server_cpu_ms"] = (cpu_ticks([pid]) - ticks) / clock * 1000 / max(report["requests"], 1)
+    report.pop("wrk_stdout", None)
+    report["load"] = f"{before} → {load()}"
+    report["rps"] = report["requests"] / (report["duration_us"] / 1e6)
+    out(
+        f"  {name:>4} {endpoint.name:<18} {report['rps']:7.1f} req/s  p50 {report['p50_us'] / 1000:7.1f}"
+        f"  p95 {report['p95_us'] / 1000:7.1f}  p99 {report['p99_us'] / 1000:7.1f} ms"
+        f"  CPU {report['server_cpu_ms']:5.1f} ms/req  non-2xx {report['non2xx']}  load {report['load']}"
+    )
+    drain(pid, clock)
+    return report
+
+
+def run_datasets(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Every dataset's server runs at once (each idle while another is measured), and each page is measured
+    on each dataset in turn, so a change in the machine's load between the sizes of one page is minutes
+    smaller than when one dataset ran all its pages before the next."""
+    runs: dict[str, dict[str, Any]] = {}
+    servers: dict[str, tuple[str, int]] = {}
+    with ExitStack() as stack:
+        for index, spec in enumerate(args.dataset):
+            name, url = spec.split("=", 1)
+            env, info = prepared_env(name, url)
+            server_args = argparse.Namespace(**{**vars(args), "port": args.port + index if args.port else 0})
+            base, server = stack.enter_context(running_server(server_args, env))
+            servers[name] = (base, server.pid)
+            runs[name] = {"info": info, "pages": {}}
+        names = list(runs)
+        chosen = {
+            n: [e for e in endpoints(runs[n]["info"]) if not args.only or e.name in args.only.split(",")] for n in names
+        }
+        for n in names:
+            for endpoint in chosen[n]:
+                status, body = fetch(servers[n][0], endpoint.path, endpoint.headers)
+                if status != 200:
+                    raise SystemExit(f"{n}: GET {endpoint.path} answered {status}: {body[:300]!r}")
+        for position in range(len(chosen[names[0]])):
+            for n in names:
+                endpoint = chosen[n][position]
+                runs[n]["pages"][endpoint.name] = measure_page(args, n, *servers[n], endpoint)
+        for n in names:
+            runs[n]["rss_mb"] = rss_mb(servers[n][1])
+            out(f"  {n}: server RSS after the load {runs[n]['rss_mb']:.0f} MB")
+    return runs
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -185,26 +225,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"bench/scale.py at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load {load()}, "
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration}"
     )
-    runs = {}
-    for spec in args.dataset:
-        name, url = spec.split("=", 1)
-        runs[name] = run_dataset(args, name, url)
+    runs = run_datasets(args)
     names = list(runs)
     out("")
-    header = "| page | " + " | ".join(f"{n} req/s | {n} p95 ms" for n in names)
+    header = "| page | " + " | ".join(f"{n} req/s | {n} p95 ms | {n} CPU ms/req" for n in names)
     if len(names) > 1:
-        header += f" | p95 {names[-1]} ÷ {names[0]} |"
+        header += f" | p95 {names[-1]} ÷ {names[0]} | CPU {names[-1]} ÷ {names[0]} |"
     out(header)
     out("|" + "---|" * (header.count("|") - 1))
     for page in runs[names[0]]["pages"]:
         cells = []
         for n in names:
             report = runs[n]["pages"].get(page)
-            cells.append(f"{report['rps']:.1f} | {report['p95_us'] / 1000:.1f}" if report else "– | –")
+            cells.append(
+                f"{report['rps']:.1f} | {report['p95_us'] / 1000:.1f} | {report['server_cpu_ms']:.1f}"
+                if report
+                else "– | – | –"
+            )
         line = f"| `{page}` | " + " | ".join(cells)
         if len(names) > 1 and page in runs[names[-1]]["pages"]:
-            ratio = runs[names[-1]]["pages"][page]["p95_us"] / max(runs[names[0]]["pages"][page]["p95_us"], 1)
-            line += f" | {ratio:.2f} |"
+            last, first = runs[names[-1]]["pages"][page], runs[names[0]]["pages"][page]
+            ratio = last["p95_us"] / max(first["p95_us"], 1)
+            line += f" | {ratio:.2f} | {last['server_cpu_ms'] / max(first['server_cpu_ms'], 0.001):.2f} |"
         out(line)
     out("")
     for n in names:
@@ -215,7 +257,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f"{n}: {html} {pages[html]['rps']:.1f} req/s ÷ {bare} {pages[bare]['rps']:.1f} = "
                     f"{pages[html]['rps'] / pages[bare]['rps']:.0%}"
                 )
-        out(f"{n}: {runs[n]['info']['posts']:,} posts; server RSS after the load {runs[n]['rss_mb']:.0f} MB")
+        info = runs[n]["info"]
+        out(
+            f"{n}: {info['posts']:,} posts; the conversation: {info['conversation_messages']:,} messages, "
+            f"{info['conversation_members']} members; server RSS after the load {runs[n]['rss_mb']:.0f} MB"
+        )
     if args.json:
         args.json.write_text(json.dumps(runs, indent=2) + "\n")
 

@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User, new_public_id
 from core.errors import NotFound, ServiceError, ValidationFailed
-from media.audio import process_voice
 from media.errors import MediaError
 from media.images import process_image
 from posts.models import Post
@@ -59,6 +58,10 @@ def message_send_voice(*, sender: User, conversation: Conversation, audio: Uploa
     check_message_rate(sender)
     if (resent := _resent(sender, clean_client_id)) is not None:
         return resent
+    # PyAV (FFmpeg's libraries, ~27 MB of memory) comes in with the first upload that needs it,
+    # not with the web process (tests/test_web_process.py).
+    from media.audio import process_voice
+
     try:
         processed = process_voice(audio, max_bytes=VOICE_MAX_BYTES, max_seconds=VOICE_MAX_SECONDS)
     except MediaError as error:

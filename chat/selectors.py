@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
@@ -49,10 +49,14 @@ class ConversationRow:
 
 
 def conversation_page(
-    *, user: User, cursor: str | None = None, size: int = 50
+    *, user: User, cursor: str | None = None, size: int = 50, members: int = 0
 ) -> tuple[list[ConversationRow], str | None]:
     """Conversations the person is in (requests included, unless they ignored them), newest activity first,
-    a page at a time: the rows and the cursor of the next page."""
+    a page at a time: the rows and the cursor of the next page.
+
+    With `members`, each conversation also holds its first `members` participants with their people, in
+    joining order (`conversation.first_members`), and `conversation.member_count`: a page of groups
+    reads at most `members` people each, not everyone in them (a group has up to 200)."""
     mine = Participant.objects.filter(user=user, ignored=False).values("conversation_id")
     my_row = Participant.objects.filter(user=user, conversation=OuterRef("pk"))
     other = Participant.objects.filter(conversation=OuterRef("pk")).exclude(user=user).values("user__username")[:1]
@@ -67,10 +71,13 @@ def conversation_page(
             unread=RawSQL(_UNREAD_SQL, (user.pk, user.pk, MessageKind.EVENT.value, UNREAD_CAP)),  # noqa: S611 (fixed SQL, bound values)
         )
         .select_related("origin_post__channel", "channel")
-        .prefetch_related(
-            Prefetch("participants", queryset=Participant.objects.select_related("user").order_by("joined_at", "pk"))
-        )
     )
+    if members:
+        first = Participant.objects.select_related("user").order_by("joined_at", "pk")[:members]
+        counted = Participant.objects.filter(conversation=OuterRef("pk")).values("conversation").annotate(n=Count("*"))
+        conversations = conversations.annotate(member_count=Subquery(counted.values("n"))).prefetch_related(
+            Prefetch("participants", queryset=first, to_attr="first_members")
+        )
     page = keyset_page(conversations, order=("last_message_at", "public_id"), cursor=cursor, size=size)
     rows = [
         ConversationRow(
@@ -177,11 +184,14 @@ def messages_latest(*, conversation: Conversation, limit: int = PAGE) -> list[Me
 
 
 def others_read_up_to(*, conversation: Conversation, user: User) -> int:
-    """The highest message number everyone else has read."""
-    seqs = (
-        Participant.objects.filter(conversation=conversation).exclude(user=user).values_list("last_read_seq", flat=True)
+    """The highest message number everyone else has read: the lowest read mark of the others, found by the
+    database (one number back, however big the group)."""
+    lowest = (
+        Participant.objects.filter(conversation=conversation)
+        .exclude(user=user)
+        .aggregate(lowest=Min("last_read_seq"))["lowest"]
     )
-    return min(seqs, default=0)
+    return lowest or 0
 
 
 def messages_to_report(*, conversation: Conversation, user: User, limit: int = 30) -> list[Message]:

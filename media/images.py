@@ -10,10 +10,12 @@ over all frames); a larger animation is kept as its first frame only, rather tha
 
 import io
 import struct
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.util import find_spec
 from typing import IO, Any
 
 from django.utils.translation import gettext as _
@@ -53,16 +55,21 @@ _MAX_FRAME_MS = 655_350
 _SRGB = ImageCms.createProfile("sRGB")
 
 
-def _register_heif_opener() -> bool:
-    try:
-        from pillow_heif import register_heif_opener
-    except ImportError:
-        return False
-    register_heif_opener()
-    return True
+# pillow-heif (its libheif and codecs: ~12 MB of memory) is loaded by the first upload, not at import: a web
+# process that never reads a picture does not carry it (tests/test_web_process.py).
+HEIF_SUPPORTED = find_spec("pillow_heif") is not None
+_heif_lock = threading.Lock()
+_heif_registered = False
 
 
-HEIF_SUPPORTED = _register_heif_opener()
+def _register_heif_opener() -> None:
+    global _heif_registered
+    with _heif_lock:
+        if not _heif_registered:
+            from pillow_heif import register_heif_opener
+
+            register_heif_opener()
+            _heif_registered = True
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,11 @@ def open_upright(
 
 
 def _readable_formats() -> tuple[str, ...]:
-    return (*_BASE_FORMATS, "HEIF") if HEIF_SUPPORTED else _BASE_FORMATS
+    if not HEIF_SUPPORTED:
+        return _BASE_FORMATS
+    if not _heif_registered:
+        _register_heif_opener()
+    return (*_BASE_FORMATS, "HEIF")
 
 
 def _open_image(data: bytes, *, max_pixels: int) -> ImageFile.ImageFile:

@@ -1,6 +1,7 @@
 """Music posts: a song uploaded (probed, tags stripped, remuxed or transcoded) or named by title and artist."""
 
 import unicodedata
+from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -12,12 +13,14 @@ from django.utils.translation import gettext as _
 from accounts.models import User, new_public_id
 from core.errors import ServiceError, ValidationFailed, gather_checks
 from interests.models import Channel, ChannelKind
-from media.audio import ProcessedAudio, process_audio
 from media.errors import MediaError
 
 from .models import Post, Song
 from .services import _clean_post_text, check_can_post, post_record
 from .stored_images import stored_image
+
+if TYPE_CHECKING:
+    from media.audio import ProcessedAudio
 
 SONG_MAX_SECONDS = 600.0
 SONG_MAX_BYTES = 20 * 1024 * 1024
@@ -33,7 +36,11 @@ def _clean_name(raw: str, *, field: str, missing: str) -> str:
     return name
 
 
-def _processed(audio: UploadedFile[bytes]) -> ProcessedAudio:
+def _processed(audio: UploadedFile[bytes]) -> "ProcessedAudio":
+    # PyAV (FFmpeg's libraries, ~27 MB of memory) comes in with the first upload that needs it,
+    # not with the web process (tests/test_web_process.py).
+    from media.audio import process_audio
+
     try:
         return process_audio(audio, max_bytes=SONG_MAX_BYTES, max_seconds=SONG_MAX_SECONDS)
     except MediaError as error:

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from core.demo import DemoWorld, register_seeder
 from interests.models import Channel
-from media.audio import encode_mono
 from posts.songs import post_create_song
 
 from .services import playlist_add, punch_in
@@ -18,6 +17,8 @@ from .services import playlist_add, punch_in
 
 def _chime(seconds: float = 6.0, rate: int = 44_100) -> SimpleUploadedFile:
     """A soft C-major arpeggio, made here so the demo needs no audio file."""
+    from media.audio import encode_mono  # PyAV: only when the demo is seeded, not in every web process
+
     notes = [261.63, 329.63, 392.00, 523.25]
     samples = array.array("h")
     for index in range(int(seconds * rate)):

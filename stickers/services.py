@@ -20,7 +20,6 @@ from PIL import Image
 from accounts.models import User, new_public_id
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.ratelimit import rate_limit_hit
-from media.audio import process_voice
 from media.errors import MediaError
 from media.images import open_upright
 
@@ -64,6 +63,10 @@ def _picture(upload: UploadedFile[bytes], crop: rendering.Crop | None) -> Image.
 
 
 def _voice(upload: UploadedFile[bytes]) -> tuple[bytes, float]:
+    # PyAV (FFmpeg's libraries, ~27 MB of memory) comes in with the first upload that needs it,
+    # not with the web process (tests/test_web_process.py).
+    from media.audio import process_voice
+
     try:
         processed = process_voice(upload, max_bytes=VOICE_MAX_BYTES, max_seconds=VOICE_MAX_SECONDS)
     except MediaError as error:

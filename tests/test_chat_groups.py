@@ -454,3 +454,46 @@ def test_listing_conversations_costs_the_same_for_3_or_12(client, settings):
             assert len(client.get("/api/v1/conversations", headers=headers).json()["items"]) == total
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db
+def test_the_list_shows_a_group_s_first_twenty_members_and_counts_them_all(client):
+    """GET /conversations carries the first 20 members of a group (joining order) and member_count; the
+    conversation's own GET lists everyone. `muted` is the viewer's own, even when they joined too late to be
+    among the 20 shown."""
+    owner, group = a_group()
+    people = [make_user(username=f"p{i:02}") for i in range(24)]
+    joined(group, owner, *people)
+    last = people[-1]
+    groups.conversation_mute(user=last, conversation=group, muted=True)
+    headers = token(client, last.username)
+    listed = client.get("/api/v1/conversations", headers=headers).json()["items"][0]
+    assert listed["member_count"] == 25
+    assert [m["username"] for m in listed["members"]] == ["owner"] + [f"p{i:02}" for i in range(19)]
+    assert listed["muted"] is True
+    whole = client.get(f"/api/v1/conversations/{group.public_id}", headers=headers).json()
+    assert (whole["member_count"], len(whole["members"])) == (25, 25)
+    assert whole["members"][-1] == {"username": last.username, "role": "member"}
+    assert whole["muted"] is True
+    # Someone in the first 20 who didn't mute it sees it unmuted.
+    assert client.get("/api/v1/conversations", headers=token(client, "p00")).json()["items"][0]["muted"] is False
+
+
+@pytest.mark.django_db
+def test_others_read_up_to_is_the_lowest_read_mark_of_the_others():
+    owner, group = a_group()
+    ana, bo = make_user(username="ana"), make_user(username="bo")
+    joined(group, owner, ana, bo)
+    for n in range(4):
+        services.message_send(sender=owner, conversation=group, text=f"m{n}", client_id=f"o{n}")
+    group.refresh_from_db()
+    top = group.next_seq - 1
+    services.conversation_read(user=ana, conversation=group, seq=top)
+    services.conversation_read(user=bo, conversation=group, seq=top - 2)
+    assert selectors.others_read_up_to(conversation=group, user=owner) == top - 2  # bo is behind
+    assert selectors.others_read_up_to(conversation=group, user=ana) == top - 2
+    assert selectors.others_read_up_to(conversation=group, user=bo) == top  # the sender has read their own
+    services.conversation_read(user=bo, conversation=group, seq=top)
+    assert selectors.others_read_up_to(conversation=group, user=owner) == top
+    alone_owner, alone = a_group(owner=make_user(username="solo"), title="Alone")
+    assert selectors.others_read_up_to(conversation=alone, user=alone_owner) == 0  # nobody else: nothing read

@@ -31,7 +31,8 @@ PINNED = {
     "channel": 8,
     "explore": 3,
     "discover": 4,
-    "chats": 4,
+    # session, user, the conversations with their annotations (no members: the rows don't show them)
+    "chats": 3,
     "conversation": 9,
     "stickers": 3,
     "punch board": 7,
@@ -39,7 +40,7 @@ PINNED = {
     "api feed": 14,
     "api channel posts": 9,  # no photos read for a page of films, as the channel page
     "api channels": 4,
-    "api conversations": 5,
+    "api conversations": 5,  # …, the conversations, their first 20 members (one windowed query)
     "api messages": 5,
     "api stickers": 4,
     "api punch board": 5,

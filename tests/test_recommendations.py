@@ -170,6 +170,26 @@ class TestChannelsForYou:
         assert small in [p.channel for p in picks]
         assert {p.why.kind for p in picks} >= {"popular", "new"}
 
+    def test_the_starter_list_costs_two_queries_however_big_its_pool_and_shows_no_closed_channel(
+        self, django_assert_num_queries
+    ):
+        """The pool's facts in one query, the chosen channels with their hosts in another: 5 channels or 40."""
+        host = make_user()
+        newcomer = make_user()
+        categories = ["moods", "life", "art", "music", "food"]
+        for total in (5, 40):
+            while Channel.objects.count() < total:
+                n = Channel.objects.count()
+                make_channel(host=host, name=f"Place {n}", category=categories[n % 5])
+            with django_assert_num_queries(2):
+                picks = selectors.starter_picks(viewer=newcomer, size=10)
+                hosts = {p.channel.host for p in picks}  # read with the channels
+            assert len(picks) == min(total, 10)
+            assert hosts == {host}
+        closed = picks[0].channel
+        Channel.objects.filter(pk=closed.pk).update(is_closed=True)
+        assert closed not in [p.channel for p in selectors.starter_picks(viewer=newcomer, size=40)]
+
     def test_enough_new_signals_recompute_the_person(self, town, immediate_tasks, django_capture_on_commit_callbacks):
         recompute_everyone()
         newcomer = make_user()

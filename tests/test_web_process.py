@@ -1,4 +1,5 @@
-"""The web process stays small: the speech recogniser (pocketsphinx, its models) loads in the task worker only."""
+"""The web process stays small: the speech recogniser (pocketsphinx, its models) loads in the task worker only, and
+the media libraries (PyAV for sounds, pillow-heif for HEIC photos) with the first upload that needs them."""
 
 import subprocess
 import sys
@@ -23,8 +24,10 @@ def walk(patterns):
 walk(get_resolver().url_patterns)
 import api.api, chat.realtime, core.realtime  # noqa: E401
 loaded = sorted(name for name in sys.modules if name.split(".")[0] == "pocketsphinx" or name == "media.speech")
+media = sorted(name for name in sys.modules if name.split(".")[0] in {"av", "pillow_heif"} or name == "media.audio")
 print("views loaded:", "posts.views" in sys.modules and "chat.views" in sys.modules)
 print("speech modules:", loaded)
+print("media modules:", media)
 """
 
 
@@ -41,6 +44,7 @@ def test_the_asgi_app_and_every_view_load_without_the_speech_recogniser(tmp_path
     assert result.returncode == 0, result.stderr
     assert "views loaded: True" in result.stdout
     assert "speech modules: []" in result.stdout
+    assert "media modules: []" in result.stdout
 
 
 def test_the_probe_would_see_the_recogniser_if_a_view_imported_it(tmp_path):
@@ -55,3 +59,43 @@ def test_the_probe_would_see_the_recogniser_if_a_view_imported_it(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "'pocketsphinx'" in result.stdout
+
+
+def test_the_probe_would_see_the_media_libraries_if_a_view_imported_them(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.replace("import sys\n", "import sys\nimport media.audio\n", 1)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "SAME_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "same.settings"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'av'" in result.stdout
+
+
+def test_heic_is_registered_by_the_first_image_read_not_at_import(tmp_path):
+    """pillow-heif comes in with the first picture read, and HEIC photos are still read then."""
+    probe = (
+        "import sys, io, django\n"
+        "django.setup()\n"
+        "from media import images\n"
+        "print('before:', 'pillow_heif' in sys.modules)\n"
+        "from PIL import Image\n"
+        "buffer = io.BytesIO(); Image.new('RGB', (8, 8), 'red').save(buffer, 'PNG')\n"
+        "images.process_image(buffer.getvalue())\n"
+        "print('after:', 'pillow_heif' in sys.modules, 'HEIF' in Image.OPEN)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "SAME_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "same.settings"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "before: False" in result.stdout
+    assert "after: True True" in result.stdout

@@ -16,7 +16,7 @@ from chat import groups, selectors, services
 from chat.attachments import message_forward, message_send_photo, message_send_sticker, message_send_voice
 from chat.blocks import block_create, block_remove
 from chat.events import message_payload
-from chat.models import Conversation, Invite, Message
+from chat.models import Conversation, Invite, Message, Participant
 from core.errors import ServiceError
 from interests.selectors import channel_get
 from moderation.blocks import blocked_page
@@ -55,7 +55,10 @@ class ConversationOut(Schema):
     cover_url: str | None
     channel_id: str | None
     origin_post: OriginPostOut | None
-    members: list[MemberOut]  # all of them: a conversation has at most 200 members
+    # All of them (a conversation has at most 200), except in the list of conversations: there, the first
+    # LIST_MEMBERS in joining order; GET /conversations/{id} has them all. member_count counts everyone.
+    members: list[MemberOut]
+    member_count: int
     unread: int = 0
     muted: bool = False
     last_message_at: datetime
@@ -137,15 +140,23 @@ class ReadOut(Schema):
     seq: int
 
 
-def conversation_out(conversation: Conversation, *, unread: int = 0, viewer: User | None = None) -> ConversationOut:
+LIST_MEMBERS = 20  # members shown per conversation in GET /conversations
+
+
+def conversation_out(
+    conversation: Conversation, *, unread: int = 0, viewer: User | None = None, muted: bool | None = None
+) -> ConversationOut:
+    """A conversation with all its members; or, listed by `conversation_page(members=…)`, with the first of them
+    prefetched and `member_count` and `muted` (the viewer's row) read with the page."""
     post = conversation.origin_post
-    # Prefetched with their people, in joining order, when listing; one query for a single conversation.
-    prefetched = getattr(conversation, "_prefetched_objects_cache", {}).get("participants")
+    prefetched: list[Participant] | None = getattr(conversation, "first_members", None)
     members = (
         prefetched
         if prefetched is not None
-        else conversation.participants.select_related("user").order_by("joined_at", "pk")
+        else list(conversation.participants.select_related("user").order_by("joined_at", "pk"))
     )
+    if muted is None:
+        muted = any(p.muted for p in members if viewer is not None and p.user_id == viewer.pk)
     return ConversationOut(
         id=conversation.public_id,
         kind=conversation.kind,
@@ -153,13 +164,14 @@ def conversation_out(conversation: Conversation, *, unread: int = 0, viewer: Use
         title=conversation.title,
         cover_url=conversation.cover_url,
         channel_id=conversation.channel.public_id if conversation.channel else None,
-        muted=any(p.muted for p in members if viewer is not None and p.user_id == viewer.pk),
+        muted=muted,
         origin_post=OriginPostOut(
             id=post.public_id, channel_id=post.channel.public_id, channel_name=post.channel.name, text=post.text
         )
         if post is not None
         else None,
         members=[MemberOut(username=p.user.username, role=p.role) for p in members],
+        member_count=getattr(conversation, "member_count", len(members)),
         unread=unread,
         last_message_at=conversation.last_message_at,
     )
@@ -233,11 +245,13 @@ def conversation(request: HttpRequest, conversation_id: str) -> ConversationOut:
 @router.get("/conversations", response={200: ConversationList, 400: ErrorOut, 401: ErrorOut})
 def conversations(request: HttpRequest, cursor: str | None = None) -> ConversationList:
     """Every conversation you are in, requests included, newest activity first, with unread counts; 50 a page,
-    follow `next`."""
+    follow `next`. Each lists its first 20 members (in joining order) and `member_count`; a conversation's own
+    GET lists them all."""
     me = api_user(request)
-    rows, next_cursor = selectors.conversation_page(user=me, cursor=cursor)
+    rows, next_cursor = selectors.conversation_page(user=me, cursor=cursor, members=LIST_MEMBERS)
     return ConversationList(
-        items=[conversation_out(r.conversation, unread=r.unread, viewer=me) for r in rows], next=next_cursor
+        items=[conversation_out(r.conversation, unread=r.unread, viewer=me, muted=r.muted) for r in rows],
+        next=next_cursor,
     )
 
 
