@@ -1,6 +1,7 @@
 """Reads on posts: a channel's posts, Home, one post — each shaped once, here."""
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -9,8 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core import rawsql
 from core.errors import NotFound
-from core.pagination import Page, keyset_merge, keyset_page
+from core.pagination import Page, cursor_of, cursor_values, keyset_merge, keyset_page
 from interests.models import Channel, ChannelKind, Membership
 
 from .models import Ballot, PollOption, Post, PostImage, Same
@@ -176,20 +178,66 @@ class ChannelFeed:
     page: Page[Post]
 
 
+@cache
+def _channel_posts_sql(*, after: bool, with_pinned: bool) -> str:
+    """The page of a channel's live unpinned posts newest first (bounded by the cursor's row when `after`),
+    each with its author (as select_related), and on the first page the pinned post before them in the same
+    query (`UNION ALL`; a channel has at most one). The first column says which part a row comes from."""
+    columns = f"{rawsql.select_list(Post, 'p')}, {rawsql.select_list(User, 'u')}"
+    live = (
+        " FROM posts_post p JOIN accounts_user u ON u.id = p.author_id WHERE p.channel_id = %s AND p.removed_at IS NULL"
+    )
+    page = (
+        f"SELECT 1 AS part, {columns}{live} AND p.pinned_at IS NULL"
+        + (" AND (p.created_at, p.public_id) < (%s, %s)" if after else "")
+        + " ORDER BY p.created_at DESC, p.public_id DESC LIMIT %s"
+    )
+    if not with_pinned:
+        return page
+    fields = Post._meta.concrete_fields
+    created = 2 + fields.index(Post._meta.get_field("created_at"))
+    public_id = 2 + fields.index(Post._meta.get_field("public_id"))
+    pinned = f"SELECT 0 AS part, {columns}{live} AND p.pinned_at IS NOT NULL"
+    return (
+        f"SELECT * FROM ({pinned}) AS pinned UNION ALL SELECT * FROM ({page}) AS page"  # noqa: S608  (from the models)
+        f" ORDER BY 1, {created} DESC, {public_id} DESC"
+    )
+
+
+def _post_with_author(row: tuple[Any, ...], channel: Channel) -> Post:
+    post = rawsql.instance(Post, row, 1)
+    assert post is not None
+    author = rawsql.instance(User, row, 1 + rawsql.width(Post))
+    Post.author.field.set_cached_value(post, author)
+    Post.channel.field.set_cached_value(post, channel)
+    return post
+
+
 def channel_posts(
     *, viewer: User | None, channel: Channel, cursor: str | None = None, size: int = PAGE_SIZE
 ) -> ChannelFeed:
-    """A channel's posts, newest first; on the first page its pinned post leads. (Each post is given
-    `channel` rather than joining it: the same row 20 times over.)"""
-    posts = Post.objects.filter(channel=channel, removed_at__isnull=True).select_related("author")
+    """A channel's posts, newest first; on the first page its pinned post leads. One hand-written query
+    (core/rawsql.py: the ORM spent ~2 ms of CPU building the page's and the pinned post's queries, which
+    run in ~0.2 ms); each post is given `channel` rather than joining it (the same row 20 times over)."""
+    after = cursor_values(Post, ORDER, cursor) if cursor else []
     if channel.is_closed:  # as visible_posts: a closed channel's posts show nowhere
-        posts = posts.none()
-    page = keyset_page(posts.filter(pinned_at__isnull=True), order=ORDER, cursor=cursor, size=size)
-    pinned = None if cursor else posts.filter(pinned_at__isnull=False).first()
-    shown = [pinned, *page.items] if pinned else page.items
-    for post in shown:
-        Post.channel.field.set_cached_value(post, channel)
-    decorate_posts(shown, viewer)
+        return ChannelFeed(pinned=None, page=Page(items=[], next=None))
+    params: list[Any] = [] if cursor else [channel.pk]  # the pinned post's part
+    params.append(channel.pk)
+    if cursor:
+        params += [connection.ops.adapt_datetimefield_value(after[0]), after[1]]
+    params.append(size + 1)
+    pinned = None
+    rows = []
+    for row in rawsql.fetch_all(_channel_posts_sql(after=bool(cursor), with_pinned=not cursor), params):
+        post = _post_with_author(row, channel)
+        if row[0] == 0:
+            pinned = post
+        else:
+            rows.append(post)
+    items, more = rows[:size], len(rows) > size
+    page = Page(items=items, next=cursor_of(items[-1], ORDER) if more and items else None)
+    decorate_posts([pinned, *items] if pinned else items, viewer)
     return ChannelFeed(pinned=pinned, page=page)
 
 
