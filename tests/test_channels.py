@@ -1,12 +1,23 @@
 import pytest
+from django.db.models import Q
 from django.urls import reverse
 
-from core.errors import PermissionDenied, ServiceError, ValidationFailed
+from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from interests import selectors, services
 from interests.models import Channel, Membership
 from tests.factories import make_channel, make_user
 
 pytestmark = pytest.mark.django_db
+
+
+def _orm_channel_list(viewer, *, q, category, sort, with_host):
+    """Every channel `selectors.channel_list` should give, read through the ORM (the reference)."""
+    channels = selectors._visible(viewer, related=with_host)
+    if category:
+        channels = channels.filter(category=category)
+    for term in q.split():
+        channels = channels.filter(Q(name__icontains=term) | Q(description__icontains=term))
+    return list(channels.order_by(*[f"-{name}" for name in selectors.SORTS[sort]]))
 
 
 class TestChannelCreate:
@@ -156,6 +167,63 @@ class TestExplore:
         with pytest.raises(ServiceError) as caught:
             selectors.channel_list(viewer=None, **kwargs)
         assert caught.value.code == code
+
+    def test_the_written_query_reads_what_the_orm_reads(self):
+        """channel_list and channel_get are hand-written SELECTs: the same channels, in the same order, with the
+        same fields, host, punch clock and `joined` as the ORM's reading of `_visible` (LIKE's wildcards in a
+        search are plain characters; closed channels never show)."""
+        viewer, other = make_user(), make_user()
+        made = [
+            make_channel(name="100% cotton", description="shirts"),
+            make_channel(name="a_b", description="under_score"),
+            make_channel(name="aXb", description="no underscore", host=other),
+            make_channel(name="Back\\slash", description="o'clock", category="pets"),
+            make_channel(name="失眠的人", description="睡不着"),
+            make_channel(name="Mornings", kind="punch", category="life"),
+            *[make_channel(name=f"Channel {i:02}", description="plain") for i in range(5)],
+        ]
+        services.channel_join(user=viewer, channel=made[1])
+        Channel.objects.filter(pk=made[-1].pk).update(is_closed=True)
+        Channel.objects.filter(pk=made[2].pk).update(host=None)
+
+        def fields(channel: Channel) -> tuple[object, ...]:
+            cache = channel._state.fields_cache
+            related = [cache.get(name) and {**vars(cache[name]), "_state": None} for name in ("host", "punch_clock")]
+            return ({**vars(channel), "_state": None}, set(cache), related, channel._state.adding)
+
+        for who in (viewer, None):
+            for q, category, sort in [
+                ("", "", "active"),
+                ("%", "", "new"),
+                ("_", "", "popular"),
+                ("a_b", "", "active"),
+                ("\\", "", "active"),
+                ("o'c", "pets", "new"),
+                ("睡不", "", "active"),
+                ("channel PLAIN", "", "popular"),
+                ("", "life", "active"),
+            ]:
+                for with_host in (True, False):
+                    expected = _orm_channel_list(who, q=q, category=category, sort=sort, with_host=with_host)
+                    cursor, seen = None, []
+                    while True:
+                        page = selectors.channel_list(
+                            viewer=who, q=q, category=category, sort=sort, cursor=cursor, size=2, with_host=with_host
+                        )
+                        seen += page.items
+                        cursor = page.next
+                        if cursor is None:
+                            break
+                    assert [fields(c) for c in seen] == [fields(c) for c in expected], (q, category, sort)
+            for channel in made[:-1]:
+                found = selectors.channel_get(viewer=who, public_id=channel.public_id)
+                assert fields(found) == fields(selectors._visible(who).get(pk=channel.pk))
+            with pytest.raises(NotFound):
+                selectors.channel_get(viewer=who, public_id=made[-1].public_id)
+        assert selectors.channel_get(viewer=viewer, public_id=made[1].public_id).joined is True
+        assert selectors.channel_get(viewer=viewer, public_id=made[0].public_id).joined is False
+        assert [c.name for c in selectors.channel_list(viewer=None, q="%").items] == ["100% cotton"]
+        assert [c.name for c in selectors.channel_list(viewer=None, q="a_b").items] == ["a_b"]
 
     def test_explore_page_query_count_is_fixed(self, client, django_assert_max_num_queries):
         viewer = make_user()
