@@ -225,6 +225,24 @@ class TestExplore:
         assert [c.name for c in selectors.channel_list(viewer=None, q="%").items] == ["100% cotton"]
         assert [c.name for c in selectors.channel_list(viewer=None, q="a_b").items] == ["a_b"]
 
+    def test_category_links_keep_the_search_and_sort_and_mark_the_current_one(self, client):
+        client.force_login(make_user())
+        text = client.get(reverse("interests:explore"), {"q": 'a&b "x"', "category": "pets", "sort": "new"}).text
+        assert '<a class="chip" href="?q=a%26b%20%22x%22&amp;sort=new">All</a>' in text
+        assert '<a class="chip active" href="?category=pets&amp;q=a%26b%20%22x%22&amp;sort=new">Pets</a>' in text
+        assert '<a class="chip" href="?category=food&amp;q=a%26b%20%22x%22&amp;sort=new">Food</a>' in text
+        assert '<a class="chip" href="?category=film&amp;q=a%26b%20%22x%22&amp;sort=new">Film &amp; TV</a>' in text
+        assert text.count('<a class="chip') == 17
+        plain = client.get(reverse("interests:explore")).text
+        assert '<a class="chip active" href="?q=&amp;sort=active">All</a>' in plain
+        assert plain.count('<a class="chip active"') == 1
+        refused = client.get(reverse("interests:explore"), {"sort": "weird"})
+        assert refused.status_code == 400
+        assert '<a class="chip active" href="?q=&amp;sort=">All</a>' in refused.text  # as the template wrote it
+        client.force_login(make_user(language="zh-hans"))
+        chinese = client.get(reverse("interests:explore")).text
+        assert '<a class="chip" href="?category=pets&amp;q=&amp;sort=active">宠物</a>' in chinese
+
     def test_explore_page_query_count_is_fixed(self, client, django_assert_max_num_queries):
         viewer = make_user()
         for i in range(25):
