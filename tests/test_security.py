@@ -38,7 +38,9 @@ class TestHeaders:
         for language in ["en", "zh-hans", "en"]:
             User.objects.filter(username="walker").update(language=language)
             response = client.get(reverse("interests:explore"))
-            nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+            found = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"])
+            assert found
+            nonce = found.group(1)
             scripts = re.findall(r"<script[^>]*>", response.text)
             assert len(scripts) == 3
             assert all(f'nonce="{nonce}"' in tag for tag in scripts)
