@@ -1,7 +1,11 @@
+import re
+
 import pytest
 from django.db.models import Q
+from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from interests import selectors, services
 from interests.models import Channel, Membership
@@ -291,6 +295,58 @@ class TestChannelPages:
         client.post(reverse("interests:join", args=[channel.public_id]), {"action": "leave"})
         channel.refresh_from_db()
         assert channel.member_count == 1
+
+    def test_the_head_shows_each_change_at_once_with_this_pages_csrf_token(self, client):
+        """The channel's head is rendered once per state and reused (interests/templatetags/channel_cards.py):
+        a join, a leave, a new description or count, the host's view and a language switch show on the next
+        page, and its form carries the page's own CSRF token (checked: the POST goes through)."""
+        csrf_client = Client(enforce_csrf_checks=True)
+        host = make_user()
+        channel = make_channel(host=host, description="awake\nat <night>", rule="Night thoughts")
+        person = make_user()
+        csrf_client.force_login(person)
+        url = reverse("interests:channel", args=[channel.public_id])
+
+        token = ""
+
+        def head() -> str:
+            nonlocal token
+            text = csrf_client.get(url).text
+            tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', text))
+            assert len(tokens) == 1  # every form of the page carries the same token
+            token = tokens.pop()
+            return text[text.index('<section class="channel-head card">') : text.index("</section>")]
+
+        first = head()
+        assert "1 member<" in first
+        assert '<button class="button block" type="submit">Join</button>' in first
+        assert "<p>awake<br>at &lt;night&gt;</p>" in first
+        assert 'id="channel-group"' not in first
+        csrf_client.post(reverse("interests:join", args=[channel.public_id]), {"csrfmiddlewaretoken": token})
+        joined = head()
+        assert "2 members<" in joined
+        assert "Joined ✓ · Leave" in joined
+        assert 'id="channel-group"' in joined
+        Channel.objects.filter(pk=channel.pk).update(description="morning now")
+        assert "<p>morning now</p>" in head()
+        User.objects.filter(pk=person.pk).update(language="zh-hans")
+        assert "举报这个频道" in head()
+        User.objects.filter(pk=person.pk).update(language="en")
+        csrf_client.post(
+            reverse("interests:join", args=[channel.public_id]),
+            {"action": "leave", "csrfmiddlewaretoken": token},
+        )
+        left = head()
+        assert "1 member<" in left
+        assert '<button class="button block" type="submit">Join</button>' in left
+        csrf_client.force_login(host)
+        hosting = head()
+        assert "Report this channel" not in hosting
+        assert 'id="channel-group"' in hosting
+        refused = csrf_client.post(
+            reverse("interests:join", args=[channel.public_id]), {"csrfmiddlewaretoken": "x" * 64}
+        )
+        assert refused.status_code == 403
 
     def test_host_settings_are_for_the_host(self, client):
         host = make_user()

@@ -45,7 +45,7 @@ class TestHeaders:
             assert len(scripts) == 3
             assert all(f'nonce="{nonce}"' in tag for tag in scripts)
             assert f'<html lang="{language}">' in response.text
-            assert f'/jsi18n/?l={language}&amp;v=' in response.text
+            assert f"/jsi18n/?l={language}&amp;v=" in response.text
             nonces.append(nonce)
         assert len(set(nonces)) == 3
 
