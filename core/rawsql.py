@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
 @cache
@@ -71,16 +71,17 @@ def instance[M: models.Model](model: type[M], row: Sequence[Any], start: int = 0
     """The `model` whose concrete fields are `row[start:start + width(model)]` (as `select_list` wrote them),
     converted as the ORM converts them and made as the ORM makes it (`from_db`); None when its primary key
     is NULL (the other side of a LEFT JOIN that found nothing)."""
-    count, pk_position, convert = _layout(model, connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each attribute of the `connection` proxy is a thread-local lookup
+    count, pk_position, convert = _layout(model, db.vendor)
     values = list(row[start : start + count])
     if values[pk_position] is None:
         return None
     for position, column, converters in convert:
         value = values[position]
         for converter in converters:
-            value = converter(value, column, connection)
+            value = converter(value, column, db)
         values[position] = value
-    return model.from_db(connection.alias, None, values)  # type: ignore[arg-type]  # None: every field is there
+    return model.from_db(DEFAULT_DB_ALIAS, None, values)  # type: ignore[arg-type]  # None: every field is there
 
 
 def fetch_all(sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
