@@ -15,6 +15,7 @@ views answer htmx with `same_button` and `poll_block` alone.
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from html import escape
 from typing import Any
 
@@ -216,14 +217,29 @@ def _menu(post: Any, viewer: Viewer, w: Words) -> str:
     return "".join(out)
 
 
+@cache
+def _storage(model: Any, name: str) -> Any:
+    return model._meta.get_field(name).storage
+
+
+def _file_url(instance: Any, name: str) -> str:
+    """`instance.<name>.url` (a file field's), without wrapping the stored name in a FieldFile first when it is
+    still a plain name (a page of photo cards asks for 40 of these): the field's storage's url of the name,
+    which is what FieldFile.url returns."""
+    value = instance.__dict__.get(name)
+    if type(value) is str and value:
+        return str(_storage(instance.__class__, name).url(value))
+    return str(getattr(instance, name).url)
+
+
 def _photos(images: list[Any], w: Words, *, numbered: bool) -> str:
     links = []
     for number, image in enumerate(images, start=1):
         alt = _e(w.photo % {"n": number}) if numbered else ""
         links.append(
-            f'<a href="{_e(image.image.url)}" class="photo" target="_blank" rel="noopener"><img src="'
-            f'{_e(image.thumb.url)}" width="{_n(image.thumb_width)}" height="{_n(image.thumb_height)}" alt="{alt}" '
-            'loading="lazy"></a>'
+            f'<a href="{_e(_file_url(image, "image"))}" class="photo" target="_blank" rel="noopener"><img src="'
+            f'{_e(_file_url(image, "thumb"))}" width="{_n(image.thumb_width)}" height="{_n(image.thumb_height)}" '
+            f'alt="{alt}" loading="lazy"></a>'
         )
     return "".join(links)
 

@@ -16,6 +16,7 @@ from core.errors import ServiceError, ValidationFailed
 from interests.services import channel_join
 from moderation.services import take_down
 from posts import selectors
+from posts.cards import _file_url
 from posts.models import Ballot, FilmTally, Movie, Post, PostImage, Song
 from posts.movies import post_create_movie
 from posts.photos import post_create_photos
@@ -44,6 +45,22 @@ def channel_of(kind: str):
 
 
 class TestPhotos:
+    def test_photo_cards_link_the_stored_files_as_their_fields_do(self, client, media_root):
+        """The cards write a photo's addresses from the stored name (posts/cards.py `_file_url`): the same as
+        `image.url` and `thumb.url`, before and after the field was read, and on the page."""
+        host, channel = channel_of("image")
+        post = post_create_photos(author=host, channel=channel, images=[png(), png()])
+        images = list(PostImage.objects.filter(post=post).order_by("position"))
+        fresh = [(_file_url(i, "image"), _file_url(i, "thumb")) for i in images]
+        assert fresh == [(i.image.url, i.thumb.url) for i in images]
+        assert [(_file_url(i, "image"), _file_url(i, "thumb")) for i in images] == fresh  # FieldFiles by now
+        assert all(url.startswith("/media/") for pair in fresh for url in pair)
+        client.force_login(host)
+        page = client.get(reverse("interests:channel", args=[channel.public_id])).text
+        for image_url, thumb_url in fresh:
+            assert f'<a href="{image_url}" class="photo"' in page
+            assert f'<img src="{thumb_url}"' in page
+
     def test_photos_are_stored_without_gps_and_with_thumbnails(self, media_root, settings):
         host, channel = channel_of("image")
         post = post_create_photos(author=host, channel=channel, images=[photo_with_gps(), png()], text="new shoes")
