@@ -43,6 +43,11 @@ def fetch_one(sql: str, params: Sequence[Any] | dict[str, Any]) -> tuple[Any, ..
 
 def select_list(model: type[models.Model], alias: str) -> str:
     """`alias.col, …` for every concrete field of `model`, in the order `Model.from_db` takes them."""
+    return _select_list(model, alias, connection.vendor)
+
+
+@cache
+def _select_list(model: type[models.Model], alias: str, vendor: str) -> str:
     quote = connection.ops.quote_name
     return ", ".join(f"{alias}.{quote(field.column or field.name)}" for field in model._meta.concrete_fields)
 
