@@ -114,6 +114,17 @@ def keyset_page[M: models.Model](
     return Page(items=items, next=next_cursor)
 
 
+def cursor_values(model: type[models.Model], order: Sequence[str], cursor: str) -> list[Any]:
+    """The values a cursor (from `cursor_of`) holds, each checked against its field of `model`: for a page
+    read by a hand-written query, which bounds its rows by them as `keyset_page` does."""
+    return _checked(model, order, _decode(cursor, len(order)))
+
+
+def cursor_of(item: models.Model, order: Sequence[str]) -> str:
+    """The cursor of the page after `item`, as `keyset_page` writes it."""
+    return _encode([_value(item, name) for name in order])
+
+
 def _value(item: models.Model, path: str) -> Any:
     value: Any = item
     for part in path.split("__"):

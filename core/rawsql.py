@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
 @cache
@@ -39,3 +39,57 @@ def fetch_one(sql: str, params: Sequence[Any] | dict[str, Any]) -> tuple[Any, ..
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return tuple(row) if row is not None else None
+
+
+def select_list(model: type[models.Model], alias: str) -> str:
+    """`alias.col, …` for every concrete field of `model`, in the order `Model.from_db` takes them."""
+    return _select_list(model, alias, connection.vendor)
+
+
+@cache
+def _select_list(model: type[models.Model], alias: str, vendor: str) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(field.column or field.name)}" for field in model._meta.concrete_fields)
+
+
+@cache
+def _layout(model: type[models.Model], vendor: str) -> tuple[int, int, tuple[tuple[int, Any, tuple[Any, ...]], ...]]:
+    """How many concrete fields `model` has, where its primary key is among them, and (position, column,
+    converters) of each field whose raw value needs converting on this database (SQLite: dates, times,
+    booleans; PostgreSQL: almost none)."""
+    fields = model._meta.concrete_fields
+    convert = []
+    for position, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        converters = tuple(connection.ops.get_db_converters(column) + field.get_db_converters(connection))
+        if converters:
+            convert.append((position, column, converters))
+    return len(fields), fields.index(model._meta.pk), tuple(convert)
+
+
+def width(model: type[models.Model]) -> int:
+    """How many columns `select_list(model, …)` writes."""
+    return len(model._meta.concrete_fields)
+
+
+def instance[M: models.Model](model: type[M], row: Sequence[Any], start: int = 0) -> M | None:
+    """The `model` whose concrete fields are `row[start:start + width(model)]` (as `select_list` wrote them),
+    converted as the ORM converts them and made as the ORM makes it (`from_db`); None when its primary key
+    is NULL (the other side of a LEFT JOIN that found nothing)."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: each attribute of the `connection` proxy is a thread-local lookup
+    count, pk_position, convert = _layout(model, db.vendor)
+    values = list(row[start : start + count])
+    if values[pk_position] is None:
+        return None
+    for position, column, converters in convert:
+        value = values[position]
+        for converter in converters:
+            value = converter(value, column, db)
+        values[position] = value
+    return model.from_db(DEFAULT_DB_ALIAS, None, values)  # type: ignore[arg-type]  # None: every field is there
+
+
+def fetch_all(sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())

@@ -14,7 +14,8 @@ views answer htmx with `same_button` and `poll_block` alone.
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+from functools import cache
 from html import escape
 from typing import Any
 
@@ -130,6 +131,7 @@ class Viewer:
     words: Words = field(default_factory=words)
     prefix: str = field(default_factory=get_script_prefix)
     today: date = field(default_factory=timezone.localdate)
+    zone: tzinfo = field(default_factory=timezone.get_current_timezone)  # the page's: looked up once
     days: dict[date, str] = field(default_factory=dict, compare=False)  # 'Nov 3' for each day met
 
     @classmethod
@@ -216,14 +218,29 @@ def _menu(post: Any, viewer: Viewer, w: Words) -> str:
     return "".join(out)
 
 
+@cache
+def _storage(model: Any, name: str) -> Any:
+    return model._meta.get_field(name).storage
+
+
+def _file_url(instance: Any, name: str) -> str:
+    """`instance.<name>.url` (a file field's), without wrapping the stored name in a FieldFile first when it is
+    still a plain name (a page of photo cards asks for 40 of these): the field's storage's url of the name,
+    which is what FieldFile.url returns."""
+    value = instance.__dict__.get(name)
+    if type(value) is str and value:
+        return str(_storage(instance.__class__, name).url(value))
+    return str(getattr(instance, name).url)
+
+
 def _photos(images: list[Any], w: Words, *, numbered: bool) -> str:
     links = []
     for number, image in enumerate(images, start=1):
         alt = _e(w.photo % {"n": number}) if numbered else ""
         links.append(
-            f'<a href="{_e(image.image.url)}" class="photo" target="_blank" rel="noopener"><img src="'
-            f'{_e(image.thumb.url)}" width="{_n(image.thumb_width)}" height="{_n(image.thumb_height)}" alt="{alt}" '
-            'loading="lazy"></a>'
+            f'<a href="{_e(_file_url(image, "image"))}" class="photo" target="_blank" rel="noopener"><img src="'
+            f'{_e(_file_url(image, "thumb"))}" width="{_n(image.thumb_width)}" height="{_n(image.thumb_height)}" '
+            f'alt="{alt}" loading="lazy"></a>'
         )
     return "".join(links)
 
@@ -368,9 +385,11 @@ def same_button(post: Any, viewer: Viewer, error: object = None) -> SafeString:
     return mark_safe("".join(out))  # noqa: S308  (every value above is escaped)
 
 
-def _when(value: datetime, viewer: Viewer) -> str:
-    """core.when.when_text, with today's date and the words looked up once per page."""
-    local = timezone.localtime(value)
+def _when(value: datetime, viewer: Viewer, local: datetime | None = None) -> str:
+    """core.when.when_text, with today's date, the time zone and the words looked up once per page (`local`:
+    `value` in that zone, when the caller has it already)."""
+    if local is None:
+        local = timezone.localtime(value, viewer.zone)
     day = local.date()
     today = viewer.today
     if day == today:
@@ -389,7 +408,7 @@ def card(post: Any, viewer: Viewer, *, show_channel: bool = False, is_pinned: bo
     """One post's card (`<li class="post card">`), as the viewer sees it."""
     w = viewer.words
     pid = post.public_id
-    local = timezone.localtime(post.created_at)
+    local = timezone.localtime(post.created_at, viewer.zone)
     out = [
         f'<li class="post card{" pinned" if is_pinned else ""}" id="post-{pid}">\n  ',
         f'<p class="pinned-label">{_PIN_ICON}{w.pinned}</p>' if is_pinned else "",
@@ -403,7 +422,7 @@ def card(post: Any, viewer: Viewer, *, show_channel: bool = False, is_pinned: bo
         )
     out.append(
         f'\n    <a class="post-time" href="{_url("posts:detail", pid, viewer.prefix)}"><time datetime="{local.isoformat()}">'
-        f"{_e(_when(post.created_at, viewer))}</time></a>\n"
+        f"{_e(_when(post.created_at, viewer, local))}</time></a>\n"
         f'    <details class="post-menu">\n      <summary aria-label="{w.more}">{_MORE_ICON}</summary>\n'
     )
     out.append(_menu(post, viewer, w))

@@ -5,11 +5,12 @@ from collections.abc import Iterable
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core import rawsql
 from core.errors import ServiceError, ValidationFailed, gather_checks
 from interests.models import Channel, ChannelKind
 
@@ -134,14 +135,14 @@ def film_stats(posts: Iterable[Post]) -> dict[int, tuple[int, float]]:
     movies = [post.movie for post in posts if post.kind == ChannelKind.MOVIE and hasattr(post, "movie")]
     if not movies:
         return {}
-    films = {(m.post.channel_id, m.title_key, m.year or 0) for m in movies}
-    wanted = Q()
-    for channel_id, title_key, year in films:
-        wanted |= Q(channel_id=channel_id, title_key=title_key, year=year)
-    groups = {
-        (t.channel_id, t.title_key, t.year): (t.posts, t.stars)
-        for t in FilmTally.objects.filter(wanted).only("channel_id", "title_key", "year", "posts", "stars")
-    }
+    films = sorted({(m.post.channel_id, m.title_key, m.year or 0) for m in movies})
+    # A written SELECT (core/rawsql.py): the ORM spent ~1 ms of CPU building this OR of a page's films.
+    wanted = " OR ".join(["(channel_id = %s AND title_key = %s AND year = %s)"] * len(films))
+    rows = rawsql.fetch_all(
+        f"SELECT channel_id, title_key, year, posts, stars FROM {FilmTally._meta.db_table} WHERE {wanted}",  # noqa: S608  (no value in it)
+        [value for film in films for value in film],
+    )
+    groups = {(channel_id, title_key, year): (posts, stars) for channel_id, title_key, year, posts, stars in rows}
     stats: dict[int, tuple[int, float]] = {}
     for movie in movies:
         count, total = groups.get((movie.post.channel_id, movie.title_key, movie.year or 0), (1, movie.rating))

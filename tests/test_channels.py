@@ -1,12 +1,27 @@
+import re
+
 import pytest
+from django.db.models import Q
+from django.test import Client
 from django.urls import reverse
 
-from core.errors import PermissionDenied, ServiceError, ValidationFailed
+from accounts.models import User
+from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from interests import selectors, services
 from interests.models import Channel, Membership
 from tests.factories import make_channel, make_user
 
 pytestmark = pytest.mark.django_db
+
+
+def _orm_channel_list(viewer, *, q, category, sort, with_host):
+    """Every channel `selectors.channel_list` should give, read through the ORM (the reference)."""
+    channels = selectors._visible(viewer, related=with_host)
+    if category:
+        channels = channels.filter(category=category)
+    for term in q.split():
+        channels = channels.filter(Q(name__icontains=term) | Q(description__icontains=term))
+    return list(channels.order_by(*[f"-{name}" for name in selectors.SORTS[sort]]))
 
 
 class TestChannelCreate:
@@ -157,6 +172,81 @@ class TestExplore:
             selectors.channel_list(viewer=None, **kwargs)
         assert caught.value.code == code
 
+    def test_the_written_query_reads_what_the_orm_reads(self):
+        """channel_list and channel_get are hand-written SELECTs: the same channels, in the same order, with the
+        same fields, host, punch clock and `joined` as the ORM's reading of `_visible` (LIKE's wildcards in a
+        search are plain characters; closed channels never show)."""
+        viewer, other = make_user(), make_user()
+        made = [
+            make_channel(name="100% cotton", description="shirts"),
+            make_channel(name="a_b", description="under_score"),
+            make_channel(name="aXb", description="no underscore", host=other),
+            make_channel(name="Back\\slash", description="o'clock", category="pets"),
+            make_channel(name="失眠的人", description="睡不着"),
+            make_channel(name="Mornings", kind="punch", category="life"),
+            *[make_channel(name=f"Channel {i:02}", description="plain") for i in range(5)],
+        ]
+        services.channel_join(user=viewer, channel=made[1])
+        Channel.objects.filter(pk=made[-1].pk).update(is_closed=True)
+        Channel.objects.filter(pk=made[2].pk).update(host=None)
+
+        def fields(channel: Channel) -> tuple[object, ...]:
+            cache = channel._state.fields_cache
+            related = [cache.get(name) and {**vars(cache[name]), "_state": None} for name in ("host", "punch_clock")]
+            return ({**vars(channel), "_state": None}, set(cache), related, channel._state.adding)
+
+        for who in (viewer, None):
+            for q, category, sort in [
+                ("", "", "active"),
+                ("%", "", "new"),
+                ("_", "", "popular"),
+                ("a_b", "", "active"),
+                ("\\", "", "active"),
+                ("o'c", "pets", "new"),
+                ("睡不", "", "active"),
+                ("channel PLAIN", "", "popular"),
+                ("", "life", "active"),
+            ]:
+                for with_host in (True, False):
+                    expected = _orm_channel_list(who, q=q, category=category, sort=sort, with_host=with_host)
+                    cursor, seen = None, []
+                    while True:
+                        page = selectors.channel_list(
+                            viewer=who, q=q, category=category, sort=sort, cursor=cursor, size=2, with_host=with_host
+                        )
+                        seen += page.items
+                        cursor = page.next
+                        if cursor is None:
+                            break
+                    assert [fields(c) for c in seen] == [fields(c) for c in expected], (q, category, sort)
+            for channel in made[:-1]:
+                found = selectors.channel_get(viewer=who, public_id=channel.public_id)
+                assert fields(found) == fields(selectors._visible(who).get(pk=channel.pk))
+            with pytest.raises(NotFound):
+                selectors.channel_get(viewer=who, public_id=made[-1].public_id)
+        assert selectors.channel_get(viewer=viewer, public_id=made[1].public_id).joined is True
+        assert selectors.channel_get(viewer=viewer, public_id=made[0].public_id).joined is False
+        assert [c.name for c in selectors.channel_list(viewer=None, q="%").items] == ["100% cotton"]
+        assert [c.name for c in selectors.channel_list(viewer=None, q="a_b").items] == ["a_b"]
+
+    def test_category_links_keep_the_search_and_sort_and_mark_the_current_one(self, client):
+        client.force_login(make_user())
+        text = client.get(reverse("interests:explore"), {"q": 'a&b "x"', "category": "pets", "sort": "new"}).text
+        assert '<a class="chip" href="?q=a%26b%20%22x%22&amp;sort=new">All</a>' in text
+        assert '<a class="chip active" href="?category=pets&amp;q=a%26b%20%22x%22&amp;sort=new">Pets</a>' in text
+        assert '<a class="chip" href="?category=food&amp;q=a%26b%20%22x%22&amp;sort=new">Food</a>' in text
+        assert '<a class="chip" href="?category=film&amp;q=a%26b%20%22x%22&amp;sort=new">Film &amp; TV</a>' in text
+        assert text.count('<a class="chip') == 17
+        plain = client.get(reverse("interests:explore")).text
+        assert '<a class="chip active" href="?q=&amp;sort=active">All</a>' in plain
+        assert plain.count('<a class="chip active"') == 1
+        refused = client.get(reverse("interests:explore"), {"sort": "weird"})
+        assert refused.status_code == 400
+        assert '<a class="chip active" href="?q=&amp;sort=">All</a>' in refused.text  # as the template wrote it
+        client.force_login(make_user(language="zh-hans"))
+        chinese = client.get(reverse("interests:explore")).text
+        assert '<a class="chip" href="?category=pets&amp;q=&amp;sort=active">宠物</a>' in chinese
+
     def test_explore_page_query_count_is_fixed(self, client, django_assert_max_num_queries):
         viewer = make_user()
         for i in range(25):
@@ -205,6 +295,58 @@ class TestChannelPages:
         client.post(reverse("interests:join", args=[channel.public_id]), {"action": "leave"})
         channel.refresh_from_db()
         assert channel.member_count == 1
+
+    def test_the_head_shows_each_change_at_once_with_this_pages_csrf_token(self, client):
+        """The channel's head is rendered once per state and reused (interests/templatetags/channel_cards.py):
+        a join, a leave, a new description or count, the host's view and a language switch show on the next
+        page, and its form carries the page's own CSRF token (checked: the POST goes through)."""
+        csrf_client = Client(enforce_csrf_checks=True)
+        host = make_user()
+        channel = make_channel(host=host, description="awake\nat <night>", rule="Night thoughts")
+        person = make_user()
+        csrf_client.force_login(person)
+        url = reverse("interests:channel", args=[channel.public_id])
+
+        token = ""
+
+        def head() -> str:
+            nonlocal token
+            text = csrf_client.get(url).text
+            tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', text))
+            assert len(tokens) == 1  # every form of the page carries the same token
+            token = tokens.pop()
+            return text[text.index('<section class="channel-head card">') : text.index("</section>")]
+
+        first = head()
+        assert "1 member<" in first
+        assert '<button class="button block" type="submit">Join</button>' in first
+        assert "<p>awake<br>at &lt;night&gt;</p>" in first
+        assert 'id="channel-group"' not in first
+        csrf_client.post(reverse("interests:join", args=[channel.public_id]), {"csrfmiddlewaretoken": token})
+        joined = head()
+        assert "2 members<" in joined
+        assert "Joined ✓ · Leave" in joined
+        assert 'id="channel-group"' in joined
+        Channel.objects.filter(pk=channel.pk).update(description="morning now")
+        assert "<p>morning now</p>" in head()
+        User.objects.filter(pk=person.pk).update(language="zh-hans")
+        assert "举报这个频道" in head()
+        User.objects.filter(pk=person.pk).update(language="en")
+        csrf_client.post(
+            reverse("interests:join", args=[channel.public_id]),
+            {"action": "leave", "csrfmiddlewaretoken": token},
+        )
+        left = head()
+        assert "1 member<" in left
+        assert '<button class="button block" type="submit">Join</button>' in left
+        csrf_client.force_login(host)
+        hosting = head()
+        assert "Report this channel" not in hosting
+        assert 'id="channel-group"' in hosting
+        refused = csrf_client.post(
+            reverse("interests:join", args=[channel.public_id]), {"csrfmiddlewaretoken": "x" * 64}
+        )
+        assert refused.status_code == 403
 
     def test_host_settings_are_for_the_host(self, client):
         host = make_user()

@@ -88,6 +88,38 @@ class TestPin:
             "unpin_post",
         ]
 
+    def test_the_pinned_post_leads_the_first_page_only_and_pages_hold_every_other_post_once(
+        self, host, channel, member, post, django_assert_num_queries
+    ):
+        others = [post_create_text(author=member, channel=channel, text=f"n{i}") for i in range(6)]
+        services.post_remove(post=others[0], by=host, reason="off topic")
+        services.post_pin(post=others[3], by=host)
+        first = post_selectors.channel_posts(viewer=member, channel=channel, size=2)
+        assert first.pinned == others[3]
+        with django_assert_num_queries(0):  # the author and channel came with the page
+            assert first.pinned.author.username == "willow"
+            assert {(p.author.username, p.channel.name) for p in first.page.items} == {("willow", "Insomnia")}
+        seen, cursor = [p.pk for p in first.page.items], first.page.next
+        while cursor:
+            feed = post_selectors.channel_posts(viewer=member, channel=channel, cursor=cursor, size=2)
+            assert feed.pinned is None
+            seen, cursor = seen + [p.pk for p in feed.page.items], feed.page.next
+        expected = Post.objects.filter(channel=channel, removed_at__isnull=True, pinned_at__isnull=True)
+        assert seen == list(expected.order_by("-created_at", "-public_id").values_list("pk", flat=True))
+        assert others[0].pk not in seen
+        assert others[3].pk not in seen
+        assert len(seen) == 5
+        services.post_remove(post=others[3], by=host, reason="off topic")  # a removed pin leads nothing
+        assert post_selectors.channel_posts(viewer=member, channel=channel).pinned is None
+        with pytest.raises(ServiceError):
+            post_selectors.channel_posts(viewer=member, channel=channel, cursor="bm90IGEgY3Vyc29y")
+        Channel.objects.filter(pk=channel.pk).update(is_closed=True)
+        channel.refresh_from_db()
+        closed = post_selectors.channel_posts(viewer=member, channel=channel)
+        assert closed.pinned is None
+        assert closed.page.items == []
+        assert closed.page.next is None
+
     def test_only_the_host_pins(self, member, post):
         with pytest.raises(PermissionDenied):
             services.post_pin(post=post, by=member)

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,25 @@ class TestHeaders:
         assert scripts
         assert all(f'nonce="{nonce}"' in tag for tag in scripts)
         assert " style=" not in response.text  # inline styles would be blocked
+
+    def test_each_page_its_own_nonce_on_every_script_and_the_catalog_in_its_language(self, client):
+        """The head's links and scripts are rendered once and reused (core/templatetags/shell.py): each
+        response still carries its own nonce in every script tag, and the language's catalog."""
+        client.force_login(make_user(username="walker"))
+        nonces = []
+        for language in ["en", "zh-hans", "en"]:
+            User.objects.filter(username="walker").update(language=language)
+            response = client.get(reverse("interests:explore"))
+            found = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"])
+            assert found
+            nonce = found.group(1)
+            scripts = re.findall(r"<script[^>]*>", response.text)
+            assert len(scripts) == 3
+            assert all(f'nonce="{nonce}"' in tag for tag in scripts)
+            assert f'<html lang="{language}">' in response.text
+            assert f"/jsi18n/?l={language}&amp;v=" in response.text
+            nonces.append(nonce)
+        assert len(set(nonces)) == 3
 
     def test_every_page_template_avoids_inline_styles_and_handlers(self):
         for template in list(ROOT.glob("templates/**/*.html")) + list(ROOT.glob("*/templates/**/*.html")):

@@ -3,10 +3,13 @@ from typing import Any
 from django import template
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.template.defaultfilters import urlencode
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix
-from django.utils.safestring import SafeString
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -42,6 +45,65 @@ def channel_card(channel: Any) -> SafeString:
     return html
 
 
+_CSRF = "0channel0head0csrf0"  # letters and digits only: escaping leaves it as it is
+_heads: dict[tuple[object, ...], str] = {}
+
+
+@register.simple_tag(takes_context=True)
+def channel_head(context: template.Context) -> SafeString:
+    """{% channel_head %}: the channel page's head (interests/_channel_head.html: cover, name, kind, category,
+    members, description, rule, the join/leave form, the group chat's button, the report link), kept like the
+    cards above under a key of every value it reads — the channel's, whether the viewer joined or hosts it,
+    the language — with a placeholder where the request's CSRF token goes, put in on each page. A join, a
+    new count, name or description is a new key: it shows at once. ~0.4 ms of a channel page's CPU."""
+    channel = context["channel"]
+    is_host = bool(context.get("is_host"))
+    token = context.get("csrf_token")
+    with_token = bool(token) and str(token) != "NOTPROVIDED"
+    key = (
+        get_language(),
+        get_script_prefix(),
+        channel.public_id,
+        channel.name,
+        channel.kind,
+        channel.category,
+        channel.cover.name if channel.cover else "",
+        channel.member_count,
+        channel.description,
+        channel.rule,
+        bool(getattr(channel, "joined", False)),
+        is_host,
+        with_token,
+    )
+    html = _heads.get(key)
+    if html is None:
+        if len(_heads) >= LIMIT:
+            _heads.clear()
+        values = {"channel": channel, "is_host": is_host, "csrf_token": _CSRF if with_token else token}
+        html = _heads[key] = render_to_string("interests/_channel_head.html", values)
+    if with_token:
+        html = html.replace(_CSRF, escape(str(token)))
+    return mark_safe(html)  # noqa: S308  (a rendered template; the token escaped)
+
+
+@register.simple_tag(takes_context=True)
+def category_chips(context: template.Context) -> SafeString:
+    """{% category_chips %}: Explore's row of category links (All, then each category), the current one
+    marked, each keeping the search and the sort — the markup the template's loop wrote (16 categories, 4
+    lookups each: ~0.3 ms), written here. Reads `q`, `category`, `sort` and `categories` from the context."""
+    q = escape(urlencode(str(context.get("q", ""))))
+    category = context.get("category")
+    sort = escape(context.get("sort", ""))
+    out = [f'<a class="chip{"" if category else " active"}" href="?q={q}&amp;sort={sort}">{escape(_("All"))}</a>\n  ']
+    for slug, label in (context.get("categories") or {}).items():
+        active = " active" if category == slug else ""
+        out.append(
+            f'<a class="chip{active}" href="?category={escape(slug)}&amp;q={q}&amp;sort={sort}">{escape(label)}</a>'
+        )
+    return mark_safe("".join(out))  # noqa: S308  (every value above is escaped)
+
+
 @receiver(setting_changed)
 def _forget(setting: str, **kwargs: object) -> None:
     _rendered.clear()
+    _heads.clear()
