@@ -549,6 +549,42 @@ def test_home_shows_joined_channels_and_scrolls_on(signed_in, shot):
     shot(page, "channels-home-03-scrolled", full_page=False)
 
 
+def test_the_next_page_is_fetched_when_the_reader_gets_there(signed_in):
+    """The lists' last item asks for the next page once it comes into view (`intersect once`), not before."""
+    poster = make_user(username="heron")
+    channel = make_channel(host=poster, name="Tide tables", kind="text", category="rituals")
+    for n in range(1, 26):
+        post_create_text(author=poster, channel=channel, text=f"Low tide {n:02d}")
+    for n in range(1, 24):
+        make_channel(host=poster, name=f"Harbour {n:02d}", kind="text", category="life")
+    reader = make_user(username="egret")
+    channel_join(user=reader, channel=channel)
+    page = signed_in(reader)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url) if "cursor=" in request.url else None)
+
+    posts = page.locator("ol.feed > li.post")
+    expect(posts).to_have_count(20)
+    page.wait_for_timeout(800)
+    assert asked == []
+    expect(posts).to_have_count(20)
+    page.locator("ol.feed li.more").scroll_into_view_if_needed()
+    expect(posts).to_have_count(25)
+    expect(page.locator("ol.feed li.more")).to_have_count(0)
+    assert len(asked) == 1
+
+    asked.clear()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Explore", exact=True).tap()
+    cards = page.locator("#channel-results a.channel-card")
+    expect(cards).to_have_count(20)
+    page.wait_for_timeout(800)
+    assert asked == []
+    page.locator("#channel-results li.more").scroll_into_view_if_needed()
+    expect(cards).to_have_count(24)
+    expect(page.locator("#channel-results li.more")).to_have_count(0)
+    assert len(asked) == 1
+
+
 def test_posts_loaded_by_scrolling_home_name_their_channel(signed_in):
     poster = make_user(username="thrush")
     channel = make_channel(host=poster, name="Early risers", kind="text", category="rituals")

@@ -1,5 +1,6 @@
 """Serve HTTP and WebSocket with uvicorn, with a task worker alongside: the embedded default's one command."""
 
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -26,6 +27,11 @@ class Command(BaseCommand):
                 [sys.executable, str(settings.BASE_DIR / "manage.py"), "db_worker", "--interval", "0.5"]
             )
         self.stdout.write(f"same is at http://{options['host']}:{options['port']}/ (Ctrl+C stops it)")
+        # uvicorn shuts down on SIGTERM (systemd, Docker, the benches), then raises the signal again with the
+        # handler it found. Python's default for SIGTERM ends the process at once, skipping `finally`, which
+        # left the worker running without its server; this handler turns it into an ordinary exit (status 0: the
+        # stop was asked for and went cleanly).
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             uvicorn.run(
                 "same.asgi:application",
@@ -38,3 +44,7 @@ class Command(BaseCommand):
             if worker is not None:
                 worker.terminate()
                 worker.wait(timeout=10)
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
