@@ -9,6 +9,8 @@ from ninja import Schema
 from pydantic import ValidationError as PydanticValidationError
 
 from core.errors import ValidationFailed
+from core.nul import message as nul_message
+from core.nul import nul_paths
 
 S = TypeVar("S", bound=Schema)
 
@@ -27,6 +29,9 @@ def read_body[S: Schema](request: HttpRequest, schema: type[S], *, lists: tuple[
             raise ValidationFailed({"body": [_("Send a JSON object.")]}, message=_("Send a JSON object."))
     else:
         data = {key: (request.POST.getlist(key) if key in lists else request.POST.get(key)) for key in request.POST}
+    nul = [".".join(str(part) for part in path) or "body" for path in nul_paths(data)]
+    if nul:
+        raise ValidationFailed({name: [nul_message()] for name in nul})
     try:
         return schema.model_validate(data)
     except PydanticValidationError as error:
