@@ -1,0 +1,58 @@
+"""`core.rawsql.instance`: rows of hand-written SELECTs made into model instances as the ORM makes them."""
+
+import pytest
+from django.db.models.signals import post_init
+
+from accounts.models import User
+from core import rawsql
+from posts.models import Post
+from posts.services import post_create_text
+from tests.factories import make_channel, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _row(model, pk):
+    return rawsql.fetch_all(
+        f"SELECT {rawsql.select_list(model, 't')} FROM {model._meta.db_table} t WHERE t.id = %s",  # noqa: S608
+        [pk],
+    )[0]
+
+
+def test_an_instance_is_what_the_orm_makes_saved_and_reloaded_alike():
+    author = make_user(username="wren")
+    post = post_create_text(author=author, channel=make_channel(host=author), text="awake again")
+    made = rawsql.instance(Post, _row(Post, post.pk))
+    orm = Post.objects.get(pk=post.pk)
+    assert made is not None
+    fields = [field.attname for field in Post._meta.concrete_fields]
+    assert {name: getattr(made, name) for name in fields} == {name: getattr(orm, name) for name in fields}
+    assert (made._state.adding, made._state.db) == (False, "default")
+    assert made.get_deferred_fields() == set()
+    assert made.author == author  # relations load as the ORM's would
+    made.text = "still awake"
+    made.save(update_fields=["text"])  # an update, not an insert
+    assert Post.objects.get(pk=post.pk).text == "still awake"
+    assert Post.objects.count() == 1
+
+
+def test_a_listening_init_signal_is_still_heard():
+    user = make_user(username="lark")
+    heard: list[int] = []
+
+    def listen(sender, instance, **kwargs):
+        heard.append(instance.pk)
+
+    post_init.connect(listen, sender=User)
+    try:
+        made = rawsql.instance(User, _row(User, user.pk))
+    finally:
+        post_init.disconnect(listen, sender=User)
+    assert made is not None
+    assert heard == [user.pk]
+    rawsql.instance(User, _row(User, user.pk))
+    assert heard == [user.pk]  # disconnected: the quick way again, and no one told
+
+
+def test_a_null_primary_key_is_no_instance():
+    assert rawsql.instance(User, [None] * rawsql.width(User)) is None
