@@ -27,6 +27,7 @@ from django.middleware.csrf import get_token
 from django.template.defaultfilters import floatformat
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -223,23 +224,37 @@ def _storage(model: Any, name: str) -> Any:
     return model._meta.get_field(name).storage
 
 
-def _file_url(instance: Any, name: str) -> str:
+def _file_url(instance: Any, name: str, storage: Any = None) -> str:
     """`instance.<name>.url` (a file field's), without wrapping the stored name in a FieldFile first when it is
     still a plain name (a page of photo cards asks for 40 of these): the field's storage's url of the name,
-    which is what FieldFile.url returns."""
+    which is what FieldFile.url returns. `storage`: that storage, when the caller already looked it up."""
     value = instance.__dict__.get(name)
     if type(value) is str and value:
-        return str(_storage(instance.__class__, name).url(value))
+        return str((storage or _storage(instance.__class__, name)).url(value))
     return str(getattr(instance, name).url)
+
+
+def _unwrapped(storage: Any) -> Any:
+    """The storage behind `default_storage` (a LazyObject: each attribute read through it is a proxy call), as it
+    is now — looked up again for every card, so a test's other storage settings are followed."""
+    if isinstance(storage, LazyObject):
+        if storage._wrapped is empty:
+            storage._setup()
+        return storage._wrapped
+    return storage
 
 
 def _photos(images: list[Any], w: Words, *, numbered: bool) -> str:
     links = []
+    storages: dict[str, Any] = {}
     for number, image in enumerate(images, start=1):
+        if not storages:
+            storages = {name: _unwrapped(_storage(image.__class__, name)) for name in ("image", "thumb")}
         alt = _e(w.photo % {"n": number}) if numbered else ""
         links.append(
-            f'<a href="{_e(_file_url(image, "image"))}" class="photo" target="_blank" rel="noopener"><img src="'
-            f'{_e(_file_url(image, "thumb"))}" width="{_n(image.thumb_width)}" height="{_n(image.thumb_height)}" '
+            f'<a href="{_e(_file_url(image, "image", storages["image"]))}" class="photo" target="_blank" '
+            f'rel="noopener"><img src="{_e(_file_url(image, "thumb", storages["thumb"]))}" '
+            f'width="{_n(image.thumb_width)}" height="{_n(image.thumb_height)}" '
             f'alt="{alt}" loading="lazy"></a>'
         )
     return "".join(links)
