@@ -28,7 +28,7 @@ from django.template.defaultfilters import floatformat
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
@@ -244,6 +244,15 @@ def _unwrapped(storage: Any) -> Any:
     return storage
 
 
+def _images(post: Any) -> list[Any]:
+    """`list(post.images.all())`, read straight from the rows the page's query put there when it did
+    (`posts.selectors._prefetched`): the related manager and its queryset cost ~15 µs a card to make."""
+    cached = post.__dict__.get("_prefetched_objects_cache", {}).get("images")
+    if cached is not None and cached._result_cache is not None:
+        return list(cached._result_cache)
+    return list(post.images.all())
+
+
 def _photos(images: list[Any], w: Words, *, numbered: bool) -> str:
     links = []
     storages: dict[str, Any] = {}
@@ -308,7 +317,7 @@ def _movie(post: Any) -> str:
 def _punch(post: Any, w: Words) -> str:
     punch = post.punch
     line = w.punched % {"t": _e(punch.local_clock), "n": _n(punch.streak)}
-    images = list(post.images.all())
+    images = _images(post)
     photos = f'<div class="photos photos-1">{_photos(images, w, numbered=False)}</div>' if images else ""
     return f'\n    <p class="punch-line">{_CLOCK_ICON}{line}</p>\n    {photos}\n  '
 
@@ -369,7 +378,7 @@ def poll_block(post: Any, viewer: Viewer, poll_error: object = None) -> SafeStri
             f'          <span class="muted small">{pick} {w.results_after}</span>\n        </form>\n      '
         )
     out.append("\n      \n    </div>\n    ")
-    return mark_safe("".join(out))  # noqa: S308  (every value above is escaped)
+    return SafeString("".join(out))  # every value above is escaped (mark_safe, without its lazy-string wrapper)
 
 
 def same_button(post: Any, viewer: Viewer, error: object = None) -> SafeString:
@@ -397,7 +406,7 @@ def same_button(post: Any, viewer: Viewer, error: object = None) -> SafeString:
     if error:
         out.append(f'<span class="errorlist">{_e(error)}</span>')
     out.append("\n    </form>\n    ")
-    return mark_safe("".join(out))  # noqa: S308  (every value above is escaped)
+    return SafeString("".join(out))  # every value above is escaped (mark_safe, without its lazy-string wrapper)
 
 
 def _when(value: datetime, viewer: Viewer, local: datetime | None = None) -> str:
@@ -449,13 +458,13 @@ def card(post: Any, viewer: Viewer, *, show_channel: bool = False, is_pinned: bo
     out.append('\n  <footer class="post-actions">\n    ')
     out.append(same_button(post, viewer))
     out.append("\n  </footer>\n</li>\n")
-    return mark_safe("".join(out))  # noqa: S308  (every value above is escaped)
+    return SafeString("".join(out))  # every value above is escaped (mark_safe, without its lazy-string wrapper)
 
 
 def _body(post: Any, viewer: Viewer) -> str:
     kind = post.kind
     if kind == "image":
-        images = list(post.images.all())
+        images = _images(post)
         return (
             f'\n    \n    <div class="photos photos-{_n(len(images) or 1)}">\n      '
             f"{_photos(images, viewer.words, numbered=True)}\n    </div>\n    \n  "
