@@ -13,7 +13,8 @@ time on a shared machine) and prints the median, the 10th percentile and the min
 time's median and 90th percentile. After each request the connection goes back to the pool, as the
 server's `request_finished` does (Django's test client skips that), so the pool's check is in the figure;
 `--stock-pool-check` puts psycopg_pool's own check back for a before/after. `--profile N`
-prints the top N functions of a cProfile run over the same sends, by cumulative time.
+prints the top N functions of a cProfile run over the same sends (wall clock, PostgreSQL's waits included), by
+cumulative time (SORT=tottime: by own time).
 """
 
 import argparse
