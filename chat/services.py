@@ -169,9 +169,7 @@ def _store(
         created_at=now,
         **fields,
     )
-    _insert(message)
-    with connection.cursor() as cursor:
-        cursor.execute(_READ_MARK_SQL, [message.seq, conversation.pk, sender.pk])
+    _insert(message, read_mark=[message.seq, conversation.pk, sender.pk])
     transaction.on_commit(lambda: announce_message(message, listeners))
     transaction.on_commit(lambda: notify_new_message(message, listening=wants_push))
     return Sent(message=message, created=True)
@@ -181,21 +179,34 @@ _READ_MARK_SQL = "UPDATE chat_participant SET last_read_seq = %s WHERE conversat
 
 
 @cache
-def _insert_sql() -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+def _insert_sql(vendor: str) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+    """The message's INSERT; on PostgreSQL with the sender's read mark (`_READ_MARK_SQL`) moved in the same
+    statement, a data-modifying WITH: one round trip fewer per message. The two succeed or fail together (a
+    statement is atomic), and the mark's row is not one the INSERT reads, so the snapshot both share changes
+    nothing. SQLite has no data-modifying WITH: there the mark is a statement of its own."""
     fields = tuple(f for f in Message._meta.concrete_fields if not f.primary_key)
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
-    return f"INSERT INTO chat_message ({columns}) VALUES ({marks}) RETURNING id", fields  # noqa: S608  (the model's columns)
+    insert = f"INSERT INTO chat_message ({columns}) VALUES ({marks}) RETURNING id"  # noqa: S608  (the model's columns)
+    if vendor == "postgresql":
+        return f"WITH read_mark AS ({_READ_MARK_SQL}) {insert}", fields
+    return insert, fields
 
 
-def _insert(message: Message) -> None:
+def _insert(message: Message, *, read_mark: list[Any]) -> None:
     """`message.save()` for a new message, with the statement written once: building the ORM's INSERT cost more CPU
-    than the database spends on it, on every message."""
-    sql, fields = _insert_sql()
+    than the database spends on it, on every message. The sender's read mark moves with it (`read_mark`: the
+    parameters of `_READ_MARK_SQL`), in the same statement where the database allows it."""
+    sql, fields = _insert_sql(connection.vendor)
     values = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        if connection.vendor == "postgresql":
+            cursor.execute(sql, [*read_mark, *values])
+        else:
+            cursor.execute(sql, values)
         row = cursor.fetchone()
+        if connection.vendor != "postgresql":
+            cursor.execute(_READ_MARK_SQL, read_mark)
     assert row is not None  # RETURNING always answers a row inserted
     message.pk = row[0]
     message._state.adding = False

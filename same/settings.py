@@ -169,9 +169,16 @@ def _pool_sizes(value: str) -> dict[str, int]:
 _pool = os.environ.get("DATABASE_POOL", "1").strip()
 if _pool.lower() not in {"", "0", "false", "no", "off"} and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # `timeout`: how long a request waits for a connection before it answers 503 (core/unavailable.py), also
-    # while PostgreSQL is down; psycopg's default is 30 s. The pool's `check` (from conn_health_checks) drops
-    # connections that broke, so it recovers by itself when the database is back.
-    _pool_options = {**_pool_sizes(_pool), "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "5"))}
+    # while PostgreSQL is down; psycopg's default is 30 s. The pool's `check` drops connections that broke, so it
+    # recovers by itself when the database is back; core/dbpool.py's check asks the server only when the idle
+    # connection's socket has something to read (a restart or a killed backend), not on every request.
+    from core.dbpool import check_connection
+
+    _pool_options = {
+        **_pool_sizes(_pool),
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "5")),
+        "check": check_connection,
+    }
     DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "pool": _pool_options}
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections beside a pool
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
