@@ -15,7 +15,7 @@ views answer htmx with `same_button` and `poll_block` alone.
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from typing import Any
 
@@ -287,24 +287,38 @@ def _song(song: Any) -> str:
     )
 
 
+@lru_cache(maxsize=64)
+def _stars(rating: int, language: str | None) -> tuple[str, str]:
+    """A rating's label and its five stars, made once per rating and language (translations never change while
+    the process runs; the language is in the key)."""
+    label = ngettext("%(n)s star", "%(n)s stars", rating) % {"n": _n(rating)}
+    return label, "".join(f'<span class="{"on" if i <= rating else ""}">★</span>' for i in range(1, 6))
+
+
+@lru_cache(maxsize=1024)
+def _film_stats(others: int, average: object, language: str | None) -> str:
+    """ "n others … average ★ x.y" for a film's standing, made once per standing and language (the language is in
+    the key: the words and the decimal separator follow it)."""
+    return ngettext(
+        "%(n)s other in this channel posted this film · average ★ %(avg)s",
+        "%(n)s others in this channel posted this film · average ★ %(avg)s",
+        others,
+    ) % {"n": _n(others), "avg": _e(floatformat(average, 1))}
+
+
 def _movie(post: Any) -> str:
     movie = post.movie
-    if movie.poster:
-        poster = f'<img class="movie-poster" src="{_e(movie.poster.url)}" alt="" loading="lazy">'
+    stored = movie.__dict__.get("poster")
+    if stored if type(stored) is str else movie.poster:
+        poster = f'<img class="movie-poster" src="{_e(_file_url(movie, "poster"))}" alt="" loading="lazy">'
     else:
         poster = f'<span class="movie-poster placeholder kind-movie">{_KIND_ICONS["movie"]}</span>'
     year = f' <span class="muted">({_n(movie.year)})</span>' if movie.year else ""
-    rating = movie.rating
-    stars_label = ngettext("%(n)s star", "%(n)s stars", rating) % {"n": _n(rating)}
-    stars = "".join(f'<span class="{"on" if i <= rating else ""}">★</span>' for i in range(1, 6))
+    stars_label, stars = _stars(movie.rating, get_language())
     others = getattr(post, "film_others", None)
     stats = ""
     if others:
-        text = ngettext(
-            "%(n)s other in this channel posted this film · average ★ %(avg)s",
-            "%(n)s others in this channel posted this film · average ★ %(avg)s",
-            others,
-        ) % {"n": _n(others), "avg": _e(floatformat(getattr(post, "film_average", ""), 1))}
+        text = _film_stats(others, getattr(post, "film_average", ""), get_language())
         stats = f'<span class="film-stats">{text}</span>'
     return (
         f'\n    <div class="movie">\n      {poster}\n      <div class="movie-body">\n'
