@@ -3,16 +3,16 @@
 PostgreSQL can't hold it in text, so a lookup or a write with one fails inside the database — a 500 where
 the person deserves a clear refusal. Django's forms refuse it in their fields already
 (`ProhibitNullCharactersValidator`); this covers what forms don't read: the address (nothing's address holds
-one: 404), the query string and the API's JSON bodies (400, the fields named); `api.bodies.read_body` does the
-same for the API's form bodies."""
+one: 404), the query string (the API: 400, the fields named; a page: the NULs dropped, as a page ignores any
+value it can't use) and the API's JSON bodies (400, the fields named); `api.bodies.read_body` does the same for
+the API's form bodies."""
 
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import BadRequest
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils.translation import gettext as _
 
 NUL = "\x00"
@@ -64,9 +64,17 @@ def json_fields(request: HttpRequest) -> list[str]:
     return [".".join(str(part) for part in path) or "body" for path in nul_paths(data)]
 
 
+def _without_nul(query: QueryDict) -> QueryDict:
+    clean = QueryDict(mutable=True)
+    for key, values in query.lists():
+        clean.setlist(key.replace(NUL, ""), [value.replace(NUL, "") for value in values])
+    clean._mutable = False
+    return clean
+
+
 class NulCharacterMiddleware:
-    """An address with a NUL is not found; a query string with one is a bad request (for the API, the
-    `{code, message, fields}` error with the field named)."""
+    """An address with a NUL is not found; an API query string or JSON body with one is a bad request (the
+    `{code, message, fields}` error with the fields named); a page's query string loses its NULs."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -79,7 +87,10 @@ class NulCharacterMiddleware:
             raise Http404
         fields = query_fields(request)
         if fields and not api:
-            raise BadRequest(message())
+            # A page reads its query string as hints (a search, a cursor): the NULs are dropped and the page
+            # answers as it would without them, as it does for any other value it can't use.
+            request.GET = _without_nul(request.GET)  # type: ignore[assignment]  # immutable, as Django makes it
+            fields = []
         if api:
             fields += json_fields(request)
         if fields:
