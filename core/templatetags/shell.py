@@ -8,17 +8,16 @@ person or of the data is in it.
 
 from django import template
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from core.kept import Kept, put_in
 
 register = template.Library()
 
 _NONCE = "0shell0nonce0"  # letters and digits only: escaping leaves it as it is
-_rendered: dict[tuple[object, ...], str] = {}
+_kept = Kept(limit=100)  # languages are few; the limit only bounds the unexpected
 
 
 @register.simple_tag(takes_context=True)
@@ -27,18 +26,9 @@ def shell_assets(context: template.Context) -> SafeString:
     values = {name: context[name] for name in ("LANG", "script_catalog_version") if name in context}
     nonce = context.get("csp_nonce")
     key = (tuple(values.items()), get_script_prefix(), settings.DEBUG, nonce is None)
-    html = _rendered.get(key)
-    if html is None:
-        if len(_rendered) >= 100:  # languages are few; this only bounds the unexpected
-            _rendered.clear()
-        if nonce is not None:
-            values["csp_nonce"] = _NONCE
-        html = _rendered[key] = render_to_string("core/_shell_assets.html", values)
     if nonce is not None:
-        html = html.replace(_NONCE, escape(nonce))
-    return mark_safe(html)  # noqa: S308  (a rendered template; the nonce escaped)
-
-
-@receiver(setting_changed)
-def _forget(setting: str, **kwargs: object) -> None:
-    _rendered.clear()
+        values["csp_nonce"] = _NONCE
+    html = _kept.get(key, lambda: render_to_string("core/_shell_assets.html", values))
+    if nonce is not None:
+        return put_in(html, _NONCE, nonce)
+    return mark_safe(html)  # noqa: S308  (a rendered template)

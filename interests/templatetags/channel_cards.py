@@ -1,8 +1,6 @@
 from typing import Any
 
 from django import template
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.template.defaultfilters import urlencode
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix
@@ -11,6 +9,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from core.kept import Kept, put_in
+
 register = template.Library()
 
 # A channel's card on Explore (interests/_channel_card.html), kept by everything it shows: the same card
@@ -18,7 +18,7 @@ register = template.Library()
 # or language differ — then the key differs and it is rendered afresh. At most this many are kept (a
 # few hundred bytes each); when full, the lot is dropped.
 LIMIT = 500
-_rendered: dict[tuple[object, ...], SafeString] = {}
+_cards = Kept(LIMIT)
 
 
 @register.simple_tag
@@ -37,16 +37,12 @@ def channel_card(channel: Any) -> SafeString:
         channel.member_count,
         channel.post_count,
     )
-    html = _rendered.get(key)
-    if html is None:
-        if len(_rendered) >= LIMIT:
-            _rendered.clear()
-        html = _rendered[key] = render_to_string("interests/_channel_card.html", {"channel": channel})
-    return html
+    html = _cards.get(key, lambda: render_to_string("interests/_channel_card.html", {"channel": channel}))
+    return mark_safe(html)  # noqa: S308  (a rendered template)
 
 
 _CSRF = "0channel0head0csrf0"  # letters and digits only: escaping leaves it as it is
-_heads: dict[tuple[object, ...], str] = {}
+_heads = Kept(LIMIT)
 
 
 @register.simple_tag(takes_context=True)
@@ -75,15 +71,11 @@ def channel_head(context: template.Context) -> SafeString:
         is_host,
         with_token,
     )
-    html = _heads.get(key)
-    if html is None:
-        if len(_heads) >= LIMIT:
-            _heads.clear()
-        values = {"channel": channel, "is_host": is_host, "csrf_token": _CSRF if with_token else token}
-        html = _heads[key] = render_to_string("interests/_channel_head.html", values)
+    values = {"channel": channel, "is_host": is_host, "csrf_token": _CSRF if with_token else token}
+    html = _heads.get(key, lambda: render_to_string("interests/_channel_head.html", values))
     if with_token:
-        html = html.replace(_CSRF, escape(str(token)))
-    return mark_safe(html)  # noqa: S308  (a rendered template; the token escaped)
+        return put_in(html, _CSRF, token)
+    return mark_safe(html)  # noqa: S308  (a rendered template)
 
 
 @register.simple_tag(takes_context=True)
@@ -101,9 +93,3 @@ def category_chips(context: template.Context) -> SafeString:
             f'<a class="chip{active}" href="?category={escape(slug)}&amp;q={q}&amp;sort={sort}">{escape(label)}</a>'
         )
     return mark_safe("".join(out))  # noqa: S308  (every value above is escaped)
-
-
-@receiver(setting_changed)
-def _forget(setting: str, **kwargs: object) -> None:
-    _rendered.clear()
-    _heads.clear()
