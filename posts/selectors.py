@@ -1,5 +1,6 @@
 """Reads on posts: a channel's posts, Home, one post — each shaped once, here."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -104,6 +105,18 @@ def _prefetched[T: Model](instance: Model, name: str, model: type[T], rows: list
     setattr(instance, "_prefetched_objects_cache", cache)  # noqa: B010  (as prefetch_related_objects sets it)
 
 
+def _hand_out[T: Model](
+    parents: Sequence[Model], name: str, model: type[T], parent_field: Any, found: dict[int, list[T]]
+) -> None:
+    """Give each parent its rows of `found` (by its pk) as `parent.<name>.all()`, each row knowing its parent
+    through `parent_field` (the rows' foreign key): what prefetch_related leaves behind, without its machinery."""
+    for parent in parents:
+        rows = found.get(parent.pk, [])
+        for row in rows:
+            parent_field.set_cached_value(row, parent)
+        _prefetched(parent, name, model, rows)
+
+
 _empty_queries: dict[type[Model], Any] = {}
 
 
@@ -123,11 +136,7 @@ def _attach_photos(posts: list[Post]) -> None:
     found: dict[int, list[PostImage]] = {}
     for image in _rows_of_posts(PostImage, ids, order="post_id, position") if ids else []:
         found.setdefault(image.post_id, []).append(image)
-    for post in posts:
-        images = found.get(post.pk, [])
-        for image in images:
-            PostImage.post.field.set_cached_value(image, post)
-        _prefetched(post, "images", PostImage, images)
+    _hand_out(posts, "images", PostImage, PostImage.post.field, found)
 
 
 def _attach_poll_options(posts: list[Post], viewer: User | None) -> None:
@@ -153,11 +162,7 @@ def _attach_poll_options(posts: list[Post], viewer: User | None) -> None:
         if chosen:
             option.chosen_by_me = bool(row[-1])  # type: ignore[attr-defined]  # as the ORM's annotation was named
         found.setdefault(option.poll_id, []).append(option)
-    for poll in polls:
-        options = found.get(poll.pk, [])
-        for option in options:
-            PollOption.poll.field.set_cached_value(option, poll)
-        _prefetched(poll, "options", PollOption, options)
+    _hand_out(polls, "options", PollOption, PollOption.poll.field, found)
 
 
 def decorate_posts(posts: list[Post], viewer: User | None) -> list[Post]:
