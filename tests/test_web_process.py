@@ -31,47 +31,35 @@ print("media modules:", media)
 """
 
 
-def test_the_asgi_app_and_every_view_load_without_the_speech_recogniser(tmp_path):
+def run_probe(code: str, var_dir) -> subprocess.CompletedProcess[str]:
+    """`code` in a fresh interpreter with the production settings (nothing imported yet), which must succeed."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "SAME_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "same.settings"},
+        env={"PATH": "/usr/bin:/bin", "SAME_VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "same.settings"},
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_the_asgi_app_and_every_view_load_without_the_speech_recogniser(tmp_path):
+    result = run_probe(PROBE, tmp_path)
     assert "views loaded: True" in result.stdout
     assert "speech modules: []" in result.stdout
     assert "media modules: []" in result.stdout
 
 
 def test_the_probe_would_see_the_recogniser_if_a_view_imported_it(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.replace("import sys\n", "import sys\nimport media.speech\n", 1)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "SAME_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "same.settings"},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_probe(PROBE.replace("import sys\n", "import sys\nimport media.speech\n", 1), tmp_path)
     assert "'pocketsphinx'" in result.stdout
 
 
 def test_the_probe_would_see_the_media_libraries_if_a_view_imported_them(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.replace("import sys\n", "import sys\nimport media.audio\n", 1)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "SAME_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "same.settings"},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_probe(PROBE.replace("import sys\n", "import sys\nimport media.audio\n", 1), tmp_path)
     assert "'av'" in result.stdout
 
 
@@ -87,15 +75,6 @@ def test_heic_is_registered_by_the_first_image_read_not_at_import(tmp_path):
         "images.process_image(buffer.getvalue())\n"
         "print('after:', 'pillow_heif' in sys.modules, 'HEIF' in Image.OPEN)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "SAME_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "same.settings"},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_probe(probe, tmp_path)
     assert "before: False" in result.stdout
     assert "after: True True" in result.stdout
