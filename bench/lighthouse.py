@@ -296,23 +296,30 @@ def at_cpu_time(trace: Path, url: str) -> None:
     trace.write_text(json.dumps(data))
 
 
+def _command(options: argparse.Namespace, url: str, report: Path) -> list[str]:
+    """Lighthouse's mobile profile on `url`, its JSON report written to `report`: what every run shares."""
+    return [
+        options.lighthouse,
+        url,
+        "--quiet",
+        "--output=json",
+        f"--output-path={report}",
+        f"--only-categories={','.join(CATEGORIES)}",
+        "--form-factor=mobile",
+        f"--throttling-method={options.throttling_method}",
+        "--disable-storage-reset",
+        "--disable-full-page-screenshot",
+    ]
+
+
 def lighthouse(options: argparse.Namespace, url: str, stem: Path) -> dict[str, Any]:
     """One Lighthouse run of `url` in the signed-in browser; its JSON report (and trace) land beside `stem`."""
     report = stem.with_suffix(".json")
     for attempt in range(1, 4):  # Lighthouse now and then loses the trace on a busy machine (NO_NAVSTART)
         done = subprocess.run(
             [
-                options.lighthouse,
-                url,
-                "--quiet",
-                "--output=json",
-                f"--output-path={report}",
-                f"--only-categories={','.join(CATEGORIES)}",
-                "--form-factor=mobile",
-                f"--throttling-method={options.throttling_method}",
+                *_command(options, url, report),
                 f"--port={options.debugging_port}",
-                "--disable-storage-reset",
-                "--disable-full-page-screenshot",
                 *(["--save-assets"] if options.save_assets else []),
                 *([f"--gather-mode={stem}-artifacts", "--audit-mode"] if options.at_cpu_time else []),
             ],
@@ -335,16 +342,7 @@ def reaudit_at_cpu_time(options: argparse.Namespace, stem: Path, url: str) -> di
     report = Path(f"{stem}-at-cpu-time.json")
     subprocess.run(
         [
-            options.lighthouse,
-            url,
-            "--quiet",
-            "--output=json",
-            f"--output-path={report}",
-            f"--only-categories={','.join(CATEGORIES)}",
-            "--form-factor=mobile",
-            f"--throttling-method={options.throttling_method}",
-            "--disable-storage-reset",
-            "--disable-full-page-screenshot",
+            *_command(options, url, report),
             f"--audit-mode={artifacts}",
         ],
         check=True,
