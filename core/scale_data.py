@@ -1,8 +1,9 @@
 """A realistic dataset at scale, for benchmarks: people, channels of every kind, posts, *same*, punches, chat.
 
 At `scale=1`: 100k people, 10k channels, 1M posts (plus one post per punch), 5M *same*, 1M punches,
-1M chat messages in 50k direct conversations and 1k groups. `scale=0.01` keeps every shape at a
-hundredth of the size, so a 10k-post dataset and a 1M-post one differ only in size.
+1M chat messages in 50k direct conversations and 1k groups, the busiest of them full (200 members).
+`scale=0.01` keeps every shape at a hundredth of the size, so a 10k-post dataset and a 1M-post one
+differ only in size.
 
 Rows are generated in Python with their ids decided up front, and written with PostgreSQL's `COPY`
 (psycopg's `cursor.copy`) or, on SQLite, with `executemany` in batches. Counters (`member_count`,
@@ -642,8 +643,9 @@ class ScaleSeeder:
             plans.append(("direct", [knocker, other], world.post_time[post], self.now, 0, post + 1, None, state, ""))
         channel_groups = [i for i, k in enumerate(world.channel_kinds) if k != ChannelKind.PUNCH]
         rng.shuffle(channel_groups)
+        busiest = len(plans)  # the first group is full (200 members) and gets the most messages: the hardest page
         for index in range(sizes.groups):
-            size = min(200, 3 + int(rng.paretovariate(1.2) * 8))
+            size = 200 if index == 0 else min(200, 3 + int(rng.paretovariate(1.2) * 8))
             members = rng.sample(range(1, world.people + 1), min(size, world.people))
             channel = channel_groups[index] + 1 if index < len(channel_groups) and index % 4 == 0 else None
             title = world.channel_names[channel - 1] if channel else f"{rng.choice(THEMES)} group {index + 1}"[:80]
@@ -653,6 +655,7 @@ class ScaleSeeder:
         weights = [
             0.0 if plan[7] == "request" else rng.paretovariate(1.3) * (4 if plan[0] == "group" else 1) for plan in plans
         ]
+        weights[busiest] = max(weights) * 1.5
         factor = (sizes.messages - 2 * weights.count(0.0)) / sum(weights)
         counts = [rng.randint(1, 3) if w == 0.0 else max(1, int(w * factor + rng.random())) for w in weights]
         last_times: list[datetime] = []

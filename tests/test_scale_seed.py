@@ -108,6 +108,9 @@ def test_the_dataset_has_every_shape_and_its_counters_equal_recounts(seeded):
     assert set(Conversation.objects.values_list("kind", flat=True)) == {"direct", "group"}
     assert Conversation.objects.filter(kind="group", channel__isnull=False).exists()
     assert Message.objects.count() > sizes.messages * 0.3
+    # The busiest conversation is a full group (200 members, or everyone at a tiny scale): the hardest page.
+    busiest = Conversation.objects.annotate(members=Count("participants")).order_by("-next_seq")[0]
+    assert (busiest.kind, busiest.members) == ("group", min(200, User.objects.count()))
     for conversation in Conversation.objects.annotate(n=Count("messages"), top=Max("messages__seq")):
         assert conversation.next_seq == conversation.n + 1 == (conversation.top or 0) + 1
         newest = conversation.messages.order_by("-seq").first()
