@@ -1,11 +1,12 @@
 """Writes on chat: knock on a post's author, accept or ignore, send — each message stored, then announced."""
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -92,9 +93,17 @@ def _take_number(*, conversation: Conversation, sender: User, client_id: str, no
     with connection.cursor() as cursor:
         cursor.execute(
             _TAKE_NUMBER_SQL,
-            [connection.ops.adapt_datetimefield_value(now), conversation.pk, sender.pk, client_id],
+            _take_number_params(conversation=conversation, sender=sender, client_id=client_id, now=now),
         )
-        row = cursor.fetchone()
+        return _numbered(conversation, cursor.fetchone(), now=now)
+
+
+def _take_number_params(*, conversation: Conversation, sender: User, client_id: str, now: Any) -> list[Any]:
+    return [connection.ops.adapt_datetimefield_value(now), conversation.pk, sender.pk, client_id]
+
+
+def _numbered(conversation: Conversation, row: Any, *, now: Any) -> bool:
+    """`conversation` updated to the row `_TAKE_NUMBER_SQL` answered; False if it answered none (a resend)."""
     if row is None:
         return False
     conversation.next_seq, conversation.state, conversation.kind, conversation.started_by_id = row
@@ -126,16 +135,23 @@ _MEMBERS_OF_DIRECT_SQL = (
 )
 
 
+def _members_query(*, conversation: Conversation, sender: User) -> tuple[str, list[Any]]:
+    if conversation.kind == ConversationKind.GROUP:
+        return _MEMBERS_OF_GROUP_SQL, [conversation.pk]
+    return _MEMBERS_OF_DIRECT_SQL, [sender.pk, sender.pk, conversation.pk]
+
+
+def _as_members(rows: list[Any]) -> list[_Member]:
+    return [_Member(row[0], row[1], bool(row[2]), bool(row[3]), bool(row[4])) for row in rows]
+
+
 def _members(*, conversation: Conversation, sender: User) -> list[_Member]:
     """Everyone in the conversation, read once after its lock was taken: whether the sender still belongs, whom a
     1:1 message goes to, who hears it and whether anyone wants a push notification."""
+    sql, params = _members_query(conversation=conversation, sender=sender)
     with connection.cursor() as cursor:
-        if conversation.kind == ConversationKind.GROUP:
-            cursor.execute(_MEMBERS_OF_GROUP_SQL, [conversation.pk])
-        else:
-            cursor.execute(_MEMBERS_OF_DIRECT_SQL, [sender.pk, sender.pk, conversation.pk])
-        rows = cursor.fetchall()
-    return [_Member(row[0], row[1], bool(row[2]), bool(row[3]), bool(row[4])) for row in rows]
+        cursor.execute(sql, params)
+        return _as_members(cursor.fetchall())
 
 
 def _resent(*, sender: User, client_id: str) -> Sent:
@@ -145,6 +161,20 @@ def _resent(*, sender: User, client_id: str) -> Sent:
     if existing is None:
         raise NotFound(_("No such conversation."))
     return Sent(message=existing, created=False)
+
+
+def _new_message(
+    *, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any], now: Any
+) -> Message:
+    """The message to store with the number just taken (`_take_number` succeeded in this transaction)."""
+    return Message(
+        conversation=conversation,
+        seq=conversation.next_seq - 1,
+        sender=sender,
+        client_id=client_id,
+        created_at=now,
+        **fields,
+    )
 
 
 def _store(
@@ -161,15 +191,8 @@ def _store(
     under the same lock) or, without them, to the members read after the commit. Precondition: `_take_number`
     succeeded in this transaction. The same client_id racing in from another tab gets past `_take_number`'s check
     and fails here on the unique constraint (IntegrityError): `_answering_a_race` answers it."""
-    message = Message(
-        conversation=conversation,
-        seq=conversation.next_seq - 1,
-        sender=sender,
-        client_id=client_id,
-        created_at=now,
-        **fields,
-    )
-    _insert(message, read_mark=[message.seq, conversation.pk, sender.pk])
+    message = _new_message(conversation=conversation, sender=sender, client_id=client_id, fields=fields, now=now)
+    _insert(message)
     transaction.on_commit(lambda: announce_message(message, listeners))
     transaction.on_commit(lambda: notify_new_message(message, listening=wants_push))
     return Sent(message=message, created=True)
@@ -179,26 +202,30 @@ _READ_MARK_SQL = "UPDATE chat_participant SET last_read_seq = %s WHERE conversat
 
 
 @cache
-def _insert_sql(vendor: str) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+def _insert_sql(vendor: str, commit: bool = False) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
     """The message's INSERT; on PostgreSQL with the sender's read mark (`_READ_MARK_SQL`) moved in the same
     statement, a data-modifying WITH: one round trip fewer per message. The two succeed or fail together (a
     statement is atomic), and the mark's row is not one the INSERT reads, so the snapshot both share changes
-    nothing. SQLite has no data-modifying WITH: there the mark is a statement of its own."""
+    nothing. SQLite has no data-modifying WITH: there the mark is a statement of its own. With `commit`
+    (PostgreSQL, a transaction begun by hand: `_send_by_hand`), the COMMIT goes in the same round trip: if the
+    INSERT fails, PostgreSQL skips the rest of the string and the transaction stays open, to be rolled back."""
     fields = tuple(f for f in Message._meta.concrete_fields if not f.primary_key)
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     insert = f"INSERT INTO chat_message ({columns}) VALUES ({marks}) RETURNING id"  # noqa: S608  (the model's columns)
     if vendor == "postgresql":
-        return f"WITH read_mark AS ({_READ_MARK_SQL}) {insert}", fields
+        return f"WITH read_mark AS ({_READ_MARK_SQL}) {insert}{'; COMMIT' if commit else ''}", fields
+    assert not commit, "only PostgreSQL's sends are committed by hand"
     return insert, fields
 
 
-def _insert(message: Message, *, read_mark: list[Any]) -> None:
+def _insert(message: Message, *, commit: bool = False) -> None:
     """`message.save()` for a new message, with the statement written once: building the ORM's INSERT cost more CPU
-    than the database spends on it, on every message. The sender's read mark moves with it (`read_mark`: the
-    parameters of `_READ_MARK_SQL`), in the same statement where the database allows it."""
-    sql, fields = _insert_sql(connection.vendor)
+    than the database spends on it, on every message. The sender's read mark moves with it, in the same statement
+    where the database allows it; with `commit`, the transaction's COMMIT too (`_insert_sql`)."""
+    sql, fields = _insert_sql(connection.vendor, commit)
     values = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
+    read_mark = [message.seq, message.conversation_id, message.sender_id]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(sql, [*read_mark, *values])
@@ -281,26 +308,31 @@ def _send_checked(*, conversation: Conversation, sender: User, client_id: str, f
         return _resent(sender=sender, client_id=client_id)
     # The membership the message is stored under: someone removed a moment ago hears nothing of it.
     members = _members(conversation=conversation, sender=sender)
+    listeners, wants_push = _obey_the_rules(conversation=conversation, sender=sender, members=members)
+    return _store(
+        conversation=conversation,
+        sender=sender,
+        client_id=client_id,
+        fields=fields,
+        now=now,
+        listeners=listeners,
+        wants_push=wants_push,
+    )
+
+
+def _obey_the_rules(*, conversation: Conversation, sender: User, members: list[_Member]) -> tuple[list[str], bool]:
+    """Refuse the message if a rule says no; else whom it goes to (public ids) and whether anyone wants a push
+    notification. `conversation` and `members` were read under the conversation's lock (`_take_number`), in the
+    transaction the message is to be stored in: the request's 3-message limit is counted there, and the author's
+    answer to a request accepts it there."""
     if not any(member.user_id == sender.pk for member in members):
         raise NotFound(_("No such conversation."))  # removed or left a moment ago
     if conversation.state == ConversationState.CLOSED:
         raise PermissionDenied("conversation_closed", _("This conversation is closed."))
     listeners = [member.public_id for member in members if not member.ignored]
     wants_push = any(member.wants_push for member in members if member.user_id != sender.pk)
-
-    def store() -> Sent:
-        return _store(
-            conversation=conversation,
-            sender=sender,
-            client_id=client_id,
-            fields=fields,
-            now=now,
-            listeners=listeners,
-            wants_push=wants_push,
-        )
-
     if conversation.kind == ConversationKind.GROUP:
-        return store()
+        return listeners, wants_push
     if any(member.blocked for member in members if member.user_id != sender.pk):
         raise PermissionDenied("blocked", _("You can't reach this person."))
     if conversation.state == ConversationState.REQUEST:
@@ -314,7 +346,67 @@ def _send_checked(*, conversation: Conversation, sender: User, client_id: str, f
             # The author answering is accepting.
             conversation.state = ConversationState.ACTIVE
             conversation.save(update_fields=["state"])
-    return store()
+    return listeners, wants_push
+
+
+def _can_send_by_hand() -> bool:
+    """Whether `_send_by_hand` may run: on PostgreSQL, with no transaction open (in a caller's `atomic` block the
+    transaction is the caller's to end)."""
+    return connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block
+
+
+def _send_by_hand(*, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any]) -> Sent:
+    """`_send_checked` in a transaction written out by hand, in two round trips to PostgreSQL where Django's
+    `atomic` took five: `BEGIN`, the number (with the row lock) and the members in one string, the INSERT (with
+    the read mark) and `COMMIT` in another. `transaction.atomic` cannot do this: psycopg sends its `BEGIN` on its
+    own, and Django its `COMMIT`, each a round trip. The rules are the same function, run between the two, on
+    the same connection and inside the same transaction; the members are still read after the lock was taken
+    (in READ COMMITTED each statement of the string sees what was committed before it began). Announced after the
+    COMMIT answered, as `on_commit` would. Anything raised in between rolls the transaction back.
+    Precondition: `_can_send_by_hand()`; nothing in between may open an `atomic` block (its commit would end this
+    transaction early): the rules' own writes (a request accepted) are single statements."""
+    now = timezone.now()
+    members_sql, members_params = _members_query(conversation=conversation, sender=sender)
+    params = [*_take_number_params(conversation=conversation, sender=sender, client_id=client_id, now=now)]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"BEGIN; {_TAKE_NUMBER_SQL}; {members_sql}", [*params, *members_params])
+            cursor.nextset()  # past BEGIN's answer
+            numbered = _numbered(conversation, cursor.fetchone(), now=now)
+            cursor.nextset()
+            members = _as_members(cursor.fetchall())
+        if not numbered:
+            _roll_back()
+            return _resent(sender=sender, client_id=client_id)
+        listeners, wants_push = _obey_the_rules(conversation=conversation, sender=sender, members=members)
+        message = _new_message(conversation=conversation, sender=sender, client_id=client_id, fields=fields, now=now)
+        _insert(message, commit=True)
+    except BaseException:
+        _roll_back()
+        raise
+    announce_message(message, listeners)
+    notify_new_message(message, listening=wants_push)
+    return Sent(message=message, created=True)
+
+
+def _roll_back() -> None:
+    """End `_send_by_hand`'s transaction if it is still open. A connection that broke meanwhile is left to the pool,
+    which throws it away (and PostgreSQL rolls back what the broken session had begun)."""
+    from psycopg import pq  # PostgreSQL's driver, imported only where it is the database
+
+    raw = connection.connection
+    if raw is None or raw.closed or raw.info.transaction_status == pq.TransactionStatus.IDLE:
+        return
+    with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+        cursor.execute("ROLLBACK")
+
+
+def _send_in_a_transaction(*, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any]) -> Sent:
+    """`_send_checked` in a transaction of its own: by hand on PostgreSQL (fewer round trips), else `atomic`."""
+    if _can_send_by_hand():
+        return _send_by_hand(conversation=conversation, sender=sender, client_id=client_id, fields=fields)
+    with transaction.atomic():
+        return _send_checked(conversation=conversation, sender=sender, client_id=client_id, fields=fields)
 
 
 def message_send(*, sender: User, conversation: Conversation, text: str, client_id: str) -> Sent:
@@ -323,10 +415,9 @@ def message_send(*, sender: User, conversation: Conversation, text: str, client_
     check_message_rate(sender)
 
     def attempt() -> Sent:
-        with transaction.atomic():
-            return _send_checked(
-                conversation=conversation, sender=sender, client_id=clean_client_id, fields={"text": clean_text}
-            )
+        return _send_in_a_transaction(
+            conversation=conversation, sender=sender, client_id=clean_client_id, fields={"text": clean_text}
+        )
 
     return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
 
@@ -337,8 +428,7 @@ def message_send_with(
     """Send a message whose attachment is already stored; `on_failure` removes it if nothing was written."""
 
     def attempt() -> Sent:
-        with transaction.atomic():
-            return _send_checked(conversation=conversation, sender=sender, client_id=client_id, fields=fields)
+        return _send_in_a_transaction(conversation=conversation, sender=sender, client_id=client_id, fields=fields)
 
     try:
         sent = _answering_a_race(sender=sender, client_id=client_id, attempt=attempt, answer=lambda sent: sent)
