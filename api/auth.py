@@ -12,7 +12,11 @@ class BearerToken(HttpBearer):
     """Apps send `Authorization: Bearer <token>`; tokens never travel in URLs."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = token_authenticate(secret=token)
+        return self.signed_in(request, token_authenticate(secret=token))
+
+    @staticmethod
+    def signed_in(request: HttpRequest, user: User | None) -> User | None:
+        """The request's person, once the token named them (None: no one)."""
         if user is not None:
             request.user = user
             # The session's person got theirs from the middleware; an app's person gets theirs here,

@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.newcomers import is_new_account
+from accounts.services import bearer_digest, token_user
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.ratelimit import rate_limit_hit
+from core.rawsql import fetch_one, instance, select_list, width
 from moderation.blocks import is_blocked_between
 from posts.models import Post
 from push.tasks import notify_new_message
@@ -47,6 +49,35 @@ def conversation_for_participant(*, user: User, conversation_id: str) -> Convers
     if conversation is None:
         raise NotFound(_("No such conversation."))
     return conversation
+
+
+@cache
+def _token_and_conversation_sql(vendor: str) -> str:
+    """The token's person and, beside them, the conversation if they are in it (NULLs if not): `_BEARER_LOOKUP_SQL`
+    and `_PARTICIPANT_LOOKUP_SQL` in one statement."""
+    return (
+        f"SELECT {select_list(User, 'u')}, t.id, t.last_used_at, {select_list(Conversation, 'c')}"  # noqa: S608  (the models' columns)
+        " FROM accounts_accesstoken t JOIN accounts_user u ON u.id = t.user_id"
+        " LEFT JOIN chat_conversation c ON c.public_id = %s"
+        " AND EXISTS (SELECT 1 FROM chat_participant p WHERE p.conversation_id = c.id AND p.user_id = u.id)"
+        " WHERE t.digest = %s"
+    )
+
+
+def token_and_conversation(*, secret: str, conversation_id: str) -> tuple[User | None, Conversation | None]:
+    """The person a bearer token belongs to (as `token_authenticate` finds them) and the conversation, if they
+    are in it (as `conversation_for_participant` finds it), in one round trip where the two took two: for the
+    API's send, the hottest request on a conversation. (None, None) for a token that is no one's."""
+    digest = bearer_digest(secret)
+    if digest is None:
+        return None, None
+    row = fetch_one(_token_and_conversation_sql(connection.vendor), [conversation_id, digest])
+    if row is None:
+        return None, None
+    user = instance(User, row)
+    assert user is not None  # the JOIN's side: always there
+    token_pk, last_used_at = row[width(User)], row[width(User) + 1]
+    return token_user(user, token_pk=token_pk, last_used_at=last_used_at), instance(Conversation, row, width(User) + 2)
 
 
 def _clean_text(text: str) -> str:

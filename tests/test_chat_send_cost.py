@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import AccessToken
 from accounts.services import token_issue
 from chat.models import Conversation, Message, Participant
 from moderation.models import Block
@@ -36,13 +37,14 @@ def _statements(sql):
     return [q for q in sql if q.split(" ", 1)[0] in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")]
 
 
-# token, the conversation (membership), the next number taken with the row lock (UPDATE … RETURNING, which also
-# answers a resend), its members (with blocks and whether anyone wants a push notification), the insert, the
-# sender's read mark — on PostgreSQL in the insert's statement (a data-modifying WITH), on SQLite one of its own.
-# (Before: 6 on both; 8, and 9 for a direct message: a SELECT … FOR UPDATE and an UPDATE for the number, blocks
-# apart, the push check after the commit; earlier 10 + 1.)
+# the token with the conversation beside it (membership; one statement: api.routers.chat.BearerWithConversation), the
+# next number taken with the row lock (UPDATE … RETURNING, which also answers a resend), its members (with blocks
+# and whether anyone wants a push notification), the insert, the sender's read mark — on PostgreSQL in the
+# insert's statement (a data-modifying WITH), on SQLite one of its own.
+# (Before: 5 / 6, the token and the conversation apart; 6 on both; 8, and 9 for a direct message: a SELECT … FOR
+# UPDATE and an UPDATE for the number, blocks apart, the push check after the commit; earlier 10 + 1.)
 def _send_statements():
-    return 5 if connection.vendor == "postgresql" else 6
+    return 4 if connection.vendor == "postgresql" else 5
 
 
 def _statements_in(sql):
@@ -51,15 +53,17 @@ def _statements_in(sql):
 
 
 def _assert_round_trips(sql):
-    """On PostgreSQL a send is 4 round trips, its transaction's BEGIN and COMMIT included: the token, the
+    """On PostgreSQL a send is 3 round trips, its transaction's BEGIN and COMMIT included: the token with the
     conversation, `BEGIN; the number; the members`, `the insert with the read mark; COMMIT` (chat.services.
-    _send_by_hand; under Django's `atomic` it was 7, psycopg's BEGIN and Django's COMMIT each one of its own,
-    which the capture does not list). On SQLite the statements as before."""
+    _send_by_hand; under Django's `atomic` it was 7 with the token and the conversation apart, psycopg's BEGIN and
+    Django's COMMIT each one of its own, which the capture does not list). On SQLite the statements as before."""
     if connection.vendor == "postgresql":
-        assert len(sql) == 4, "\n".join(sql)
-        assert sql[2].startswith("BEGIN; UPDATE chat_conversation SET next_seq"), "\n".join(sql)
-        assert sql[3].startswith("WITH read_mark"), "\n".join(sql)
-        assert sql[3].endswith("; COMMIT"), "\n".join(sql)
+        assert len(sql) == 3, "\n".join(sql)
+        assert sql[0].startswith("SELECT"), "\n".join(sql)
+        assert "chat_conversation" in sql[0], "\n".join(sql)
+        assert sql[1].startswith("BEGIN; UPDATE chat_conversation SET next_seq"), "\n".join(sql)
+        assert sql[2].startswith("WITH read_mark"), "\n".join(sql)
+        assert sql[2].endswith("; COMMIT"), "\n".join(sql)
         assert len(_statements(_statements_in(sql))) == _send_statements(), "\n".join(sql)
     else:
         assert len(_statements(sql)) == _send_statements(), "\n".join(sql)
@@ -137,3 +141,40 @@ def test_a_direct_message_to_someone_who_blocked_you_is_refused_and_not_stored(c
     response, _sql = _send(client, conversation, _headers(ana), "c1")
     assert (response.status_code, response.json()["code"]) == (403, "blocked")
     assert not Message.objects.filter(conversation=conversation).exists()
+
+
+def test_the_token_read_with_the_conversation_refuses_as_before(client):
+    """The token and the conversation in one query (api.routers.chat.BearerWithConversation): a stranger's token
+    gets the 404 of a conversation that does not exist, a token that is no one's or a deactivated person's 401, and
+    the token's last use is still written."""
+    ana, bo, stranger = make_user(username="ana"), make_user(username="bo"), make_user(username="stranger")
+    conversation = Conversation.objects.create(kind="direct", state="active", started_by=ana)
+    Participant.objects.bulk_create([Participant(conversation=conversation, user=p) for p in (ana, bo)])
+    missing = Conversation(public_id="no-such-conversation")
+    answers = [
+        _send(client, conversation, _headers(stranger), "s1")[0],
+        _send(client, missing, _headers(ana), "a0")[0],
+    ]
+    assert [(a.status_code, a.json()["code"]) for a in answers] == [(404, "not_found"), (404, "not_found")]
+    assert _send(client, conversation, {"Authorization": "Bearer same_nobody"}, "x1")[0].status_code == 401
+    headers = _headers(bo)
+    bo.is_active = False
+    bo.save(update_fields=["is_active"])
+    assert _send(client, conversation, headers, "b1")[0].status_code == 401
+    issued = token_issue(login=ana.username, password=PASSWORD, client_ip="x")
+    AccessToken.objects.filter(pk=issued.token.pk).update(last_used_at=None)
+    assert _send(client, conversation, {"Authorization": f"Bearer {issued.secret}"}, "a1")[0].status_code == 201
+    issued.token.refresh_from_db()
+    assert issued.token.last_used_at is not None
+    assert not Message.objects.exclude(client_id="a1").exists()
+
+
+def test_the_web_page_sends_with_its_session_as_before(client):
+    ana, bo = make_user(username="ana"), make_user(username="bo")
+    conversation = Conversation.objects.create(kind="direct", state="active", started_by=ana)
+    Participant.objects.bulk_create([Participant(conversation=conversation, user=p) for p in (ana, bo)])
+    client.force_login(ana)
+    response, _sql = _send(client, conversation, {}, "w1")
+    assert response.status_code == 201
+    client.force_login(make_user(username="stranger"))
+    assert _send(client, conversation, {}, "w2")[0].status_code == 404
