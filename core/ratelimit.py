@@ -46,15 +46,22 @@ def _remember(allowance: Allowance) -> None:
         tightest.set(allowance)
 
 
-def _count(store: BaseCache, cache_key: str, window: int) -> int:
-    if isinstance(store, RedisCache):
-        # One round trip: `SET … NX EX` and `INCR` in one MULTI/EXEC, the same counter Django's cache reads (it
-        # stores integers unpickled). Through the cache API it was three (`add`, then `incr`: EXISTS + INCR).
-        key = store.make_and_validate_key(cache_key)
-        pipeline = store._cache.get_client(key, write=True).pipeline()
-        pipeline.set(key, 0, ex=window + 1, nx=True)
-        pipeline.incr(key)
-        return int(pipeline.execute()[1])
+def _count(store: BaseCache, counters: list[tuple[str, int]]) -> list[int]:
+    """Count one more on each (cache key, window) counter; their new values."""
+    if isinstance(store, RedisCache) and counters:
+        # One round trip for them all: `SET … NX EX` and `INCR` per counter in one MULTI/EXEC, the same counters
+        # Django's cache reads (it stores integers unpickled). Through the cache API it was three per counter
+        # (`add`, then `incr`: EXISTS + INCR). Writes all go to the cache's first server, whatever the key.
+        pipeline = store._cache.get_client(store.make_and_validate_key(counters[0][0]), write=True).pipeline()
+        for cache_key, window in counters:
+            key = store.make_and_validate_key(cache_key)
+            pipeline.set(key, 0, ex=window + 1, nx=True)
+            pipeline.incr(key)
+        return [int(value) for value in pipeline.execute()[1::2]]
+    return [_count_one(store, cache_key, window) for cache_key, window in counters]
+
+
+def _count_one(store: BaseCache, cache_key: str, window: int) -> int:
     store.add(cache_key, 0, timeout=window + 1)
     try:
         return int(store.incr(cache_key))
@@ -65,16 +72,26 @@ def _count(store: BaseCache, cache_key: str, window: int) -> int:
 
 def rate_limit_hit(*, scope: str, key: str) -> None:
     """Count one attempt against `scope` for `key`; raise RateLimited once the window is full."""
-    limit, window = settings.RATE_LIMITS[scope]
+    rate_limit_hits((scope, key))
+
+
+def rate_limit_hits(*hits: tuple[str, str]) -> None:
+    """Count one attempt against each (scope, key), in one round trip to the shared cache; raise RateLimited if
+    any window is full (each is counted either way, as separate calls would have counted those before it)."""
     now = int(time.time())
-    window_start = now - now % window
-    cache_key = _cache_key(scope, key, window_start)
+    counters, limits = [], []
+    for scope, key in hits:
+        limit, window = settings.RATE_LIMITS[scope]
+        window_start = now - now % window
+        counters.append((_cache_key(scope, key, window_start), window))
+        limits.append((limit, max(1, window_start + window - now)))
     try:
-        count = _count(caches["default"], cache_key, window)  # the backend itself (`cache` is a proxy)
+        counts = _count(caches["default"], counters)  # the backend itself (`cache` is a proxy)
     except (RedisError, OSError) as error:
         logger.warning("rate limits counted in this process: the shared cache is away (%s)", error)
-        count = _count(_local, cache_key, window)
-    reset = max(1, window_start + window - now)
-    _remember(Allowance(limit=limit, remaining=max(0, limit - count), reset=reset))
-    if count > limit:
-        raise RateLimited(retry_after=reset)
+        counts = _count(_local, counters)
+    for (limit, reset), count in zip(limits, counts, strict=True):
+        _remember(Allowance(limit=limit, remaining=max(0, limit - count), reset=reset))
+    for (limit, reset), count in zip(limits, counts, strict=True):
+        if count > limit:
+            raise RateLimited(retry_after=reset)

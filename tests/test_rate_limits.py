@@ -231,3 +231,35 @@ def test_a_hit_is_one_round_trip_to_redis_and_the_cache_reads_its_count(monkeypa
         ratelimit.rate_limit_hit(scope="login_account", key="round-trips")
     clock.advance(window)
     ratelimit.rate_limit_hit(scope="login_account", key="round-trips")  # a new window, a new counter
+
+
+def test_several_limits_hit_at_once_count_each_and_refuse_when_any_is_full(clock) -> None:
+    from django.core.cache import cache
+
+    limit, window = settings.RATE_LIMITS["message_new_account"]
+    for _ in range(limit):
+        ratelimit.rate_limit_hits(("message_account", "together"), ("message_new_account", "together"))
+    window_start = START - START % window
+    assert cache.get(ratelimit._cache_key("message_new_account", "together", window_start)) == limit
+    with pytest.raises(RateLimited):
+        ratelimit.rate_limit_hits(("message_account", "together"), ("message_new_account", "together"))
+    ratelimit.rate_limit_hit(scope="message_account", key="together")  # the looser limit alone still passes
+    account_window = settings.RATE_LIMITS["message_account"][1]
+    counted = cache.get(ratelimit._cache_key("message_account", "together", START - START % account_window))
+    assert counted == limit + 2  # the refused attempt counted too, as separate calls count it
+
+
+@pytest.mark.skipif("redis" not in settings.CACHES["default"]["BACKEND"].lower(), reason="counts Redis round trips")
+def test_several_limits_hit_at_once_are_one_round_trip_to_redis(monkeypatch, clock) -> None:
+    import redis
+
+    pipelined = []
+    real_execute = redis.client.Pipeline.execute
+
+    def execute(self, *args, **kwargs):
+        pipelined.append([c[0][0] for c in self.command_stack])
+        return real_execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
+    ratelimit.rate_limit_hits(("message_account", "one-trip"), ("message_new_account", "one-trip"))
+    assert pipelined == [["SET", "INCRBY", "SET", "INCRBY"]]
