@@ -7,7 +7,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core import pages
 from core.errors import ServiceError
 from core.forms import add_service_error
 from core.http import HtmxHttpRequest, signed_in_user
@@ -90,7 +89,7 @@ def channel(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
         context.update(punch_panel_context(viewer=viewer, channel=found))
     if request.htmx and request.GET.get("cursor"):
         return render(request, "posts/_feed.html#post_rows", {**context, "more_url": request.path})
-    return pages.render(request, "interests/channel.html", context)
+    return render(request, "interests/channel.html", context)
 
 
 @require_POST
