@@ -211,13 +211,14 @@ def _side_model(kind: str) -> Any:
 @cache
 def _channel_posts_sql(*, after: bool, with_pinned: bool, kind: str = "", same: bool = False) -> str:
     """The page of a channel's live unpinned posts newest first (bounded by the cursor's row when `after`),
-    each with its author (as select_related), and on the first page the pinned post before them in the same
-    query (`UNION ALL`; a channel has at most one). The first column says which part a row comes from. Then,
-    for a channel of music, films or punches, each post's row of that kind (LEFT JOIN: NULLs when it has none);
-    for films, the film's tally in the channel (two columns, NULL without one); with `same`, whether the
-    viewer (the first parameter of each part) pressed *same* on it. Each was a query of its own (~0.15–0.3 ms of
-    CPU each, and a round trip)."""
-    columns = f"{rawsql.select_list(Post, 'p')}, {rawsql.select_list(User, 'u')}"
+    and on the first page the pinned post before them (`UNION ALL`; a channel has at most one), each with its
+    author (as select_related). The first column says which part a row comes from. Then, for a channel of
+    music, films, polls or punches, each post's row of that kind (LEFT JOIN: NULLs when it has none); for
+    films, the film's tally in the channel (two columns, NULL without one); with `same`, whether the viewer
+    (the first parameter) pressed *same* on it. Each was a query of its own (~0.15–0.3 ms of CPU each, and a
+    round trip). The posts are chosen first and joined once: joining in each part of the UNION doubled
+    PostgreSQL's planning (1.5 ms against 0.5 ms, at 1M posts)."""
+    columns = f"p.part, {rawsql.select_list(Post, 'p')}, {rawsql.select_list(User, 'u')}"
     joins = ""
     side = _side_model(kind)
     if side is not None:
@@ -232,24 +233,19 @@ def _channel_posts_sql(*, after: bool, with_pinned: bool, kind: str = "", same: 
     if same:
         same_sql = f"SELECT 1 FROM {Same._meta.db_table} m WHERE m.post_id = p.id AND m.user_id = %s"  # noqa: S608
         columns += f", EXISTS ({same_sql})"
-    live = (
-        f" FROM posts_post p JOIN accounts_user u ON u.id = p.author_id{joins}"
-        " WHERE p.channel_id = %s AND p.removed_at IS NULL"
-    )
+    live = "FROM posts_post q WHERE q.channel_id = %s AND q.removed_at IS NULL"
     page = (
-        f"SELECT 1 AS part, {columns}{live} AND p.pinned_at IS NULL"
-        + (" AND (p.created_at, p.public_id) < (%s, %s)" if after else "")
-        + " ORDER BY p.created_at DESC, p.public_id DESC LIMIT %s"
+        f"SELECT 1 AS part, q.* {live} AND q.pinned_at IS NULL"
+        + (" AND (q.created_at, q.public_id) < (%s, %s)" if after else "")
+        + " ORDER BY q.created_at DESC, q.public_id DESC LIMIT %s"
     )
-    if not with_pinned:
-        return page
-    fields = Post._meta.concrete_fields
-    created = 2 + fields.index(Post._meta.get_field("created_at"))
-    public_id = 2 + fields.index(Post._meta.get_field("public_id"))
-    pinned = f"SELECT 0 AS part, {columns}{live} AND p.pinned_at IS NOT NULL"
+    chosen = page
+    if with_pinned:  # each part a subquery of its own: SQLite takes no ORDER BY or LIMIT in a part of a UNION
+        pinned = f"SELECT 0 AS part, q.* {live} AND q.pinned_at IS NOT NULL"
+        chosen = f"SELECT * FROM ({pinned}) AS pinned UNION ALL SELECT * FROM ({page}) AS page"  # noqa: S608
     return (
-        f"SELECT * FROM ({pinned}) AS pinned UNION ALL SELECT * FROM ({page}) AS page"  # noqa: S608  (from the models)
-        f" ORDER BY 1, {created} DESC, {public_id} DESC"
+        f"SELECT {columns} FROM ({chosen}) AS p JOIN accounts_user u ON u.id = p.author_id{joins}"  # noqa: S608  (from the models)
+        " ORDER BY p.part, p.created_at DESC, p.public_id DESC"
     )
 
 
@@ -294,9 +290,10 @@ def channel_posts(
         return ChannelFeed(pinned=None, page=Page(items=[], next=None))
     kind = channel.kind if channel.kind in SIDE_ROWS else ""
     same = viewer is not None and viewer.is_authenticated
-    part = [viewer.pk] if same and viewer is not None else []  # the *same* column's parameter, first in each part
-    params: list[Any] = [] if cursor else [*part, channel.pk]  # the pinned post's part
-    params += [*part, channel.pk]
+    params: list[Any] = [viewer.pk] if same and viewer is not None else []  # the *same* column's
+    if not cursor:
+        params.append(channel.pk)  # the pinned post's part
+    params.append(channel.pk)
     if cursor:
         params += [connection.ops.adapt_datetimefield_value(after[0]), after[1]]
     params.append(size + 1)
