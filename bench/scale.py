@@ -13,7 +13,8 @@ answers 200. The servers run side by side; each page is measured on every datase
 idle meanwhile), so a change in the machine's load falls between the sizes of one page less often: `wrk
 --latency` (a discarded warm-up first) for p50/p95/p99 and req/s from bench/report.lua, and the server's
 CPU time per request (/proc, all its threads). It prints p95 and CPU at the last dataset ÷ the first
-(goal ≤ 1.3 for p95), each HTML page's throughput ÷ its bare endpoint's (goal ≥ 0.6), the load average
+(goal ≤ 1.3 for p95), each HTML page's throughput ÷ its bare endpoint's (goal ≥ 0.6; with `--rounds`, per round
+and the median), the load average
 around each run, and each server's RSS after the load (goal ≤ 150 MB). Only 127.0.0.1 is contacted.
 """
 
@@ -180,7 +181,7 @@ def run_datasets(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             server_args = argparse.Namespace(**{**vars(args), "port": args.port + index if args.port else 0})
             base, server = stack.enter_context(running_server(server_args, env))
             servers[name] = (base, server.pid)
-            runs[name] = {"info": info, "pages": {}}
+            runs[name] = {"info": info, "pages": {}, "rounds": {}}
         names = list(runs)
         chosen = {
             n: [e for e in endpoints(runs[n]["info"]) if not args.only or e.name in args.only.split(",")] for n in names
@@ -190,10 +191,14 @@ def run_datasets(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                 status, body = fetch(servers[n][0], endpoint.path, endpoint.headers)
                 if status != 200:
                     raise SystemExit(f"{n}: GET {endpoint.path} answered {status}: {body[:300]!r}")
-        for position in range(len(chosen[names[0]])):
-            for n in names:
-                endpoint = chosen[n][position]
-                runs[n]["pages"][endpoint.name] = measure_page(args, n, *servers[n], endpoint)
+        for _round in range(args.rounds):
+            for position in range(len(chosen[names[0]])):
+                for n in names:
+                    endpoint = chosen[n][position]
+                    runs[n]["rounds"].setdefault(endpoint.name, []).append(measure_page(args, n, *servers[n], endpoint))
+        for n in names:  # each page's figures: the round of its median throughput
+            for page, reports in runs[n]["rounds"].items():
+                runs[n]["pages"][page] = sorted(reports, key=lambda r: r["rps"])[len(reports) // 2]
         for n in names:
             runs[n]["rss_mb"] = rss_mb(servers[n][1])
             out(f"  {n}: server RSS after the load {runs[n]['rss_mb']:.0f} MB")
@@ -209,6 +214,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--timeout", default="30s")
     parser.add_argument("--only", default="", help="comma-separated endpoint names")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every page this many times, in turn; the table shows each page's median round, and each "
+        "HTML ÷ bare pair its ratio per round (on a shared machine one 10 s window swings by 1.5×)",
+    )
     parser.add_argument("--app", default="same.asgi:application")
     parser.add_argument("--server-arg", action="append", default=[])
     parser.add_argument("--port", type=int, default=0)
@@ -257,6 +269,17 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f"{n}: {html} {pages[html]['rps']:.1f} req/s ÷ {bare} {pages[bare]['rps']:.1f} = "
                     f"{pages[html]['rps'] / pages[bare]['rps']:.0%}"
                 )
+                if args.rounds > 1:  # each round's own ratio (its two runs a page apart), and their median
+                    rounds = runs[n]["rounds"]
+                    ratios = sorted(h["rps"] / b["rps"] for h, b in zip(rounds[html], rounds[bare], strict=True))
+                    cpu = sorted(
+                        b["server_cpu_ms"] / h["server_cpu_ms"] for h, b in zip(rounds[html], rounds[bare], strict=True)
+                    )
+                    out(
+                        f"{n}: {html} ÷ {bare} per round: {', '.join(f'{r:.0%}' for r in ratios)} (median "
+                        f"{ratios[len(ratios) // 2]:.0%}); by CPU per request, {bare} ÷ {html}: "
+                        f"{', '.join(f'{r:.0%}' for r in cpu)} (median {cpu[len(cpu) // 2]:.0%})"
+                    )
         info = runs[n]["info"]
         out(
             f"{n}: {info['posts']:,} posts; the conversation: {info['conversation_messages']:,} messages, "

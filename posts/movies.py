@@ -143,12 +143,20 @@ def film_stats(posts: Iterable[Post]) -> dict[int, tuple[int, float]]:
         [value for film in films for value in film],
     )
     groups = {(channel_id, title_key, year): (posts, stars) for channel_id, title_key, year, posts, stars in rows}
-    stats: dict[int, tuple[int, float]] = {}
-    for movie in movies:
-        count, total = groups.get((movie.post.channel_id, movie.title_key, movie.year or 0), (1, movie.rating))
-        if movie.post.removed_at is None:  # the tally counts live posts; a removed one's stars are not in it
-            count, total = count - 1, total - movie.rating
-        # "N others posted this film, average ★ x.y": the others' average, without this post's own stars.
-        others = max(count, 0)
-        stats[movie.post_id] = (others, total / others if others else float(movie.rating))
-    return stats
+    return {
+        movie.post_id: film_standing(
+            movie.post, movie, groups.get((movie.post.channel_id, movie.title_key, movie.year or 0))
+        )
+        for movie in movies
+    }
+
+
+def film_standing(post: Post, movie: Movie, tally: tuple[int, int] | None) -> tuple[int, float]:
+    """How many *other* live posts in the post's channel name its film, and the average of their ratings, from the
+    film's tally there (posts, stars; None when it has none)."""
+    count, total = tally if tally is not None else (1, movie.rating)
+    if post.removed_at is None:  # the tally counts live posts; a removed one's stars are not in it
+        count, total = count - 1, total - movie.rating
+    # "N others posted this film, average ★ x.y": the others' average, without this post's own stars.
+    others = max(count, 0)
+    return others, total / others if others else float(movie.rating)

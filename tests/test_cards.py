@@ -206,3 +206,56 @@ def test_cards_escape_what_people_typed(client, world):
     card = _card(client.get(reverse("core:home")).text, evil)
     assert "<script>" not in card
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in card
+
+
+def _tokens(page: str) -> set[str]:
+    return set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]*)"', page))
+
+
+def test_kept_cards_carry_each_pages_own_csrf_token(client, world):
+    """Cards are kept between pages with a placeholder for the CSRF token: each page puts its own in, every form
+    of a card posts with it, and the placeholder never shows."""
+    from django.test import Client
+
+    channel, _host, _author, viewer, post = world
+    page = reverse("interests:channel", args=[channel.public_id])
+    seen = []
+    for person in (viewer, viewer, make_user(username="lark")):
+        checked = Client(enforce_csrf_checks=True)
+        checked.force_login(person)
+        text = checked.get(page).text
+        header = re.search(r'"X-CSRFToken": "([^"]+)"', text)
+        assert header
+        card = _card(text, post)
+        assert _tokens(card) == {header.group(1)}  # the same button's and the block form's
+        assert "<!--csrf-token-->" not in text
+        seen.append(header.group(1))
+        pressed = checked.post(
+            reverse("posts:same", args=[post.public_id]), {"csrfmiddlewaretoken": header.group(1), "pressed": "0"}
+        )
+        assert pressed.status_code in (200, 302)
+        refused = checked.post(reverse("posts:same", args=[post.public_id]), {"pressed": "1"})
+        assert refused.status_code == 403
+    assert len(set(seen)) == 3
+
+
+def test_a_post_text_cannot_take_the_place_of_the_token(client, world):
+    channel, _host, author, viewer, _post = world
+    sly = post_create_text(author=author, channel=channel, text="<!--csrf-token--> here")
+    client.force_login(viewer)
+    page = reverse("interests:channel", args=[channel.public_id])
+    for _ in range(2):  # written, then kept
+        card = _card(client.get(page).text, sly)
+        text = re.search(r'<div class="post-text">(.*?)</div>', card, re.DOTALL)
+        assert text
+        assert text.group(1) == "&lt;!--csrf-token--&gt; here"
+
+
+def test_a_time_zone_switch_shows_in_the_card_times_at_once(client, world):
+    channel, _host, _author, viewer, post = world
+    page = reverse("interests:channel", args=[channel.public_id])
+    client.force_login(viewer)
+    assert '+00:00">' in _card(client.get(page).text, post)
+    viewer.timezone = "Asia/Shanghai"
+    viewer.save(update_fields=["timezone"])
+    assert '+08:00">' in _card(client.get(page).text, post)

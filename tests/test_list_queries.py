@@ -26,9 +26,9 @@ PINNED = {
     # songs, films, polls, punches (one query per kind on the page), *same* by me, photos, poll options,
     # the films' standing (their tallies)
     "home": 13,
-    # session, user, channel (+ joined?), posts with the pinned post (one UNION ALL), films, *same* by me, the
-    # films' tallies (a page of films reads no photos: only photo and punch posts have them)
-    "channel": 7,
+    # session, user, channel (+ joined?), posts with the pinned post (one UNION ALL), each with its film, the film's
+    # tally and *same* by me joined in (a page of films reads no photos: only photo and punch posts have them)
+    "channel": 4,
     "explore": 3,
     "discover": 4,
     # session, user, the conversations with their annotations (no members: the rows don't show them)
@@ -38,7 +38,7 @@ PINNED = {
     "punch board": 7,
     "ops reports": 6,
     "api feed": 14,
-    "api channel posts": 8,  # no photos read for a page of films, as the channel page; the pinned post in the page's query
+    "api channel posts": 5,  # as the channel page: the films, their tallies and *same* by me joined in the posts query
     "api channels": 4,
     "api conversations": 5,  # …, the conversations, their first 20 members (one windowed query)
     "api messages": 5,

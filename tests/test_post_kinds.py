@@ -21,7 +21,7 @@ from posts.models import Ballot, FilmTally, Movie, Post, PostImage, Song
 from posts.movies import post_create_movie
 from posts.photos import post_create_photos
 from posts.polls import poll_vote, post_create_poll
-from posts.services import post_delete
+from posts.services import post_create_text, post_delete
 from posts.songs import post_create_song
 from tests.factories import PASSWORD, make_channel, make_user
 from tests.samples import GPS_MARK, TAG_MARK, photo_with_gps, png, song
@@ -308,8 +308,9 @@ class TestComposerPages:
         for i in range(25):
             post_create_movie(author=host, channel=channel, title=f"Film {i % 5}", year=2000, rating=1 + i % 5)
         client.force_login(host)
-        # session, user, channel, posts with the pinned post, films, *same* by me, film stats (no photos for films)
-        with django_assert_max_num_queries(7):
+        # session, user, channel, the posts with the pinned post, their films, the films' tallies and *same* by me
+        # (one query; no photos for films)
+        with django_assert_max_num_queries(4):
             response = client.get(reverse("interests:channel", args=[channel.public_id]))
         assert response.text.count('class="post card"') == 20
         assert "others in this channel posted this film" in response.text
@@ -415,3 +416,64 @@ def test_an_image_bomb_is_refused_before_decoding(media_root, settings):
     assert caught.value.code == "too_many_pixels"
     assert stored_files(settings) == []
     assert not Post.objects.exists()
+
+
+def _shown(post: Post) -> tuple[object, ...]:
+    """What the cards read of a post beyond its row."""
+    side = {name: getattr(post, name, None) for name in ("song", "movie", "punch", "poll")}
+    return (
+        post.pk,
+        post.author.username,
+        {name: row.pk for name, row in side.items() if row is not None},
+        getattr(post, "same_by_me", None),
+        getattr(post, "film_others", None),
+        getattr(post, "film_average", None),
+    )
+
+
+@pytest.mark.parametrize("kind", ["movie", "music", "punch", "vote", "text"])
+def test_the_channel_query_brings_what_decorating_reads(kind, media_root, django_assert_max_num_queries):
+    """The channel page's one query joins the kind's own rows, a film's tally and *same* by me: the posts come out as
+    decorate_posts makes them from the ORM's rows (the pinned post, a second page, a film with and without others,
+    a post the viewer pressed and one they did not)."""
+    from moderation.services import post_pin
+    from posts.services import same_add
+    from punches.services import punch_in
+
+    host, channel = channel_of(kind)
+    viewer = make_user()
+    channel_join(user=viewer, channel=channel)
+    for i in range(25):
+        author = host if i % 2 else viewer
+        if kind == "movie":
+            title = "Seen once" if i == 24 else f"Film {i % 4}"
+            post_create_movie(author=author, channel=channel, title=title, year=2000 + i % 2, rating=1 + i % 5)
+        elif kind == "music":
+            post_create_song(author=author, channel=channel, title=f"Song {i}", artist="Band", audio=song())
+        elif kind == "punch":
+            puncher = make_user()
+            channel_join(user=puncher, channel=channel)
+            punch_in(user=puncher, channel=channel, note=f"up {i}")
+        elif kind == "vote":
+            post_create_poll(author=author, channel=channel, question=f"Q {i}?", options=["a", "b"])
+        else:
+            post_create_text(author=author, channel=channel, text=f"text {i}")
+    posts = list(Post.objects.filter(channel=channel).order_by("created_at"))
+    post_pin(post=posts[3], by=host)
+    for post in posts[::3]:
+        if post.author_id != viewer.pk:
+            same_add(user=viewer, post=post)
+    first = selectors.channel_posts(viewer=viewer, channel=channel)
+    second = selectors.channel_posts(viewer=viewer, channel=channel, cursor=first.page.next)
+    assert first.pinned is not None
+    assert first.pinned.pk == posts[3].pk
+    got = [first.pinned, *first.page.items, *second.page.items]
+    assert len(got) == 25
+    by_orm = {p.pk: p for p in selectors.visible_posts(viewer).filter(channel=channel)}
+    expected = selectors.decorate_posts([by_orm[p.pk] for p in got], viewer)
+    assert [_shown(p) for p in got] == [_shown(p) for p in expected]
+    assert any(p.same_by_me for p in got)
+    assert not all(p.same_by_me for p in got)
+    if kind == "movie":
+        assert 0 in {p.film_others for p in got}
+        assert len({p.film_others for p in got}) > 1
