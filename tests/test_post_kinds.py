@@ -477,3 +477,39 @@ def test_the_channel_query_brings_what_decorating_reads(kind, media_root, django
     if kind == "movie":
         assert 0 in {p.film_others for p in got}
         assert len({p.film_others for p in got}) > 1
+
+
+def test_the_kept_composer_carries_each_pages_token_and_a_refused_post_comes_back_open(media_root):
+    """The empty composer's box is kept between pages (posts/templatetags/composer.py): each page's form posts with
+    that page's own CSRF token; a refused post shows the box open with its error and what was typed."""
+    import re
+
+    from django.test import Client
+
+    host, channel = channel_of("text")
+    page = reverse("interests:channel", args=[channel.public_id])
+    create = reverse("posts:create", args=[channel.public_id])
+    seen = set()
+    for _ in range(2):
+        checked = Client(enforce_csrf_checks=True)
+        checked.force_login(host)
+        text = checked.get(page).text
+        box = re.search(r'<details class="composer-box card">.*?</details>', text, re.DOTALL)
+        assert box
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', box.group(0))
+        assert token
+        header = re.search(r'"X-CSRFToken": "([^"]+)"', text)
+        assert header
+        assert token.group(1) == header.group(1)
+        assert "0composer0box0csrf0" not in text
+        seen.add(token.group(1))
+        assert checked.post(create, {"text": "kept box"}).status_code == 403  # no token: refused
+        sent = checked.post(create, {"text": "kept box", "csrfmiddlewaretoken": token.group(1)})
+        assert sent.status_code == 302
+    assert len(seen) == 2
+    client = Client()
+    client.force_login(host)
+    refused = client.post(create, {"text": "x" * 5001})
+    assert refused.status_code == 400
+    assert '<details class="composer-box card" open>' in refused.text
+    assert 'class="errorlist' in refused.text
