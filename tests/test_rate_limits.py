@@ -268,7 +268,9 @@ def test_several_limits_hit_at_once_are_one_round_trip_to_redis(monkeypatch, clo
 @pytest.mark.skipif("redis" not in settings.CACHES["default"]["BACKEND"].lower(), reason="the Redis cache's client")
 def test_the_redis_client_is_made_once_and_counts_on_the_caches_own_server(clock) -> None:
     from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
 
     store = caches["default"]
+    assert isinstance(store, RedisCache)
     assert ratelimit._write_client(store) is ratelimit._write_client(store)
     assert ratelimit._write_client(store).connection_pool is store._cache._get_connection_pool(write=True)
