@@ -6,7 +6,6 @@ import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
@@ -63,19 +62,24 @@ def _count(store: BaseCache, counters: list[tuple[str, int]]) -> list[int]:
     return [_count_one(store, cache_key, window) for cache_key, window in counters]
 
 
-_write_clients: "WeakKeyDictionary[Any, Any]" = WeakKeyDictionary()
+_write_clients: dict[tuple[str, ...], Any] = {}  # one per Redis server of the cache, for the process's life
 
 
 def _write_client(store: RedisCache) -> Any:
-    """The cache's Redis client for writes, made once per connection pool. Django's `get_client` makes a new
-    `redis.Redis` on every call, copying its ~170 response callbacks each time: ~0.2 ms of CPU per message sent
-    here. A client is safe to share between threads (each command takes a connection from the pool); a
-    pipeline is not, and each hit makes its own."""
-    cache_client: Any = store._cache  # Django's RedisCacheClient; its pool and client class are private
-    pool = cache_client._get_connection_pool(write=True)
-    client = _write_clients.get(pool)
-    if client is None:
-        client = _write_clients[pool] = cache_client._client(connection_pool=pool)
+    """The cache's Redis client for writes, made once per process. `caches["default"]` is a new RedisCache for
+    each request served (Django keeps it per context, and each request runs in a context of its own), with a
+    new connection pool, so each hit opened a new connection to Redis (its handshake included) and built a new
+    `redis.Redis` (copying ~170 response callbacks): ~4 ms of a message's send on the Redis layer, the whole
+    difference from the in-memory one (docs/performance.md, "Chat delivery"). A client is safe to share between
+    threads (each command takes a connection from its pool; redis-py makes a new pool after a fork); a pipeline
+    is not, and each hit makes its own."""
+    servers = tuple(vars(store)["_servers"])  # private, as are the pool and client class: no public way
+    client = _write_clients.get(servers)
+    if client is None:  # `store._cache` (a new RedisCacheClient: ~1.5 ms here) only then
+        cache_client: Any = store._cache
+        client = _write_clients[servers] = cache_client._client(
+            connection_pool=cache_client._get_connection_pool(write=True)
+        )
     return client
 
 

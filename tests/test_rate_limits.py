@@ -272,5 +272,7 @@ def test_the_redis_client_is_made_once_and_counts_on_the_caches_own_server(clock
 
     store = caches["default"]
     assert isinstance(store, RedisCache)
-    assert ratelimit._write_client(store) is ratelimit._write_client(store)
-    assert ratelimit._write_client(store).connection_pool is store._cache._get_connection_pool(write=True)
+    client = ratelimit._write_client(store)
+    assert ratelimit._write_client(store) is client
+    assert ratelimit._write_client(RedisCache(store._servers, {"KEY_PREFIX": "another"})) is client  # per request
+    assert client.connection_pool.connection_kwargs == store._cache._get_connection_pool(write=True).connection_kwargs
