@@ -5,6 +5,7 @@ import logging
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
@@ -52,13 +53,34 @@ def _count(store: BaseCache, counters: list[tuple[str, int]]) -> list[int]:
         # One round trip for them all: `SET … NX EX` and `INCR` per counter in one MULTI/EXEC, the same counters
         # Django's cache reads (it stores integers unpickled). Through the cache API it was three per counter
         # (`add`, then `incr`: EXISTS + INCR). Writes all go to the cache's first server, whatever the key.
-        pipeline = store._cache.get_client(store.make_and_validate_key(counters[0][0]), write=True).pipeline()
+        pipeline = _write_client(store).pipeline()
         for cache_key, window in counters:
             key = store.make_and_validate_key(cache_key)
             pipeline.set(key, 0, ex=window + 1, nx=True)
             pipeline.incr(key)
         return [int(value) for value in pipeline.execute()[1::2]]
     return [_count_one(store, cache_key, window) for cache_key, window in counters]
+
+
+_write_clients: dict[tuple[str, ...], Any] = {}  # one per Redis server of the cache, for the process's life
+
+
+def _write_client(store: RedisCache) -> Any:
+    """The cache's Redis client for writes, made once per process. `caches["default"]` is a new RedisCache for
+    each request served (Django keeps it per context, and each request runs in a context of its own), with a
+    new connection pool, so each hit opened a new connection to Redis (its handshake included) and built a new
+    `redis.Redis` (copying ~170 response callbacks): ~4 ms of a message's send on the Redis layer, the whole
+    difference from the in-memory one (docs/performance.md, "Chat delivery"). A client is safe to share between
+    threads (each command takes a connection from its pool; redis-py makes a new pool after a fork); a pipeline
+    is not, and each hit makes its own."""
+    servers = tuple(vars(store)["_servers"])  # private, as are the pool and client class: no public way
+    client = _write_clients.get(servers)
+    if client is None:  # `store._cache` (a new RedisCacheClient: ~1.5 ms here) only then
+        cache_client: Any = store._cache
+        client = _write_clients[servers] = cache_client._client(
+            connection_pool=cache_client._get_connection_pool(write=True)
+        )
+    return client
 
 
 def _count_one(store: BaseCache, cache_key: str, window: int) -> int:

@@ -263,3 +263,16 @@ def test_several_limits_hit_at_once_are_one_round_trip_to_redis(monkeypatch, clo
     monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
     ratelimit.rate_limit_hits(("message_account", "one-trip"), ("message_new_account", "one-trip"))
     assert pipelined == [["SET", "INCRBY", "SET", "INCRBY"]]
+
+
+@pytest.mark.skipif("redis" not in settings.CACHES["default"]["BACKEND"].lower(), reason="the Redis cache's client")
+def test_the_redis_client_is_made_once_and_counts_on_the_caches_own_server(clock) -> None:
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    store = caches["default"]
+    assert isinstance(store, RedisCache)
+    client = ratelimit._write_client(store)
+    assert ratelimit._write_client(store) is client
+    assert ratelimit._write_client(RedisCache(store._servers, {"KEY_PREFIX": "another"})) is client  # per request
+    assert client.connection_pool.connection_kwargs == store._cache._get_connection_pool(write=True).connection_kwargs
