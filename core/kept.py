@@ -6,6 +6,7 @@ another key, so a change shows at once. Each store holds at most `limit` fragmen
 and every store forgets everything when a setting changes (tests switch languages, prefixes and storages).
 A per-request value (a CSP nonce, a CSRF token) is rendered as a placeholder and put in on each page."""
 
+import secrets
 from collections.abc import Callable, Hashable
 
 from django.core.signals import setting_changed
@@ -33,6 +34,12 @@ class Kept:
 
     def clear(self) -> None:
         self._kept.clear()
+
+
+def placeholder(name: str) -> str:
+    """A placeholder for a per-request value in kept fragments: letters and digits only, so escaping leaves it as it
+    is, and random per process, so no text a person writes into a fragment (a channel's description) can hold it."""
+    return f"0{name}0{secrets.token_hex(12)}0"
 
 
 def put_in(html: str, placeholder: str, value: object) -> SafeString:

@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from core.kept import Kept, put_in
+from core.kept import Kept, placeholder, put_in
 
 register = template.Library()
 
@@ -41,7 +41,7 @@ def channel_card(channel: Any) -> SafeString:
     return mark_safe(html)  # noqa: S308  (a rendered template)
 
 
-_CSRF = "0channel0head0csrf0"  # letters and digits only: escaping leaves it as it is
+_CSRF = placeholder("channelheadcsrf")
 _heads = Kept(LIMIT)
 
 

@@ -8,7 +8,7 @@ from django.urls import get_script_prefix
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from core.kept import Kept, put_in
+from core.kept import Kept, placeholder, put_in
 
 register = template.Library()
 
@@ -32,7 +32,7 @@ def composer_fields(form: Any) -> SafeString:
 # The composer's box around its fields (posts/_composer.html: the summary, the form's action, the foot's words) for
 # an empty form, kept under a key of every value it reads (core/kept.py), the request's CSRF token put in each time.
 _boxes = Kept(limit=200)
-_CSRF = "0composer0box0csrf0"  # letters and digits only: escaping leaves it as it is
+_CSRF = placeholder("composerboxcsrf")
 
 
 @register.simple_tag(takes_context=True)
