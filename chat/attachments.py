@@ -22,7 +22,7 @@ from stickers.models import Sticker
 from stickers.services import register_in_use_check, sticker_get, sticker_save
 
 from .models import Conversation, Message, MessageKind, TranscriptStatus
-from .services import Sent, _clean_client_id, check_message_rate, message_send_with
+from .services import Sent, _clean_client_id, check_message_rate, message_send, message_send_with
 from .transcripts import transcript_queue, transcript_status_for
 
 VOICE_MAX_SECONDS = 60.0
@@ -151,6 +151,22 @@ def message_send_sticker(*, sender: User, conversation: Conversation, sticker_id
         fields={"kind": MessageKind.STICKER, "sticker": sticker},
         on_failure=lambda: None,
     )
+
+
+def message_send_without_file(
+    *, sender: User, conversation: Conversation, client_id: str, text: str = "", sticker_id: str = "", post_id: str = ""
+) -> Sent:
+    """A message that carries no file: a sticker (`sticker_id`), a post forwarded (`post_id`, with `text` as a
+    comment), or else `text`. What the API's send and the WebSocket's `send` frame both take."""
+    if sticker_id:
+        return message_send_sticker(
+            sender=sender, conversation=conversation, sticker_id=sticker_id, client_id=client_id
+        )
+    if post_id:
+        return message_forward(
+            sender=sender, conversation=conversation, post_id=post_id, client_id=client_id, text=text
+        )
+    return message_send(sender=sender, conversation=conversation, text=text, client_id=client_id)
 
 
 @register_in_use_check

@@ -1,19 +1,27 @@
-"""Chat's WebSocket frames: `resume` after a reconnect (answered in batches, chat/catchup.py), and `typing`;
-and what chat adds to `resync`."""
+"""Chat's WebSocket frames: `send` (a message, as the API's POST …/messages stores it), `resume` after a
+reconnect (answered in batches, chat/catchup.py), and `typing`; and what chat adds to `resync`."""
 
+import json
+from importlib import import_module
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, ServiceError
 from core.ratelimit import rate_limit_hit
-from core.realtime import register_frame, register_resync
+from core.realtime import Credential, SignedOut, register_frame, register_resync
 
+from . import services
+from .attachments import message_send_without_file
 from .catchup import TOO_FAR, resume_frames, resync_fields
-from .events import announce_state
+from .events import announce_state, message_payload
+from .models import Conversation
 from .services import conversation_for_participant
 
 register_resync(resync_fields)
@@ -27,7 +35,7 @@ def _conversation_id(content: dict[str, Any]) -> str:
 
 
 @register_frame("resume")
-async def resume(user: User, content: dict[str, Any]) -> list[str]:
+async def resume(user: User, content: dict[str, Any], credential: Credential) -> list[str]:
     """Everything after `after` in one conversation, in order, each once, then `resume.done`."""
     after = content.get("after")
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
@@ -41,7 +49,7 @@ async def resume(user: User, content: dict[str, Any]) -> list[str]:
 
 
 @register_frame("typing")
-async def typing(user: User, content: dict[str, Any]) -> list[dict[str, Any]]:
+async def typing(user: User, content: dict[str, Any], credential: Credential) -> list[dict[str, Any]]:
     def tell() -> None:
         conversation = conversation_for_participant(user=user, conversation_id=_conversation_id(content))
         ensure_not_suspended(user)
@@ -53,3 +61,67 @@ async def typing(user: User, content: dict[str, Any]) -> list[dict[str, Any]]:
 
     await database_sync_to_async(tell)()
     return []
+
+
+def _optional_string(content: dict[str, Any], name: str) -> str:
+    value = content.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ServiceError("invalid", _("`%(name)s` is a string.") % {"name": name}, field=name)
+    return value
+
+
+def _session_person(session_key: str) -> User | None:
+    """The person of a session as it stands now: None once it ended (signed out, expired, password changed)."""
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    user = get_user(request)
+    return user if isinstance(user, User) and user.is_authenticated else None
+
+
+def _sender_and_conversation(credential: Credential, conversation_id: str) -> tuple[User, Conversation]:
+    """The socket's person read again, as an API request reads them, with the conversation if they are in it:
+    a token revoked, a session ended or an account closed since the socket signed in sends nothing (SignedOut),
+    and a suspension or a rate limit counts from what the database says now."""
+    if credential.token_digest is not None:
+        user, conversation = services.digest_and_conversation(
+            digest=credential.token_digest, conversation_id=conversation_id
+        )
+        if user is None:
+            raise SignedOut
+        if conversation is None:
+            raise NotFound(_("No such conversation."))  # the same answer whether it exists or not
+        return user, conversation
+    person = _session_person(credential.session_key) if credential.session_key else None
+    if person is None:
+        raise SignedOut
+    return person, conversation_for_participant(user=person, conversation_id=conversation_id)
+
+
+@register_frame("send")
+async def send(user: User, content: dict[str, Any], credential: Credential) -> list[str]:
+    """A message over the socket a client already holds: `{"type": "send", "conversation_id", "client_id",
+    "text"}` (or `sticker_id`, or `post_id` with `text` as a comment). Stored and announced exactly as the API's
+    `POST /conversations/{id}/messages` does — every rule, the rate limits, `client_id`'s resend answering the
+    first message — and answered on this socket with `{"type": "sent", "created", "message"}`, or an `error`
+    frame carrying the `client_id`. Files (voice, photos) go through the API."""
+    conversation_id = _conversation_id(content)
+    text, client_id = _optional_string(content, "text"), _optional_string(content, "client_id")
+    sticker_id, post_id = _optional_string(content, "sticker_id"), _optional_string(content, "post_id")
+
+    def write() -> str:
+        sender, conversation = _sender_and_conversation(credential, conversation_id)
+        sent = message_send_without_file(
+            sender=sender,
+            conversation=conversation,
+            client_id=client_id,
+            text=text,
+            sticker_id=sticker_id,
+            post_id=post_id,
+        )
+        return json.dumps({"type": "sent", "created": sent.created, "message": message_payload(sent.message)})
+
+    # In a thread of its own rather than the one consumers share: sends from many sockets run side by side, as
+    # the API's do in the HTTP threads.
+    return [await database_sync_to_async(write, thread_sensitive=False)()]

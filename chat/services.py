@@ -71,6 +71,12 @@ def token_and_conversation(*, secret: str, conversation_id: str) -> tuple[User |
     digest = bearer_digest(secret)
     if digest is None:
         return None, None
+    return digest_and_conversation(digest=digest, conversation_id=conversation_id)
+
+
+def digest_and_conversation(*, digest: str, conversation_id: str) -> tuple[User | None, Conversation | None]:
+    """`token_and_conversation` by the token's digest: for a socket signed in with a token, which keeps the digest
+    (never the token) to check again before each message it sends."""
     row = fetch_one(_token_and_conversation_sql(connection.vendor), [conversation_id, digest])
     if row is None:
         return None, None

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.services import token_authenticate
+from accounts.services import bearer_digest, token_authenticate
 from core.errors import ServiceError
 from core.layer_watch import LAYER_ERRORS, RESYNC, LayerWatch, note_undelivered
 
@@ -35,8 +36,23 @@ OUTBOX_LIMIT = 100  # events waiting for one slow socket (the in-memory layer's 
 
 logger = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class Credential:
+    """What signed a socket in, for frames that check it again before they act (a `send`): the bearer token's
+    digest (`accounts_accesstoken.digest`) or the session's key. Never shown to anyone."""
+
+    token_digest: str | None = None
+    session_key: str | None = None
+
+
+class SignedOut(Exception):
+    """Raised by a frame handler: the socket's token was revoked or its session ended since it signed in.
+    The socket is closed with 4401, as a socket that never signed in is."""
+
+
 # A frame's answer: events for this socket, each a dict or already encoded as JSON.
-FrameHandler = Callable[[User, dict[str, Any]], Awaitable[Sequence[dict[str, Any] | str]]]
+FrameHandler = Callable[[User, dict[str, Any], Credential], Awaitable[Sequence[dict[str, Any] | str]]]
 _frame_handlers: dict[str, FrameHandler] = {}
 # What a feature adds to `resync` for each person (public ids), given when the break began.
 ResyncFields = Callable[[list[str], datetime], dict[str, dict[str, Any]]]
@@ -207,6 +223,7 @@ async def _listen(layer: Any, channel: str) -> None:
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     user: User | None = None
+    credential = Credential()
     _outbox: "asyncio.Queue[str] | None" = None
     _writer: "asyncio.Task[None] | None" = None
 
@@ -214,6 +231,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         user = self.scope.get("user")
         if user is not None and user.is_authenticated:
+            session = self.scope.get("session")
+            self.credential = Credential(session_key=getattr(session, "session_key", None))
             await self._ready(user)
 
     async def _ready(self, user: User) -> None:
@@ -282,6 +301,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if kind == "auth" and isinstance(token, str):
                 user = await database_sync_to_async(token_authenticate)(secret=token)
                 if user is not None:
+                    self.credential = Credential(token_digest=bearer_digest(token))
                     await self._ready(user)
                     return
             await self.close(code=CLOSE_UNAUTHORIZED)
@@ -296,10 +316,19 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             )
             return
         try:
-            events = await handler(self.user, content)
+            events = await handler(self.user, content, self.credential)
+        except SignedOut:
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
         except ServiceError as error:
-            # A recoverable mistake: say so, and keep the socket open.
-            await self.send_json({"type": "error", "code": error.code, "message": error.message, "frame": kind})
+            # A recoverable mistake: say so, and keep the socket open. The frame's client_id, if it had one, says
+            # which of the client's frames it answers.
+            answer: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message, "frame": kind}
+            if error.fields:
+                answer["fields"] = error.fields
+            if isinstance(content.get("client_id"), str):
+                answer["client_id"] = content["client_id"]
+            await self.send_json(answer)
             return
         try:
             for event in events:

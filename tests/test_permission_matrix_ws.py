@@ -1,7 +1,8 @@
 """The permission matrix's WebSocket door (see test_permission_matrix.py for the world and the roles).
 
-Over /ws/ a conversation is reached three ways: its events arrive by themselves (the socket is subscribed to
-everything its person may see), `resume` asks for what was missed, `typing` tells the others. For each role
+Over /ws/ a conversation is reached four ways: its events arrive by themselves (the socket is subscribed to
+everything its person may see), `resume` asks for what was missed, `typing` tells the others, `send` sends a
+message. For each role
 below, through a session cookie and through a token in the first frame, only the rightful get anything; the
 others are told `not_found`, exactly as for a conversation that doesn't exist."""
 
@@ -39,6 +40,7 @@ HOST = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
 WS_MATRIX = {
     "resume": {OWNER: "events", MEMBER: "events", SUSPENDED: "events"},
     "typing": {OWNER: "nothing", MEMBER: "nothing", SUSPENDED: "suspended"},
+    "send": {OWNER: "sent", MEMBER: "sent", SUSPENDED: "suspended"},
 }
 
 
@@ -74,16 +76,21 @@ async def _socket(user: User, how: str) -> WebsocketCommunicator:
 @pytest.mark.parametrize("how", ["session", "token"])
 @pytest.mark.parametrize("frame", list(WS_MATRIX))
 async def test_frames_about_a_conversation_answer_only_its_members(frame, how, media_root):
-    """Ensure that resume and typing work for the group's members and say `not_found` to everyone else."""
+    """Ensure that resume, typing and send work for the group's members and say `not_found` to everyone else."""
     world: World = await database_sync_to_async(build_world)(media_root)
     group = world.ids["group"]
     for role in SIGNED_IN:
         ws = await _socket(world.people[role], how)
-        await ws.send_json_to({"type": frame, "conversation_id": group, "after": 0})
+        await ws.send_json_to(
+            {"type": frame, "conversation_id": group, "after": 0, "text": "hi", "client_id": f"{role}-{how}"}
+        )
         want = WS_MATRIX[frame].get(role, "not_found")
         if want == "events":
             first = await ws.receive_json_from()
             assert (role, first["type"], first["conversation_id"], first["seq"]) == (role, "message.new", group, 1)
+        elif want == "sent":  # the answer, and the echo every socket of the sender gets, in either order
+            answers = [await ws.receive_json_from(), await ws.receive_json_from()]
+            assert (role, sorted(a["type"] for a in answers)) == (role, ["message.new", "sent"])
         elif want == "nothing":
             await ws.send_json_to({"type": "ping"})
             assert (role, await ws.receive_json_from()) == (role, {"type": "pong"})

@@ -13,7 +13,7 @@ from api.auth import AUTH, BearerToken, api_user, session
 from api.bodies import body_doc, links, merged, read_body
 from api.schemas import ErrorOut
 from chat import groups, selectors, services
-from chat.attachments import message_forward, message_send_photo, message_send_sticker, message_send_voice
+from chat.attachments import message_send_photo, message_send_voice, message_send_without_file
 from chat.blocks import block_create, block_remove
 from chat.events import message_payload
 from chat.models import Conversation, Invite, Message, Participant
@@ -349,22 +349,21 @@ def send(request: HttpRequest, conversation_id: str) -> Status[MessageOut]:
     conversation = _conversation_of(request, me, conversation_id)
     body = read_body(request, MessageIn)
     audio, image = request.FILES.get("audio"), request.FILES.get("image")
-    if body.sticker_id:
-        sent = message_send_sticker(
-            sender=me, conversation=conversation, sticker_id=body.sticker_id, client_id=body.client_id
-        )
-    elif audio is not None:
+    if audio is not None and not body.sticker_id:
         sent = message_send_voice(sender=me, conversation=conversation, audio=audio, client_id=body.client_id)
-    elif image is not None:
+    elif image is not None and not body.sticker_id:
         sent = message_send_photo(
             sender=me, conversation=conversation, image=image, client_id=body.client_id, text=body.text
         )
-    elif body.post_id:
-        sent = message_forward(
-            sender=me, conversation=conversation, post_id=body.post_id, client_id=body.client_id, text=body.text
-        )
     else:
-        sent = services.message_send(sender=me, conversation=conversation, text=body.text, client_id=body.client_id)
+        sent = message_send_without_file(
+            sender=me,
+            conversation=conversation,
+            client_id=body.client_id,
+            text=body.text,
+            sticker_id=body.sticker_id or "",
+            post_id=body.post_id or "",
+        )
     return Status(201 if sent.created else 200, _message_out(sent.message))
 
 
