@@ -10,7 +10,10 @@ uvicorn process (`same.asgi:application`) per channel layer — in memory, or ch
 --redis-url — and connects the N WebSocket clients from separate receiver processes (the
 `websockets` library, one asyncio loop each). This process sends messages over HTTP,
 `POST /api/v1/conversations/{id}/messages` with bearer tokens, on keep-alive connections, and
-puts its clock in each `client_id`; receivers note when each `message.new` arrives.
+puts its clock in each `client_id`; receivers note when each `message.new` arrives. With
+`--send-over ws` (paced phases) each message is instead a `send` frame on its sender's own socket, sent by
+the receiver process holding it (chat/realtime.py; the floor answers the same frame): the issue's floor, a
+consumer broadcasting what a socket says, against the app doing the same with persistence and checks.
 
 Phases, each `--duration` long:
   pairs-max    1:1, as fast as --connections concurrent senders go (each side sends in turn)
@@ -119,10 +122,21 @@ async def receiver(url: str, origin: str, accounts: list[tuple[str, str]], defla
     errors: list[str] = []
     gate = asyncio.Semaphore(50)
 
+    sent = SendLog()
+    outstanding: set[str] = set()
+
     async def listen(ws: ClientConnection, username: str) -> None:
         async for frame in ws:
             now = time.time()
             if '"message.new"' not in frame:
+                if '"sent"' in frame or '"error"' in frame:  # the answer to a `send` frame (--send-over ws)
+                    answer = json.loads(frame)
+                    client_id = (answer.get("message") or {}).get("client_id") or answer.get("client_id", "")
+                    if client_id in outstanding:
+                        outstanding.discard(client_id)
+                        sent.answer_us.append(int(now * 1e6 - int(client_id.split(".")[2]) / 1e3))
+                        status = (201 if answer.get("created") else 200) if answer["type"] == "sent" else 0
+                        sent.statuses[status] = sent.statuses.get(status, 0) + 1
                 continue
             event = json.loads(frame)
             message = event["message"]
@@ -153,6 +167,7 @@ async def receiver(url: str, origin: str, accounts: list[tuple[str, str]], defla
                     if answer.get("type") != "auth.ok":
                         raise RuntimeError(f"auth answered {answer}")
                     sockets.append(ws)
+                    by_token[token] = ws
                     tasks.append(asyncio.create_task(listen(ws, username)))
                     return
                 except (OSError, TimeoutError, RuntimeError) as error:
@@ -160,6 +175,22 @@ async def receiver(url: str, origin: str, accounts: list[tuple[str, str]], defla
                         errors.append(f"{username}: {error!r}")
                     await asyncio.sleep(0.5 * (attempt + 1))
 
+    async def send_frames(spec: dict[str, Any]) -> None:
+        """Send each job's `send` frame from its person's socket at its time (`start` + n / `rate`, wall clock),
+        then wait for the answers (at most 30 s)."""
+        sent.statuses, sent.answer_us = {}, []
+        for n, conversation, token in spec["jobs"]:
+            await asyncio.sleep(max(0.0, spec["start"] + n / spec["rate"] - time.time()))
+            sent_ns = time.time_ns()
+            client_id = f"{spec['code']}.{n}.{sent_ns}"
+            outstanding.add(client_id)
+            frame = {"type": "send", "conversation_id": conversation, "text": f"delivery {spec['code']} {n}"}
+            await by_token[token].send(json.dumps(frame | {"client_id": client_id}))
+        deadline = time.monotonic() + 30
+        while outstanding and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    by_token: dict[str, ClientConnection] = {}
     tasks: list[asyncio.Task[None]] = []
     await asyncio.gather(*(open_one(u, t) for u, t in accounts))
     sys.stdout.write(json.dumps({"ready": len(sockets), "errors": errors[:5]}) + "\n")
@@ -169,6 +200,12 @@ async def receiver(url: str, origin: str, accounts: list[tuple[str, str]], defla
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while True:
         line = (await reader.readline()).decode().strip()
+        if line.startswith("SEND "):
+            await send_frames(json.loads(line.removeprefix("SEND ")))
+            sys.stdout.write(json.dumps({"sent": sent.__dict__, "unanswered": len(outstanding)}) + "\n")
+            sys.stdout.flush()
+            outstanding.clear()
+            continue
         if line == "COUNT" or not line or line == "STOP":
             counts = {p: len(log.other_us) + log.echoes for p, log in logs.items()}
             if line == "COUNT":
@@ -292,6 +329,7 @@ class Receivers:
         self.procs: list[subprocess.Popen[str]] = []
         accounts = list(zip(seeded.usernames, seeded.tokens, strict=True))
         procs *= len(ports)
+        self.holder = {token: i % procs for i, (_u, token) in enumerate(accounts)}  # token → its receiver process
         for shard in range(procs):
             port = ports[shard % len(ports)]
             with tempfile.NamedTemporaryFile("w", suffix=".accounts", delete=False) as handle:
@@ -324,6 +362,30 @@ class Receivers:
                 proc.stdin.flush()
             answers.append(json.loads(proc.stdout.readline()))
         return answers
+
+    def send_frames(self, code: str, jobs: list[tuple[str, str]], duration: float, rate: float) -> SendLog:
+        """Paced sends over the WebSocket (--send-over ws): each message is a `send` frame from its sender's own
+        socket, held by a receiver process, at one every 1/rate s; its answer (`sent`) is timed there."""
+        count = int(duration * rate)
+        start = time.time() + 1.0
+        shares: list[list[tuple[int, str, str]]] = [[] for _ in self.procs]
+        for n in range(count):
+            conversation, token = jobs[n % len(jobs)]
+            shares[self.holder[token]].append((n, conversation, token))
+        for proc, share in zip(self.procs, shares, strict=True):
+            assert proc.stdin is not None
+            spec = {"code": code, "start": start, "rate": rate, "jobs": share}
+            proc.stdin.write("SEND " + json.dumps(spec) + "\n")
+            proc.stdin.flush()
+        log = SendLog()
+        for proc in self.procs:
+            assert proc.stdout is not None
+            part = json.loads(proc.stdout.readline())["sent"]
+            log.answer_us += part["answer_us"]
+            for status, number in part["statuses"].items():
+                log.statuses[int(status)] = log.statuses.get(int(status), 0) + number
+        log.seconds = time.time() - start
+        return log
 
     def ready(self) -> int:
         answers = self._ask("")
@@ -511,7 +573,12 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
             cpu_before = {pid: cpu_seconds(pid) for pid in watched}
             me_before = time.process_time()
             wall = time.perf_counter()
-            sent = asyncio.run(send_phase(ports, code, jobs, args.connections, args.duration, rate))
+            if args.send_over == "ws":
+                if rate is None:
+                    raise SystemExit("--send-over ws sends paced phases only (with --rate)")
+                sent = receivers.send_frames(code, jobs, args.duration, rate)
+            else:
+                sent = asyncio.run(send_phase(ports, code, jobs, args.connections, args.duration, rate))
             created = sent.statuses.get(201, 0)
             expected = created * fanout
             # Wait until every delivery arrived, none arrived for 5 s, or --drain s passed.
@@ -631,6 +698,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="run the --layers list this many times, interleaved")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"any of {', '.join(PHASES)}")
     parser.add_argument("--connections", type=int, default=8, help="concurrent HTTP senders")
+    parser.add_argument(
+        "--send-over",
+        choices=("http", "ws"),
+        default="http",
+        help="send with POST …/messages, or with a `send` frame on the sender's own socket (paced phases only)",
+    )
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of sending per phase")
     parser.add_argument("--pace", type=float, default=0.5, help="paced phases: this fraction of the max rate")
     parser.add_argument("--rate", type=float, default=10.0, help="paced rate (msg/s) when its max phase did not run")
@@ -676,7 +749,8 @@ def main() -> None:
 
     out(
         f"database: {connection.vendor}; clients: {args.clients:,}; group: {args.group_size} members, "
-        f"{args.group_senders} senders; HTTP senders: {args.connections}; {args.duration:.0f} s per phase; "
+        f"{args.group_senders} senders; sent over {args.send_over}"
+        f"{f' ({args.connections} connections)' if args.send_over == 'http' else ''}; {args.duration:.0f} s per phase; "
         f"deflate: {not args.no_deflate}; receiver processes: {args.receiver_procs}; "
         f"clients nicer than the servers by {args.client_nice}"
     )

@@ -7,7 +7,8 @@ No database, no Django views, no permission checks, no persistence. A socket say
 [conversation ids]], written by chat_delivery.py), joins one channel-layer group per conversation and is
 answered "auth.ok". `POST /api/v1/conversations/{id}/messages` with a bearer token and {"text", "client_id"}
 builds a `message.new` event like the app's, sends it with one `group_send` to that conversation's group,
-and answers 201. Each socket is a Channels `AsyncWebsocketConsumer` that writes what its group sends.
+and answers 201; a socket's {"type": "send", "conversation_id", "text", "client_id"} frame does the same and is
+answered {"type": "sent", "created": true, "message"} (the app's `send` frame, chat/realtime.py). Each socket is a Channels `AsyncWebsocketConsumer` that writes what its group sends.
 The layer is the app's: InMemoryChannelLayer, or RedisPubSubChannelLayer when REDIS_URL is set.
 """
 
@@ -49,17 +50,40 @@ def conversation_group(conversation_id: str) -> str:
     return f"c.{conversation_id}"
 
 
+async def publish(member: list[Any], conversation_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A `message.new` event like the app's, sent with one `group_send` to the conversation's group; the message."""
+    event: dict[str, Any] = {
+        "type": "message.new",
+        "conversation_id": conversation_id,
+        "seq": 0,
+        "message": {"sender": {"username": member[0]}, "kind": "text", "text": data["text"]}
+        | {"created_at": datetime.now(UTC).isoformat(), "client_id": data["client_id"]},
+    }
+    layer = get_channel_layer()
+    assert layer is not None
+    await layer.group_send(conversation_group(conversation_id), {"type": "floor.forward", "text": json.dumps(event)})
+    return event["message"]  # type: ignore[no-any-return]
+
+
 class FloorConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str] = []
+    member: list[Any] = []
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.groups_joined:
-            return
         frame = json.loads(text_data or "{}")
+        if self.groups_joined:
+            conversation_id = str(frame.get("conversation_id"))
+            if frame.get("type") == "send" and conversation_id in self.member[1]:
+                message = await publish(self.member, conversation_id, frame)
+                await self.send(text_data=json.dumps({"type": "sent", "created": True, "message": message}))
+            elif frame.get("type") == "send":
+                await self.send(text_data=json.dumps({"type": "error", "code": "not_found", "frame": "send"}))
+            return
         member = MEMBERS.get(str(frame.get("token")))
         if member is None:
             await self.close(code=4401)
             return
+        self.member = member
         username, conversations = member
         self.groups_joined = [conversation_group(c) for c in conversations]
         for group in self.groups_joined:
@@ -88,19 +112,7 @@ async def post_message(scope: dict[str, Any], receive: Any, send: Any) -> None:
     status = 404
     answer = b"{}"
     if member is not None and scope["method"] == "POST" and len(parts) == 5 and parts[3] in member[1]:
-        data = json.loads(body)
-        now = datetime.now(UTC).isoformat()
-        event = {
-            "type": "message.new",
-            "conversation_id": parts[3],
-            "seq": 0,
-            "message": {"sender": {"username": member[0]}, "kind": "text", "text": data["text"]}
-            | {"created_at": now, "client_id": data["client_id"]},
-        }
-        layer = get_channel_layer()
-        assert layer is not None
-        await layer.group_send(conversation_group(parts[3]), {"type": "floor.forward", "text": json.dumps(event)})
-        status, answer = 201, json.dumps(event["message"]).encode()
+        status, answer = 201, json.dumps(await publish(member, parts[3], json.loads(body))).encode()
     elif scope["path"] == "/healthz":
         status, answer = 200, b"{}"
     await send(
