@@ -17,6 +17,7 @@ from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.ratelimit import rate_limit_hit, rate_limit_hits
 from core.rawsql import fetch_one, instance, select_list, width
+from core.realtime import SignedOut
 from moderation.blocks import is_blocked_between
 from posts.models import Post
 from push.tasks import notify_new_message
@@ -392,7 +393,30 @@ def _can_send_by_hand() -> bool:
     return connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block
 
 
-def _send_by_hand(*, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any]) -> Sent:
+@cache
+def _signer_sql(vendor: str) -> str:
+    """A socket's person as they are now, by the digest of the token the socket signed in with (no row: revoked)."""
+    return (
+        f"SELECT {select_list(User, 'u')}, t.id, t.last_used_at"  # noqa: S608  (the model's columns)
+        " FROM accounts_accesstoken t JOIN accounts_user u ON u.id = t.user_id WHERE t.digest = %s"
+    )
+
+
+def _signed_in(row: Any) -> User:
+    """The person of `_signer_sql`'s row, if they may still send: SignedOut for a revoked token or a closed
+    account, PermissionDenied for a suspension. Inside `_send_by_hand`'s transaction (a refusal rolls it back)."""
+    user = instance(User, row) if row is not None else None
+    if user is not None:
+        user = token_user(user, token_pk=row[width(User)], last_used_at=row[width(User) + 1])
+    if user is None:
+        raise SignedOut
+    ensure_not_suspended(user)
+    return user
+
+
+def _send_by_hand(
+    *, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any], signed_by: str | None = None
+) -> Sent:
     """`_send_checked` in a transaction written out by hand, in two round trips to PostgreSQL where Django's
     `atomic` took five: `BEGIN`, the number (with the row lock) and the members in one string, the INSERT (with
     the read mark) and `COMMIT` in another. `transaction.atomic` cannot do this: psycopg sends its `BEGIN` on its
@@ -401,14 +425,24 @@ def _send_by_hand(*, conversation: Conversation, sender: User, client_id: str, f
     (in READ COMMITTED each statement of the string sees what was committed before it began). Announced after the
     COMMIT answered, as `on_commit` would. Anything raised in between rolls the transaction back.
     Precondition: `_can_send_by_hand()`; nothing in between may open an `atomic` block (its commit would end this
-    transaction early): the rules' own writes (a request accepted) are single statements."""
+    transaction early): the rules' own writes (a request accepted) are single statements.
+
+    `signed_by`: the digest of the token a socket signed in with (`message_send_from_socket`): the person is read
+    again in the same first round trip, and sends only if the token still signs them in and they are not
+    suspended."""
     now = timezone.now()
     members_sql, members_params = _members_query(conversation=conversation, sender=sender)
     params = [*_take_number_params(conversation=conversation, sender=sender, client_id=client_id, now=now)]
+    signer_sql, signer_params = (f"{_signer_sql(connection.vendor)}; ", [signed_by]) if signed_by else ("", [])
     try:
         with connection.cursor() as cursor:
-            cursor.execute(f"BEGIN; {_TAKE_NUMBER_SQL}; {members_sql}", [*params, *members_params])
+            cursor.execute(
+                f"BEGIN; {signer_sql}{_TAKE_NUMBER_SQL}; {members_sql}", [*signer_params, *params, *members_params]
+            )
             cursor.nextset()  # past BEGIN's answer
+            if signed_by:
+                sender = _signed_in(cursor.fetchone())
+                cursor.nextset()
             numbered = _numbered(conversation, cursor.fetchone(), now=now)
             cursor.nextset()
             members = _as_members(cursor.fetchall())
@@ -459,6 +493,50 @@ def message_send(*, sender: User, conversation: Conversation, text: str, client_
     return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
 
 
+# Conversations sockets sent text to: public id → (row id, kind), both fixed for a conversation's life. Knowing
+# them, a socket's next text skips the lookup: `message_send_from_socket`. Not a sign of membership: that is read
+# under the conversation's lock with every message.
+_SOCKET_TARGETS: dict[str, tuple[int, str]] = {}
+_SOCKET_TARGETS_LIMIT = 10_000
+
+
+def message_send_from_socket(*, digest: str, sender: User, conversation_id: str, text: str, client_id: str) -> Sent:
+    """A text sent over a socket signed in with a token (`digest`); `sender` is the person as the socket signed
+    in. The same rules as `message_send`, with the person read again with every message: a revoked token or a
+    closed account raises SignedOut, a suspension PermissionDenied, and nothing is stored.
+
+    The first text to a conversation looks up the token, the person and the conversation in one query, then sends
+    as the API does (three round trips to PostgreSQL). Later ones, with the conversation's id and kind known, read
+    the person in the send's own first round trip (`_send_by_hand`'s `signed_by`): two. The rate limits count by
+    the socket's person (their id and their account's age never change); the suspension is read fresh."""
+    known = _SOCKET_TARGETS.get(conversation_id)
+    if known is None or not _can_send_by_hand():
+        user, conversation = digest_and_conversation(digest=digest, conversation_id=conversation_id)
+        if user is None:
+            raise SignedOut
+        if conversation is None:
+            raise NotFound(_("No such conversation."))  # the same answer whether it exists or not
+        sent = message_send(sender=user, conversation=conversation, text=text, client_id=client_id)
+        if len(_SOCKET_TARGETS) >= _SOCKET_TARGETS_LIMIT:
+            _SOCKET_TARGETS.clear()
+        _SOCKET_TARGETS[conversation_id] = (conversation.pk, conversation.kind)
+        return sent
+    clean_text, clean_client_id = _clean_text(text), _clean_client_id(client_id)
+    _count_message(sender)
+    conversation = Conversation(pk=known[0], public_id=conversation_id, kind=known[1])
+
+    def attempt() -> Sent:
+        return _send_by_hand(
+            conversation=conversation,
+            sender=sender,
+            client_id=clean_client_id,
+            fields={"text": clean_text},
+            signed_by=digest,
+        )
+
+    return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
+
+
 def message_send_with(
     *, sender: User, conversation: Conversation, client_id: str, fields: dict[str, Any], on_failure: Callable[[], None]
 ) -> Sent:
@@ -480,6 +558,10 @@ def message_send_with(
 def check_message_rate(sender: User) -> None:
     """Messages per account; a new account (its first day) gets a smaller allowance. A suspended person sends none."""
     ensure_not_suspended(sender)
+    _count_message(sender)
+
+
+def _count_message(sender: User) -> None:
     if is_new_account(sender):  # both limits in one round trip to the cache
         rate_limit_hits(("message_account", sender.public_id), ("message_new_account", sender.public_id))
     else:
