@@ -249,15 +249,17 @@ async def test_no_websocket_event_shows_another_persons_private_facts(settings, 
 
     await database_sync_to_async(others_act)()
     from chat.realtime import typing
+    from core.realtime import Credential
 
-    await typing(juniper, {"type": "typing", "conversation_id": group.public_id})
+    await typing(juniper, {"type": "typing", "conversation_id": group.public_id}, Credential())
     await ws.send_json_to({"type": "resume", "conversation_id": group.public_id, "after": 0})
+    await ws.send_json_to({"type": "send", "conversation_id": group.public_id, "text": "Me too", "client_id": "r1"})
     frames = []
     while not await ws.receive_nothing(timeout=0.5):
         frames.append(await ws.receive_from())
     await ws.disconnect()
     kinds = {json.loads(frame)["type"] for frame in frames}
-    assert {"message.new", "read", "typing", "conversation.request"} <= kinds, kinds
+    assert {"message.new", "read", "typing", "conversation.request", "sent"} <= kinds, kinds
     for frame in frames:
         assert_nothing_private("a WebSocket event", frame)
         assert "leak-d.example" not in frame
