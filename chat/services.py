@@ -15,6 +15,7 @@ from accounts.newcomers import is_new_account
 from accounts.services import bearer_digest, token_user
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from core.prepared import Prepared, sql_for
 from core.ratelimit import rate_limit_hit, rate_limit_hits
 from core.rawsql import fetch_one, instance, select_list, width
 from core.realtime import SignedOut
@@ -78,7 +79,8 @@ def token_and_conversation(*, secret: str, conversation_id: str) -> tuple[User |
 def digest_and_conversation(*, digest: str, conversation_id: str) -> tuple[User | None, Conversation | None]:
     """`token_and_conversation` by the token's digest: for a socket signed in with a token, which keeps the digest
     (never the token) to check again before each message it sends."""
-    row = fetch_one(_token_and_conversation_sql(connection.vendor), [conversation_id, digest])
+    (lookup,) = sql_for(_prepared("same_chat_token_conversation", _token_and_conversation_sql(connection.vendor)))
+    row = fetch_one(lookup, [conversation_id, digest])
     if row is None:
         return None, None
     user = instance(User, row)
@@ -240,28 +242,35 @@ _READ_MARK_SQL = "UPDATE chat_participant SET last_read_seq = %s WHERE conversat
 
 
 @cache
-def _insert_sql(vendor: str, commit: bool = False) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+def _prepared(name: str, sql: str) -> Prepared:
+    return Prepared(name, sql)
+
+
+@cache
+def _insert_sql(vendor: str) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
     """The message's INSERT; on PostgreSQL with the sender's read mark (`_READ_MARK_SQL`) moved in the same
     statement, a data-modifying WITH: one round trip fewer per message. The two succeed or fail together (a
     statement is atomic), and the mark's row is not one the INSERT reads, so the snapshot both share changes
-    nothing. SQLite has no data-modifying WITH: there the mark is a statement of its own. With `commit`
-    (PostgreSQL, a transaction begun by hand: `_send_by_hand`), the COMMIT goes in the same round trip: if the
-    INSERT fails, PostgreSQL skips the rest of the string and the transaction stays open, to be rolled back."""
+    nothing. SQLite has no data-modifying WITH: there the mark is a statement of its own."""
     fields = tuple(f for f in Message._meta.concrete_fields if not f.primary_key)
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     insert = f"INSERT INTO chat_message ({columns}) VALUES ({marks}) RETURNING id"  # noqa: S608  (the model's columns)
     if vendor == "postgresql":
-        return f"WITH read_mark AS ({_READ_MARK_SQL}) {insert}{'; COMMIT' if commit else ''}", fields
-    assert not commit, "only PostgreSQL's sends are committed by hand"
+        return f"WITH read_mark AS ({_READ_MARK_SQL}) {insert}", fields
     return insert, fields
 
 
-def _insert(message: Message, *, commit: bool = False) -> None:
+def _insert(message: Message, *, statement: str | None = None) -> None:
     """`message.save()` for a new message, with the statement written once: building the ORM's INSERT cost more CPU
     than the database spends on it, on every message. The sender's read mark moves with it, in the same statement
-    where the database allows it; with `commit`, the transaction's COMMIT too (`_insert_sql`)."""
-    sql, fields = _insert_sql(connection.vendor, commit)
+    where the database allows it (`_insert_sql`). `statement`: what to run instead on PostgreSQL, taking the same
+    values — `_send_by_hand`'s prepared INSERT with its COMMIT behind it, in the same round trip (if the INSERT
+    fails, PostgreSQL skips the rest of the string and the transaction stays open, to be rolled back)."""
+    sql, fields = _insert_sql(connection.vendor)
+    if statement is not None:
+        assert connection.vendor == "postgresql", "only PostgreSQL's sends are written by hand"
+        sql = statement
     values = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
     read_mark = [message.seq, message.conversation_id, message.sender_id]
     with connection.cursor() as cursor:
@@ -433,12 +442,17 @@ def _send_by_hand(
     now = timezone.now()
     members_sql, members_params = _members_query(conversation=conversation, sender=sender)
     params = [*_take_number_params(conversation=conversation, sender=sender, client_id=client_id, now=now)]
-    signer_sql, signer_params = (f"{_signer_sql(connection.vendor)}; ", [signed_by]) if signed_by else ("", [])
+    vendor = connection.vendor
+    signer, take, members_by_name, insert = sql_for(  # each planned once per connection (core/prepared.py)
+        _prepared("same_chat_signer", _signer_sql(vendor)),
+        _prepared("same_chat_take_number", _TAKE_NUMBER_SQL),
+        _prepared(f"same_chat_members_{conversation.kind}", members_sql),
+        _prepared("same_chat_insert", _insert_sql(vendor)[0]),
+    )
+    signer_sql, signer_params = (f"{signer}; ", [signed_by]) if signed_by else ("", [])
     try:
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"BEGIN; {signer_sql}{_TAKE_NUMBER_SQL}; {members_sql}", [*signer_params, *params, *members_params]
-            )
+            cursor.execute(f"BEGIN; {signer_sql}{take}; {members_by_name}", [*signer_params, *params, *members_params])
             cursor.nextset()  # past BEGIN's answer
             if signed_by:
                 sender = _signed_in(cursor.fetchone())
@@ -451,7 +465,7 @@ def _send_by_hand(
             return _resent(sender=sender, client_id=client_id)
         listeners, wants_push = _obey_the_rules(conversation=conversation, sender=sender, members=members)
         message = _new_message(conversation=conversation, sender=sender, client_id=client_id, fields=fields, now=now)
-        _insert(message, commit=True)
+        _insert(message, statement=f"{insert}; COMMIT")
     except BaseException:
         _roll_back()
         raise

@@ -34,7 +34,7 @@ def _send(client, conversation, headers, client_id, text="hello"):
 def _statements(sql):
     """The reads and writes, without the transaction's own BEGIN / SAVEPOINT / COMMIT (their spelling differs
     between SQLite and PostgreSQL)."""
-    return [q for q in sql if q.split(" ", 1)[0] in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")]
+    return [q for q in sql if q.split(" ", 1)[0] in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "EXECUTE")]
 
 
 # the token with the conversation beside it (membership; one statement: api.routers.chat.BearerWithConversation), the
@@ -56,13 +56,14 @@ def _assert_round_trips(sql):
     """On PostgreSQL a send is 3 round trips, its transaction's BEGIN and COMMIT included: the token with the
     conversation, `BEGIN; the number; the members`, `the insert with the read mark; COMMIT` (chat.services.
     _send_by_hand; under Django's `atomic` it was 7 with the token and the conversation apart, psycopg's BEGIN and
-    Django's COMMIT each one of its own, which the capture does not list). On SQLite the statements as before."""
+    Django's COMMIT each one of its own, which the capture does not list), each statement prepared once per
+    connection (core/prepared.py: the warm-up send prepared them). On SQLite the statements as before."""
     if connection.vendor == "postgresql":
         assert len(sql) == 3, "\n".join(sql)
-        assert sql[0].startswith("SELECT"), "\n".join(sql)
-        assert "chat_conversation" in sql[0], "\n".join(sql)
-        assert sql[1].startswith("BEGIN; UPDATE chat_conversation SET next_seq"), "\n".join(sql)
-        assert sql[2].startswith("WITH read_mark"), "\n".join(sql)
+        assert sql[0].startswith("EXECUTE same_chat_token_conversation("), "\n".join(sql)
+        assert sql[1].startswith("BEGIN; EXECUTE same_chat_take_number("), "\n".join(sql)
+        assert "; EXECUTE same_chat_members_" in sql[1], "\n".join(sql)
+        assert sql[2].startswith("EXECUTE same_chat_insert("), "\n".join(sql)
         assert sql[2].endswith("; COMMIT"), "\n".join(sql)
         assert len(_statements(_statements_in(sql))) == _send_statements(), "\n".join(sql)
     else:
@@ -102,7 +103,8 @@ def test_a_direct_message_costs_the_same_blocks_included_and_a_resend_writes_not
     before = (conversation.next_seq, conversation.last_message_at)
     again, sql = _send(client, conversation, headers, "c1", text="typed twice")
     assert again.status_code == 200
-    assert not [q for q in _statements(sql) if q.startswith(("INSERT", "DELETE", "WITH"))], "\n".join(sql)
+    writes = ("INSERT", "DELETE", "WITH", "EXECUTE same_chat_insert")
+    assert not [q for q in _statements_in(sql) if q.startswith(writes)], "\n".join(sql)
     assert again.json()["id"] == response.json()["id"]
     conversation.refresh_from_db()
     assert (conversation.next_seq, conversation.last_message_at) == before  # no number taken, nothing moved
