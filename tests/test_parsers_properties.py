@@ -233,7 +233,8 @@ class TestCursors:
     @example(_cursor_of(["not a date", "x"]))
     @example(_cursor_of([{"t": "9999-12-31T23:59:59+00:00"}, "\u0000"]))
     def test_no_cursor_makes_a_list_fail(self, client: Client, cursor: str) -> None:
-        """Ensure that every list that takes a cursor answers 200 or 400 `invalid_cursor`, never a 500."""
+        """Ensure that every list that takes a cursor answers 200 or 400 `invalid_cursor` (`invalid` for a NUL),
+        never a 500."""
         user = _viewer()
         token = f"Bearer {_token(client)}"
         channel = _channel(user)
@@ -248,8 +249,8 @@ class TestCursors:
         for path in paths:
             response = client.get(path, {"cursor": cursor}, headers={"Authorization": token})
             assert response.status_code in {200, 400}, (path, response.status_code, response.content[:200])
-            if response.status_code == 400:
-                assert response.json()["code"] == "invalid_cursor"
+            if response.status_code == 400:  # a NUL anywhere in a query string is refused first (core/nul.py)
+                assert response.json()["code"] == ("invalid" if "\x00" in cursor else "invalid_cursor")
         client.force_login(user)
         for page in ["/explore?sort=new", f"/c/{channel.public_id}", "/"]:
             response = client.get(page, {"cursor": cursor})
