@@ -80,4 +80,4 @@ def test_a_film_channels_unshown_post_is_freed_after_home(client):
     for _ in range(3):
         assert client.get(f"/c/{channel.public_id}").status_code == 200
     gc.collect()
-    assert [o for o in gc.get_objects() if type(o) is Post] == []
+    assert [o for o in gc.get_objects() if type(o) is Post and o.channel_id == channel.pk] == []
