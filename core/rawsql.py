@@ -95,7 +95,10 @@ def instance[M: models.Model](model: type[M], row: Sequence[Any], start: int = 0
     # loaded from this database. Only for models that keep Django's own __init__ and from_db, and while no
     # init signal listens (ImageField's dimensions do).
     made = model.__new__(model)
-    made.__dict__.update(zip(_attnames(model), values, strict=True))
+    # A new dict, not `made.__dict__.update(…)`: on CPython 3.13.0, once the ORM had made the process's first
+    # instances of the model, an instance made that way and left in a cycle (a post and its film) was never
+    # collected: one post a channel page (tests/test_rawsql.py; docs/performance.md).
+    made.__dict__ = dict(zip(_attnames(model), values, strict=True))
     state = ModelState()
     state.adding = False
     state.db = DEFAULT_DB_ALIAS

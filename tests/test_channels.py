@@ -247,6 +247,40 @@ class TestExplore:
         chinese = client.get(reverse("interests:explore")).text
         assert '<a class="chip" href="?category=pets&amp;q=&amp;sort=active">宠物</a>' in chinese
 
+    def test_the_explore_head_follows_the_sort_category_search_and_language_at_once(self, client):
+        """Ensure that Explore's head, kept between pages (interests/templatetags/channel_cards.py), shows each
+        page's own sort, category, search and language."""
+        viewer = make_user()
+        client.force_login(viewer)
+        explore = reverse("interests:explore")
+
+        def head(**params: str) -> str:
+            text = client.get(explore, params).text
+            start = text.index('<div class="page-head">')
+            return text[start : text.index("</nav>", start)]
+
+        first = head()
+        assert '<option value="active" selected>' in first
+        assert 'id="for-you"' in first
+        assert '<a class="chip active" href="?q=&amp;sort=active">All</a>' in first
+        newest = head(sort="new")
+        assert '<option value="new" selected>' in newest
+        assert '<option value="active" selected>' not in newest
+        pets = head(sort="new", category="pets")
+        assert '<input type="hidden" name="category" value="pets">' in pets
+        assert '<a class="chip active" href="?category=pets&amp;q=&amp;sort=new">Pets</a>' in pets
+        assert 'id="for-you"' not in pets
+        searched = head(q="<owls>", category="pets", sort="new")
+        assert 'value="&lt;owls&gt;"' in searched
+        assert '<a class="chip active" href="?category=pets&amp;q=%3Cowls%3E&amp;sort=new">Pets</a>' in searched
+        assert 'value="&lt;owls&gt;"' not in head(category="pets", sort="new")
+        User.objects.filter(pk=viewer.pk).update(language="zh-hans")
+        chinese = head()
+        assert "<h1>发现</h1>" in chinese
+        assert '<option value="active" selected>' in chinese
+        User.objects.filter(pk=viewer.pk).update(language="en")
+        assert "<h1>Explore</h1>" in head()
+
     def test_explore_page_query_count_is_fixed(self, client, django_assert_max_num_queries):
         viewer = make_user()
         for i in range(25):

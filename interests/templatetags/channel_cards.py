@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.kept import Kept, placeholder, put_in
+from interests.categories import CATEGORIES
 
 register = template.Library()
 
@@ -21,24 +22,37 @@ LIMIT = 500
 _cards = Kept(LIMIT)
 
 
-@register.simple_tag
-def channel_card(channel: Any) -> SafeString:
-    """{% channel_card channel %}: Explore's card for one channel (its template reads only `channel`)."""
+def _cover_name(channel: Any) -> str:
+    """The cover's stored name ("" without one), read without making the FieldFile when it is a plain name."""
+    stored = channel.__dict__.get("cover")
+    if type(stored) is str:
+        return stored
+    return channel.cover.name or "" if channel.cover else ""
+
+
+def _card(channel: Any, language: str | None, prefix: str) -> str:
     key = (
-        get_language(),
-        get_script_prefix(),
+        language,
+        prefix,
         channel.public_id,
         channel.name,
         channel.kind,
-        channel.cover.name if channel.cover else "",
+        _cover_name(channel),
         bool(getattr(channel, "joined", False)),
         channel.description,
         channel.rule,
         channel.member_count,
         channel.post_count,
     )
-    html = _cards.get(key, lambda: render_to_string("interests/_channel_card.html", {"channel": channel}))
-    return mark_safe(html)  # noqa: S308  (a rendered template)
+    return _cards.get(key, lambda: render_to_string("interests/_channel_card.html", {"channel": channel}))
+
+
+@register.simple_tag
+def channel_cards(channels: Any) -> SafeString:
+    """{% channel_cards page.items %}: Explore's cards for a page of channels (each card's template reads only
+    `channel`), in one tag: a `{% for %}` loop of one tag a card cost ~5 µs a card more."""
+    language, prefix = get_language(), get_script_prefix()
+    return mark_safe("".join(_card(channel, language, prefix) for channel in channels))  # noqa: S308  (rendered)
 
 
 _CSRF = placeholder("channelheadcsrf")
@@ -93,3 +107,24 @@ def category_chips(context: template.Context) -> SafeString:
             f'<a class="chip{active}" href="?category={escape(slug)}&amp;q={q}&amp;sort={sort}">{escape(label)}</a>'
         )
     return mark_safe("".join(out))  # noqa: S308  (every value above is escaped)
+
+
+# Explore's head (interests/_explore_head.html: the title, the "for you" slot, the search form, the category chips):
+# the same for everyone, given the language, the sort and the category; kept when there is no search (a search's
+# words would make keys without end) and the chips are the categories (their labels follow the language), else
+# rendered. ~0.4 ms of the page's CPU.
+_explore_heads = Kept(limit=200)
+
+
+@register.simple_tag(takes_context=True)
+def explore_head(context: template.Context) -> SafeString:
+    """{% explore_head %}: reads `q`, `category`, `sort` and `categories` from the context."""
+    values = {name: context[name] for name in ("q", "category", "sort", "categories") if name in context}
+
+    def render() -> str:
+        return render_to_string("interests/_explore_head.html", values)
+
+    if values.get("q") or values.get("categories") is not CATEGORIES:
+        return mark_safe(render())  # noqa: S308  (a rendered template)
+    key = (get_language(), get_script_prefix(), values.get("category"), values.get("sort"))
+    return mark_safe(_explore_heads.get(key, render))  # noqa: S308  (a rendered template)
