@@ -2,27 +2,22 @@
 reconnect (answered in batches, chat/catchup.py), and `typing`; and what chat adds to `resync`."""
 
 import json
-from importlib import import_module
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.conf import settings
-from django.contrib.auth import get_user
 from django.db import connection
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, ServiceError
 from core.ratelimit import rate_limit_hit
-from core.realtime import Credential, SignedOut, register_frame, register_resync
+from core.realtime import Credential, register_frame, register_resync
 
 from . import services
 from .attachments import message_send_without_file
 from .catchup import TOO_FAR, resume_frames, resync_fields
 from .events import announce_state, message_payload
-from .models import Conversation
 from .services import conversation_for_participant
 
 register_resync(resync_fields)
@@ -73,33 +68,6 @@ def _optional_string(content: dict[str, Any], name: str) -> str:
     return value
 
 
-def _session_person(session_key: str) -> User | None:
-    """The person of a session as it stands now: None once it ended (signed out, expired, password changed)."""
-    request = HttpRequest()
-    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-    user = get_user(request)
-    return user if isinstance(user, User) and user.is_authenticated else None
-
-
-def _sender_and_conversation(credential: Credential, conversation_id: str) -> tuple[User, Conversation]:
-    """The socket's person read again, as an API request reads them, with the conversation if they are in it:
-    a token revoked, a session ended or an account closed since the socket signed in sends nothing (SignedOut),
-    and a suspension or a rate limit counts from what the database says now."""
-    if credential.token_digest is not None:
-        user, conversation = services.digest_and_conversation(
-            digest=credential.token_digest, conversation_id=conversation_id
-        )
-        if user is None:
-            raise SignedOut
-        if conversation is None:
-            raise NotFound(_("No such conversation."))  # the same answer whether it exists or not
-        return user, conversation
-    person = _session_person(credential.session_key) if credential.session_key else None
-    if person is None:
-        raise SignedOut
-    return person, conversation_for_participant(user=person, conversation_id=conversation_id)
-
-
 @register_frame("send")
 async def send(user: User, content: dict[str, Any], credential: Credential) -> list[str]:
     """A message over the socket a client already holds: `{"type": "send", "conversation_id", "client_id",
@@ -121,7 +89,11 @@ async def send(user: User, content: dict[str, Any], credential: Credential) -> l
                 client_id=client_id,
             )
         else:
-            sender, conversation = _sender_and_conversation(credential, conversation_id)
+            sender, conversation = services.socket_sender(
+                token_digest=credential.token_digest,
+                session_key=credential.session_key,
+                conversation_id=conversation_id,
+            )
             sent = message_send_without_file(
                 sender=sender,
                 conversation=conversation,

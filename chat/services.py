@@ -4,9 +4,13 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -507,6 +511,33 @@ def message_send(*, sender: User, conversation: Conversation, text: str, client_
     return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
 
 
+def _session_person(session_key: str) -> User | None:
+    """The person of a session as it stands now: None once it ended (signed out, expired, password changed)."""
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    user = get_user(request)
+    return user if isinstance(user, User) and user.is_authenticated else None
+
+
+def socket_sender(
+    *, token_digest: str | None, session_key: str | None, conversation_id: str
+) -> tuple[User, Conversation]:
+    """A socket's person read again, as an API request reads them (by the digest of the token it signed in with, or
+    its session's key), with the conversation if they are in it: a token revoked, a session ended or an account
+    closed since the socket signed in raises SignedOut; a conversation they are not in, NotFound."""
+    if token_digest is not None:
+        user, conversation = digest_and_conversation(digest=token_digest, conversation_id=conversation_id)
+        if user is None:
+            raise SignedOut
+        if conversation is None:
+            raise NotFound(_("No such conversation."))  # the same answer whether it exists or not
+        return user, conversation
+    person = _session_person(session_key) if session_key else None
+    if person is None:
+        raise SignedOut
+    return person, conversation_for_participant(user=person, conversation_id=conversation_id)
+
+
 # Conversations sockets sent text to: public id → (row id, kind), both fixed for a conversation's life. Knowing
 # them, a socket's next text skips the lookup: `message_send_from_socket`. Not a sign of membership: that is read
 # under the conversation's lock with every message.
@@ -525,11 +556,7 @@ def message_send_from_socket(*, digest: str, sender: User, conversation_id: str,
     the socket's person (their id and their account's age never change); the suspension is read fresh."""
     known = _SOCKET_TARGETS.get(conversation_id)
     if known is None or not _can_send_by_hand():
-        user, conversation = digest_and_conversation(digest=digest, conversation_id=conversation_id)
-        if user is None:
-            raise SignedOut
-        if conversation is None:
-            raise NotFound(_("No such conversation."))  # the same answer whether it exists or not
+        user, conversation = socket_sender(token_digest=digest, session_key=None, conversation_id=conversation_id)
         sent = message_send(sender=user, conversation=conversation, text=text, client_id=client_id)
         if len(_SOCKET_TARGETS) >= _SOCKET_TARGETS_LIMIT:
             _SOCKET_TARGETS.clear()
