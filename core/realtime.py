@@ -9,6 +9,8 @@ closed with code 4401. Features send events to `user_group(user)` with type "eve
 import asyncio
 import json
 import logging
+import os
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -102,6 +104,18 @@ _sockets: dict[str, set["LiveConsumer"]] = {}  # this process's signed-in socket
 
 
 PEOPLE_GROUP = "people"  # every process's hub listens here: one PUBLISH carries an event to all its recipients
+_origin: tuple[int, str] | None = None
+
+
+def process_origin() -> str:
+    """This process's name on PEOPLE_GROUP's messages, so its hub knows its own: random, made again after a fork
+    (a worker forked from a server that imported the app must not take its parent's)."""
+    global _origin
+    if _origin is None or _origin[0] != os.getpid():
+        _origin = (os.getpid(), secrets.token_hex(8))
+    return _origin[1]
+
+
 _serving_loop: asyncio.AbstractEventLoop | None = None  # the event loop of this process's sockets, once it has one
 
 
@@ -145,11 +159,16 @@ async def send_to_people(public_ids: list[str], text: str) -> None:
         # connected: ~1.5 ms each at 1,000 sockets here.
         _push_local(public_ids, text)
         return
-    # One message for all recipients, however many: each process's hub receives it once and hands the
-    # text to the recipients' sockets it holds. (One PUBLISH per person capped a 200-member group at
-    # ~1,450 deliveries/s through Redis.)
+    # This process's own sockets get it at once; every other process's hub receives one message for all the
+    # recipients, however many, and hands the text to the sockets it holds (one PUBLISH per person capped a
+    # 200-member group at ~1,450 deliveries/s through Redis). Our own hub skips it by its origin: a 1:1 message
+    # between two sockets of one process skips Redis's round trip (a message from one process reached the
+    # others in Redis's order before, and still does; this process's sockets never waited on that order).
+    _push_local(public_ids, text)
     try:
-        await layer.group_send(PEOPLE_GROUP, {"type": "people.forward", "text": text, "to": public_ids})
+        await layer.group_send(
+            PEOPLE_GROUP, {"type": "people.forward", "text": text, "to": public_ids, "from": process_origin()}
+        )
     except LAYER_ERRORS as error:
         # The message is stored and its sender told so; these people hear `resync` once the layer is back.
         logger.warning("event not published (%s): %s people will be told to resume", error, len(public_ids))
@@ -217,6 +236,8 @@ async def _listen(layer: Any, channel: str) -> None:
             await asyncio.sleep(0.5)
             continue
         to, text = message.get("to"), message.get("text")
+        if message.get("from") == process_origin():
+            continue  # sent from here: `send_to_people` handed it to this process's sockets already
         if message.get("type") == "people.forward" and isinstance(to, list) and isinstance(text, str):
             _push_local(to, text)
 
