@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import cProfile
 import gc
+import hashlib
 import json
 import os
 import pstats
@@ -39,6 +40,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions of a cProfile run")
     parser.add_argument("--redis-url", default="", help="cache and channel layer on Redis (default: in memory)")
+    parser.add_argument(
+        "--door",
+        choices=("api", "socket"),
+        default="api",
+        help="api: the HTTP request; socket: the service a token socket's `send` frame calls (its later texts)",
+    )
     parser.add_argument(
         "--stock-pool-check", action="store_true", help="psycopg_pool's own check (a round trip per request)"
     )
@@ -78,9 +85,24 @@ def main() -> None:
     path = f"/api/v1/conversations/{conversation.public_id}/messages"
     count = 0
 
+    from chat.services import message_send_from_socket
+
+    digests = [hashlib.sha256(token.encode()).hexdigest() for token in tokens]
+
     def send() -> None:
         nonlocal count
         count += 1
+        if args.door == "socket":
+            sent = message_send_from_socket(
+                digest=digests[count % 2],
+                sender=users[count % 2],
+                conversation_id=conversation.public_id,
+                text=f"message {count}",
+                client_id=f"c{count}-{time.monotonic_ns()}",
+            )
+            assert sent.created
+            connection.close()  # as the frame's thread does: back to the pool
+            return
         response = client.post(
             path,
             json.dumps({"text": f"message {count}", "client_id": f"c{count}-{time.monotonic_ns()}"}),
@@ -103,7 +125,7 @@ def main() -> None:
     times.sort()
     walls.sort()
     print(
-        f"1:1 send, CPU per request: median {statistics.median(times):,.0f} µs, "
+        f"1:1 send ({args.door}), CPU per send: median {statistics.median(times):,.0f} µs, "
         f"p10 {times[len(times) // 10]:,.0f} µs, min {times[0]:,.0f} µs; wall median "
         f"{statistics.median(walls):,.0f} µs, p90 {walls[len(walls) * 9 // 10]:,.0f} µs ({args.sends} sends)"
     )

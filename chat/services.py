@@ -20,7 +20,7 @@ from accounts.services import bearer_digest, token_user
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.prepared import Prepared, sql_for
-from core.ratelimit import rate_limit_hit, rate_limit_hits
+from core.ratelimit import Counting, rate_limit_counting, rate_limit_hit, rate_limit_hits
 from core.rawsql import fetch_one, instance, select_list, width
 from core.realtime import SignedOut
 from moderation.blocks import is_blocked_between
@@ -428,7 +428,13 @@ def _signed_in(row: Any) -> User:
 
 
 def _send_by_hand(
-    *, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any], signed_by: str | None = None
+    *,
+    conversation: Conversation,
+    sender: User,
+    client_id: str,
+    fields: dict[str, Any],
+    signed_by: str | None = None,
+    counting: Counting | None = None,
 ) -> Sent:
     """`_send_checked` in a transaction written out by hand, in two round trips to PostgreSQL where Django's
     `atomic` took five: `BEGIN`, the number (with the row lock) and the members in one string, the INSERT (with
@@ -442,7 +448,8 @@ def _send_by_hand(
 
     `signed_by`: the digest of the token a socket signed in with (`message_send_from_socket`): the person is read
     again in the same first round trip, and sends only if the token still signs them in and they are not
-    suspended."""
+    suspended. `counting`: the message's rate limits, counted in Redis while that round trip runs, their verdict
+    read as soon as it answered, before anything else is decided."""
     now = timezone.now()
     members_sql, members_params = _members_query(conversation=conversation, sender=sender)
     params = [*_take_number_params(conversation=conversation, sender=sender, client_id=client_id, now=now)]
@@ -458,6 +465,8 @@ def _send_by_hand(
         with connection.cursor() as cursor:
             cursor.execute(f"BEGIN; {signer_sql}{take}; {members_by_name}", [*signer_params, *params, *members_params])
             cursor.nextset()  # past BEGIN's answer
+            if counting is not None:
+                counting.verdict()
             if signed_by:
                 sender = _signed_in(cursor.fetchone())
                 cursor.nextset()
@@ -490,10 +499,22 @@ def _roll_back() -> None:
         cursor.execute("ROLLBACK")
 
 
-def _send_in_a_transaction(*, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any]) -> Sent:
-    """`_send_checked` in a transaction of its own: by hand on PostgreSQL (fewer round trips), else `atomic`."""
+def _send_in_a_transaction(
+    *,
+    conversation: Conversation,
+    sender: User,
+    client_id: str,
+    fields: dict[str, Any],
+    counting: Counting | None = None,
+) -> Sent:
+    """`_send_checked` in a transaction of its own: by hand on PostgreSQL (fewer round trips), else `atomic`.
+    `counting`: the message's rate limits in flight, their verdict read before anything is stored."""
     if _can_send_by_hand():
-        return _send_by_hand(conversation=conversation, sender=sender, client_id=client_id, fields=fields)
+        return _send_by_hand(
+            conversation=conversation, sender=sender, client_id=client_id, fields=fields, counting=counting
+        )
+    if counting is not None:
+        counting.verdict()
     with transaction.atomic():
         return _send_checked(conversation=conversation, sender=sender, client_id=client_id, fields=fields)
 
@@ -501,14 +522,19 @@ def _send_in_a_transaction(*, conversation: Conversation, sender: User, client_i
 def message_send(*, sender: User, conversation: Conversation, text: str, client_id: str) -> Sent:
     clean_text = _clean_text(text)
     clean_client_id = _clean_client_id(client_id)
-    check_message_rate(sender)
+    ensure_not_suspended(sender)
+    with rate_limit_counting(*_message_hits(sender)) as counting:  # counted while the first round trip runs
 
-    def attempt() -> Sent:
-        return _send_in_a_transaction(
-            conversation=conversation, sender=sender, client_id=clean_client_id, fields={"text": clean_text}
-        )
+        def attempt() -> Sent:
+            return _send_in_a_transaction(
+                conversation=conversation,
+                sender=sender,
+                client_id=clean_client_id,
+                fields={"text": clean_text},
+                counting=counting,
+            )
 
-    return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
+        return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
 
 
 def _session_person(session_key: str) -> User | None:
@@ -563,19 +589,20 @@ def message_send_from_socket(*, digest: str, sender: User, conversation_id: str,
         _SOCKET_TARGETS[conversation_id] = (conversation.pk, conversation.kind)
         return sent
     clean_text, clean_client_id = _clean_text(text), _clean_client_id(client_id)
-    _count_message(sender)
     conversation = Conversation(pk=known[0], public_id=conversation_id, kind=known[1])
+    with rate_limit_counting(*_message_hits(sender)) as counting:
 
-    def attempt() -> Sent:
-        return _send_by_hand(
-            conversation=conversation,
-            sender=sender,
-            client_id=clean_client_id,
-            fields={"text": clean_text},
-            signed_by=digest,
-        )
+        def attempt() -> Sent:
+            return _send_by_hand(
+                conversation=conversation,
+                sender=sender,
+                client_id=clean_client_id,
+                fields={"text": clean_text},
+                signed_by=digest,
+                counting=counting,
+            )
 
-    return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
+        return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
 
 
 def message_send_with(
@@ -603,10 +630,14 @@ def check_message_rate(sender: User) -> None:
 
 
 def _count_message(sender: User) -> None:
-    if is_new_account(sender):  # both limits in one round trip to the cache
-        rate_limit_hits(("message_account", sender.public_id), ("message_new_account", sender.public_id))
-    else:
-        rate_limit_hit(scope="message_account", key=sender.public_id)
+    rate_limit_hits(*_message_hits(sender))  # both limits in one round trip to the cache
+
+
+def _message_hits(sender: User) -> tuple[tuple[str, str], ...]:
+    """The limits a message counts against: the account's, and a new account's smaller one in its first day."""
+    if is_new_account(sender):
+        return ("message_account", sender.public_id), ("message_new_account", sender.public_id)
+    return (("message_account", sender.public_id),)
 
 
 def _as_recipient(user: User, conversation: Conversation) -> Conversation:

@@ -100,6 +100,16 @@ def rate_limit_hit(*, scope: str, key: str) -> None:
 def rate_limit_hits(*hits: tuple[str, str]) -> None:
     """Count one attempt against each (scope, key), in one round trip to the shared cache; raise RateLimited if
     any window is full (each is counted either way, as separate calls would have counted those before it)."""
+    counters, limits = _windows(hits)
+    try:
+        counts = _count(caches["default"], counters)  # the backend itself (`cache` is a proxy)
+    except (RedisError, OSError) as error:
+        counts = _count_here(counters, error)
+    _judge(limits, counts)
+
+
+def _windows(hits: tuple[tuple[str, str], ...]) -> tuple[list[tuple[str, int]], list[tuple[int, int]]]:
+    """Each hit's (cache key, window) counter and (limit, seconds until its window starts again)."""
     now = int(time.time())
     counters, limits = [], []
     for scope, key in hits:
@@ -107,13 +117,83 @@ def rate_limit_hits(*hits: tuple[str, str]) -> None:
         window_start = now - now % window
         counters.append((_cache_key(scope, key, window_start), window))
         limits.append((limit, max(1, window_start + window - now)))
-    try:
-        counts = _count(caches["default"], counters)  # the backend itself (`cache` is a proxy)
-    except (RedisError, OSError) as error:
-        logger.warning("rate limits counted in this process: the shared cache is away (%s)", error)
-        counts = _count(_local, counters)
+    return counters, limits
+
+
+def _count_here(counters: list[tuple[str, int]], error: BaseException) -> list[int]:
+    logger.warning("rate limits counted in this process: the shared cache is away (%s)", error)
+    return _count(_local, counters)
+
+
+def _judge(limits: list[tuple[int, int]], counts: list[int]) -> None:
     for (limit, reset), count in zip(limits, counts, strict=True):
         _remember(Allowance(limit=limit, remaining=max(0, limit - count), reset=reset))
     for (limit, reset), count in zip(limits, counts, strict=True):
         if count > limit:
             raise RateLimited(retry_after=reset)
+
+
+class Counting:
+    """Rate-limit hits sent to Redis and answered later (`rate_limit_counting`): the counting's round trip runs
+    while the caller waits on something else — a chat send's first round trip to PostgreSQL — instead of before
+    it. Counted either way, as `rate_limit_hits` counts: `verdict()` raises RateLimited if a window is full.
+    Use it as a context manager: leaving it reads the answers if `verdict()` was not called, so the Redis
+    connection goes back to its pool clean whatever happened in between."""
+
+    def __init__(self, hits: tuple[tuple[str, str], ...]) -> None:
+        self._counters, self._limits = _windows(hits)
+        self._counts: list[int] | None = None
+        self._pool: Any = None
+        self._connection: Any = None
+        store = caches["default"]
+        try:
+            if not isinstance(store, RedisCache):
+                self._counts = _count(store, self._counters)  # in process: nothing to wait for
+                return
+            pool = _write_client(store).connection_pool
+            self._connection = pool.get_connection()
+            self._pool = pool
+            commands: list[tuple[Any, ...]] = [("MULTI",)]
+            for cache_key, window in self._counters:
+                key = store.make_and_validate_key(cache_key)
+                commands += [("SET", key, 0, "EX", window + 1, "NX"), ("INCR", key)]
+            commands.append(("EXEC",))
+            self._expected = len(commands)
+            self._connection.send_packed_command(self._connection.pack_commands(commands))
+        except (RedisError, OSError) as error:
+            self._drop()
+            self._counts = _count_here(self._counters, error)
+
+    def _answers(self) -> list[int]:
+        if self._counts is None:
+            try:
+                replies = [self._connection.read_response() for _ in range(self._expected)]
+                self._counts = [int(value) for value in replies[-1][1::2]]  # EXEC's: SET's, INCR's, …
+                self._pool.release(self._connection)
+                self._connection = None
+            except (RedisError, OSError) as error:
+                self._drop()
+                self._counts = _count_here(self._counters, error)
+        return self._counts
+
+    def _drop(self) -> None:
+        """A connection whose answers were not all read is never reused."""
+        if self._connection is not None:
+            self._connection.disconnect()
+            self._pool.release(self._connection)
+            self._connection = None
+
+    def verdict(self) -> None:
+        _judge(self._limits, self._answers())
+
+    def __enter__(self) -> "Counting":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._connection is not None:
+            self._answers()
+
+
+def rate_limit_counting(*hits: tuple[str, str]) -> Counting:
+    """`rate_limit_hits` in two halves: the hits go out now, their verdict is read with `verdict()`."""
+    return Counting(hits)

@@ -157,3 +157,20 @@ def test_bad_text_is_refused_before_anything_is_written():
         assert "text" in raised.value.fields
     send(digest, ana, conversation, "a3")
     assert numbers(conversation) == [("a3", 1)]
+
+
+def test_a_later_text_over_the_rate_limit_is_refused_and_leaves_nothing(settings):
+    """Ensure that the rate limit counted while the first round trip runs refuses the text before anything is
+    stored: no message, no number taken, no transaction left open; the next window sends again."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (2, 60), "message_new_account": (2, 60)}
+    ana, _bo, conversation = a_pair()
+    digest = digest_of(ana)
+    send(digest, ana, conversation, "a1")
+    send(digest, ana, conversation, "a2")  # the fast path from here on
+    with pytest.raises(ServiceError) as refused:
+        send(digest, ana, conversation, "a3")
+    assert refused.value.code == "rate_limited"
+    assert numbers(conversation) == [("a1", 1), ("a2", 2)]
+    assert no_transaction_left_open()
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (99, 60), "message_new_account": (99, 60)}
+    assert send(digest, ana, conversation, "a4").message.seq == 3

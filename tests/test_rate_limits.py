@@ -276,3 +276,77 @@ def test_the_redis_client_is_made_once_and_counts_on_the_caches_own_server(clock
     assert ratelimit._write_client(store) is client
     assert ratelimit._write_client(RedisCache(store._servers, {"KEY_PREFIX": "another"})) is client  # per request
     assert client.connection_pool.connection_kwargs == store._cache._get_connection_pool(write=True).connection_kwargs
+
+
+def test_hits_counted_ahead_count_as_hits_and_refuse_when_their_verdict_is_read(clock) -> None:
+    """`rate_limit_counting`: the hits go out at once and their verdict is read later; the counts are the
+    cache's own, as `rate_limit_hits` keeps them, and the window full refuses."""
+    from django.core.cache import cache
+
+    limit, window = settings.RATE_LIMITS["message_new_account"]
+    hits = (("message_account", "ahead"), ("message_new_account", "ahead"))
+    for _ in range(limit):
+        with ratelimit.rate_limit_counting(*hits) as counting:
+            counting.verdict()
+    window_start = START - START % window
+    assert cache.get(ratelimit._cache_key("message_new_account", "ahead", window_start)) == limit
+    with ratelimit.rate_limit_counting(*hits) as counting, pytest.raises(RateLimited):
+        counting.verdict()
+    with pytest.raises(RateLimited):  # the same counters as the hits counted at once
+        ratelimit.rate_limit_hits(*hits)
+    clock.advance(window)
+    with ratelimit.rate_limit_counting(*hits) as counting:
+        counting.verdict()  # a new window
+
+
+@pytest.mark.skipif("redis" not in settings.CACHES["default"]["BACKEND"].lower(), reason="Redis's connections")
+def test_hits_counted_ahead_are_one_write_to_redis_and_leave_its_connection_clean_unread(monkeypatch, clock) -> None:
+    """Ensure that the hits are one write (MULTI, SET NX EX and INCR per counter, EXEC) sent before the verdict
+    is asked for, that the counter expires with its window, and that leaving without reading the verdict (the
+    send failed in between) still counts and hands a clean connection back: the next hit reads its own answer."""
+    import redis
+    from django.core.cache import cache
+
+    written: list[bytes] = []
+    real_send = redis.connection.Connection.send_packed_command
+
+    def send(self, command, *args, **kwargs):
+        written.append(b"".join(command) if isinstance(command, list) else command)
+        return real_send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", send)
+    window = settings.RATE_LIMITS["message_account"][1]
+    with ratelimit.rate_limit_counting(("message_account", "unread")):
+        assert len(written) == 1  # out before anything is read
+        assert [word for word in (b"MULTI", b"SET", b"NX", b"INCR", b"EXEC") if word in written[0]] == [
+            b"MULTI",
+            b"SET",
+            b"NX",
+            b"INCR",
+            b"EXEC",
+        ]
+    counter = ratelimit._cache_key("message_account", "unread", START - START % window)
+    assert cache.get(counter) == 1
+    key = cache.make_and_validate_key(counter)
+    assert 0 < cache._cache.get_client(key).ttl(key) <= window + 1
+    ratelimit.rate_limit_hit(scope="message_account", key="unread")
+    assert cache.get(counter) == 2
+
+
+def test_hits_counted_ahead_are_counted_in_the_process_while_redis_is_away(settings, monkeypatch, clock) -> None:
+    """Ensure that with the shared cache away the limits hold, counted in this process, and nothing fails."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def refuse(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    from django.core.cache import caches
+
+    monkeypatch.setattr(caches["default"], "add", refuse)  # the in-process cache of the SQLite pass
+    monkeypatch.setattr(ratelimit, "_write_client", refuse)  # Redis: its connection can't be had
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (3, 60)}
+    for _ in range(3):
+        with ratelimit.rate_limit_counting(("message_account", "away-ahead")) as counting:
+            counting.verdict()
+    with ratelimit.rate_limit_counting(("message_account", "away-ahead")) as counting, pytest.raises(RateLimited):
+        counting.verdict()
