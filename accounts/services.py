@@ -4,6 +4,7 @@ import hashlib
 import secrets
 import zoneinfo
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -354,6 +355,9 @@ def bearer_digest(secret: str) -> str | None:
     return _digest(secret)
 
 
+TOKEN_TOUCH_EVERY = timedelta(seconds=60)  # a token's `last_used_at` is written at most this often
+
+
 def token_user(user: User, *, token_pk: int, last_used_at: Any) -> User | None:
     """`user`, found by the token `token_pk` (its `last_used_at` as the database gave it), if they may still use
     it; the token's last use is written at most once a minute. For lookups that read the token with more
@@ -362,7 +366,7 @@ def token_user(user: User, *, token_pk: int, last_used_at: Any) -> User | None:
         return None
     last_used = converted(AccessToken, ["last_used_at"], [last_used_at])["last_used_at"]
     now = timezone.now()
-    if last_used is None or (now - last_used).total_seconds() > 60:
+    if last_used is None or now - last_used > TOKEN_TOUCH_EVERY:
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE accounts_accesstoken SET last_used_at = %s WHERE id = %s",

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.newcomers import is_new_account
-from accounts.services import bearer_digest, token_user
+from accounts.services import TOKEN_TOUCH_EVERY, bearer_digest, token_user
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.prepared import Prepared, sql_for
@@ -487,6 +487,104 @@ def _send_by_hand(
     return Sent(message=message, created=True)
 
 
+# A socket's later text in ONE round trip to PostgreSQL (`_send_at_once`): the statements of `_send_by_hand`'s two,
+# with the rules the second waited for in Python written into the INSERT as the condition of its number. Only the
+# plain case passes — the token still signs the sender in, the account open and not suspended, a member, the
+# conversation active, no block between the two of a 1:1 — and anything else (a request, a closed conversation, a
+# resend) makes the statement fail (a NULL number, a unique constraint) and the transaction roll back, and
+# `_send_by_hand` decides it with the rules themselves. Strictly narrower than `_obey_the_rules`, never wider:
+# tests/test_chat_send_from_socket.py sends each refusal through both.
+_LAST_USE_SQL = (
+    "UPDATE accounts_accesstoken SET last_used_at = %s WHERE digest = %s"
+    " AND (last_used_at IS NULL OR last_used_at < %s)"  # written at most once a minute, as `token_user` does
+)
+_ALLOWED_NUMBER_SQL = (
+    "SELECT c.next_seq - 1 FROM chat_conversation c"  # noqa: S608  (the enums' values)
+    f" WHERE c.id = %s AND c.state = '{ConversationState.ACTIVE.value}'"
+    " AND EXISTS (SELECT 1 FROM accounts_accesstoken t JOIN accounts_user u ON u.id = t.user_id"
+    " WHERE t.digest = %s AND u.id = %s AND u.is_active AND (u.suspended_until IS NULL OR u.suspended_until <= %s))"
+    " AND EXISTS (SELECT 1 FROM chat_participant p WHERE p.conversation_id = c.id AND p.user_id = %s)"
+    f" AND (c.kind = '{ConversationKind.GROUP.value}' OR NOT EXISTS (SELECT 1 FROM chat_participant p"
+    " JOIN moderation_block b ON (b.blocker_id = %s AND b.blocked_id = p.user_id)"
+    " OR (b.blocker_id = p.user_id AND b.blocked_id = %s)"
+    " WHERE p.conversation_id = c.id AND p.user_id <> %s))"
+)
+
+
+@cache
+def _insert_at_once_sql() -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+    """`_insert_sql`'s INSERT (with the read mark) whose number is `_ALLOWED_NUMBER_SQL`'s: NULL, and so the
+    statement refused, unless the rules allow the message. PostgreSQL only. Its parameters: the number's, then
+    the conversation and sender of the read mark, then every other column's value."""
+    fields = tuple(f for f in Message._meta.concrete_fields if not f.primary_key)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    values = ", ".join("allowed.seq" if f.name == "seq" else "%s" for f in fields)
+    return (
+        f"WITH allowed AS (SELECT ({_ALLOWED_NUMBER_SQL}) AS seq),"  # noqa: S608  (the model's columns)
+        " read_mark AS (UPDATE chat_participant SET last_read_seq = (SELECT seq FROM allowed)"
+        " WHERE conversation_id = %s AND user_id = %s)"
+        f" INSERT INTO chat_message ({columns}) SELECT {values} FROM allowed RETURNING id"
+    ), tuple(f for f in fields if f.name != "seq")
+
+
+def _send_at_once(
+    *, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any], digest: str
+) -> Sent | None:
+    """`_send_by_hand(signed_by=digest)` in one round trip, for the plain case (above); None if the rules'
+    condition refused it, its transaction rolled back: the caller sends by hand, which answers the refusal,
+    the resend or the request as the rules say. Precondition: `_can_send_by_hand()`, rate limits already
+    judged (nothing can stop the COMMIT once the string is sent)."""
+    now = timezone.now()
+    db_now = connection.ops.adapt_datetimefield_value(now)
+    members_sql, members_params = _members_query(conversation=conversation, sender=sender)
+    insert_sql, insert_fields = _insert_at_once_sql()
+    touch, signer, take, members_by_name, insert = sql_for(  # each planned once per connection (core/prepared.py)
+        _prepared("same_chat_touch_token", _LAST_USE_SQL),
+        _prepared("same_chat_signer", _signer_sql(connection.vendor)),
+        _prepared("same_chat_take_number", _TAKE_NUMBER_SQL),
+        _prepared(f"same_chat_members_{conversation.kind}", members_sql),
+        _prepared("same_chat_insert_at_once", insert_sql),
+    )
+    message = _new_message(conversation=conversation, sender=sender, client_id=client_id, fields=fields, now=now)
+    values = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in insert_fields]
+    allowed = [conversation.pk, digest, sender.pk, db_now, sender.pk, sender.pk, sender.pk, sender.pk]
+    params = [
+        *[db_now, digest, connection.ops.adapt_datetimefield_value(now - TOKEN_TOUCH_EVERY)],
+        digest,
+        *_take_number_params(conversation=conversation, sender=sender, client_id=client_id, now=now),
+        *members_params,
+        *[*allowed, conversation.pk, sender.pk, *values],
+    ]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"BEGIN; {touch}; {signer}; {take}; {members_by_name}; {insert}; COMMIT", params)
+            cursor.nextset()  # past BEGIN's answer
+            cursor.nextset()  # past the token's touch
+            sender = _signed_in(cursor.fetchone())  # as the condition found them (it checked the same)
+            cursor.nextset()
+            numbered = _numbered(conversation, cursor.fetchone(), now=now)
+            cursor.nextset()
+            members = _as_members(cursor.fetchall())
+            cursor.nextset()
+            row = cursor.fetchone()
+    except IntegrityError:
+        _roll_back()  # the condition said no (or the client_id was used): nothing stored, no number taken
+        return None
+    except BaseException:
+        _roll_back()
+        raise
+    assert numbered, "stored only with the number this transaction took"
+    assert row is not None
+    message.seq, message.pk = conversation.next_seq - 1, row[0]
+    message.sender = sender
+    message._state.adding, message._state.db = False, connection.alias
+    listeners = [member.public_id for member in members if not member.ignored]
+    wants_push = any(member.wants_push for member in members if member.user_id != sender.pk)
+    announce_message(message, listeners)
+    notify_new_message(message, listening=wants_push)
+    return Sent(message=message, created=True)
+
+
 def _roll_back() -> None:
     """End `_send_by_hand`'s transaction if it is still open. A connection that broke meanwhile is left to the pool,
     which throws it away (and PostgreSQL rolls back what the broken session had begun)."""
@@ -591,18 +689,20 @@ def message_send_from_socket(*, digest: str, sender: User, conversation_id: str,
     clean_text, clean_client_id = _clean_text(text), _clean_client_id(client_id)
     conversation = Conversation(pk=known[0], public_id=conversation_id, kind=known[1])
     with rate_limit_counting(*_message_hits(sender)) as counting:
+        counting.verdict()  # before the one round trip: its COMMIT goes out with it
 
-        def attempt() -> Sent:
-            return _send_by_hand(
-                conversation=conversation,
-                sender=sender,
-                client_id=clean_client_id,
-                fields={"text": clean_text},
-                signed_by=digest,
-                counting=counting,
-            )
+    def attempt() -> Sent:
+        fields = {"text": clean_text}
+        at_once = _send_at_once(
+            conversation=conversation, sender=sender, client_id=clean_client_id, fields=fields, digest=digest
+        )
+        if at_once is not None:
+            return at_once
+        return _send_by_hand(  # the rules say what the condition refused
+            conversation=conversation, sender=sender, client_id=clean_client_id, fields=fields, signed_by=digest
+        )
 
-        return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
+    return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
 
 
 def message_send_with(

@@ -15,7 +15,9 @@ from chat import services
 from chat.models import Conversation, Message
 from core.errors import ServiceError
 from core.realtime import SignedOut
+from moderation.models import Block
 from tests.factories import PASSWORD
+from tests.test_chat_groups import a_group, joined
 from tests.test_chat_send_by_hand import a_pair, no_transaction_left_open
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -60,17 +62,36 @@ def test_texts_are_stored_in_order_and_a_resend_answers_the_first():
     assert no_transaction_left_open()
 
 
-def test_a_later_text_takes_two_round_trips(django_assert_num_queries):
-    """Ensure that once the conversation is known, a text costs two round trips to PostgreSQL: the person, the
-    number and the members in one, the message and the COMMIT in the other."""
+def test_a_later_text_takes_one_round_trip(django_assert_num_queries):
+    """Ensure that once the conversation is known, a text costs one round trip to PostgreSQL: the person, the
+    number, the members, the message under the rules' condition and the COMMIT in one string."""
     if connection.vendor != "postgresql":
         pytest.skip("the transaction written by hand is PostgreSQL's")
     ana, _bo, conversation = a_pair()
     digest = digest_of(ana)
     send(digest, ana, conversation, "a1")
-    AccessToken.objects.filter(user=ana).update(last_used_at=timezone.now())  # its last use written a moment ago
-    with django_assert_num_queries(2):
-        send(digest, ana, conversation, "a2")
+    send(digest, ana, conversation, "a2")  # the statements of the one round trip prepared on this connection
+    with django_assert_num_queries(1) as queries:
+        send(digest, ana, conversation, "a3")
+    assert queries.captured_queries[0]["sql"].startswith("BEGIN; EXECUTE same_chat_touch_token(")
+    assert queries.captured_queries[0]["sql"].endswith("; COMMIT")
+    assert numbers(conversation) == [("a1", 1), ("a2", 2), ("a3", 3)]
+
+
+def test_a_token_s_last_use_is_written_at_most_once_a_minute():
+    """Ensure that the one round trip writes the token's last use when it is over a minute old, and only then."""
+    ana, _bo, conversation = a_pair()
+    digest = digest_of(ana)
+    send(digest, ana, conversation, "a1")
+    a_while_ago = timezone.now() - timedelta(minutes=2)
+    AccessToken.objects.filter(user=ana).update(last_used_at=a_while_ago)
+    send(digest, ana, conversation, "a2")
+    written = AccessToken.objects.get(user=ana).last_used_at
+    assert written > a_while_ago + timedelta(minutes=1)
+    moments_ago = timezone.now() - timedelta(seconds=10)
+    AccessToken.objects.filter(user=ana).update(last_used_at=moments_ago)
+    send(digest, ana, conversation, "a3")
+    assert AccessToken.objects.get(user=ana).last_used_at == moments_ago
 
 
 def refuse_after_the_first(change, error, *, conversation_is_known=True):
@@ -174,3 +195,74 @@ def test_a_later_text_over_the_rate_limit_is_refused_and_leaves_nothing(settings
     assert no_transaction_left_open()
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (99, 60), "message_new_account": (99, 60)}
     assert send(digest, ana, conversation, "a4").message.seq == 3
+
+
+def block(blocker, blocked):
+    Block.objects.create(blocker=blocker, blocked=blocked)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        (lambda ana, bo, conversation: block(bo, ana), "blocked"),
+        (lambda ana, bo, conversation: block(ana, bo), "blocked"),
+        (
+            lambda ana, bo, conversation: Conversation.objects.filter(pk=conversation.pk).update(state="closed"),
+            "conversation_closed",
+        ),
+    ],
+    ids=["blocked by them", "blocked them", "closed"],
+)
+def test_a_rule_that_refuses_a_later_text_refuses_it_through_the_one_round_trip(change, code):
+    """Ensure that what the rules refuse, the one round trip's condition refuses too (its number stays NULL, the
+    transaction rolls back), and the rules then answer with their own code: nothing stored, no number taken."""
+    ana, bo, conversation = a_pair()
+    digest = digest_of(ana)
+    send(digest, ana, conversation, "a1")
+    change(ana, bo, conversation)
+    with pytest.raises(ServiceError) as refused:
+        send(digest, ana, conversation, "a2")
+    assert refused.value.code == code
+    assert no_transaction_left_open()
+    assert numbers(conversation) == [("a1", 1)]
+    assert Conversation.objects.get(pk=conversation.pk).next_seq == 2  # no number taken
+
+
+def test_a_request_s_fourth_message_is_refused_and_the_author_answering_accepts_it():
+    """Ensure that a conversation still a request goes by its rules, not the one round trip's plain case: the
+    knocker's 4th message refused (`awaiting_acceptance`), the author's answer stored and accepting it."""
+    ana, bo, conversation = a_pair(state="request")  # ana knocked on bo's post
+    ana_digest, bo_digest = digest_of(ana), digest_of(bo)
+    for n in range(1, 4):
+        send(ana_digest, ana, conversation, f"a{n}")
+    with pytest.raises(ServiceError) as refused:
+        send(ana_digest, ana, conversation, "a4")
+    assert refused.value.code == "awaiting_acceptance"
+    assert no_transaction_left_open()
+    assert send(bo_digest, bo, conversation, "b1").message.seq == 4
+    conversation.refresh_from_db()
+    assert conversation.state == "active"
+    assert send(ana_digest, ana, conversation, "a5").message.seq == 5  # and now the plain case
+    assert numbers(conversation) == [("a1", 1), ("a2", 2), ("a3", 3), ("b1", 4), ("a5", 5)]
+
+
+def test_a_later_text_is_announced_to_the_members_who_hear_it(monkeypatch):
+    """Ensure that the one round trip announces its message, after the COMMIT, to the members read under the
+    conversation's lock (not one who ignores it), with the sender as the token found them."""
+    owner = User.objects.create_user(username="owner", email="owner@example.com", password=PASSWORD)
+    ana = User.objects.create_user(username="ana", email="ana@example.com", password=PASSWORD)
+    bo = User.objects.create_user(username="bo", email="bo@example.com", password=PASSWORD)
+    _owner, group = a_group(owner)
+    joined(group, owner, ana, bo)
+    group.participants.filter(user=bo).update(ignored=True)
+    digest = digest_of(ana)
+    send(digest, ana, group, "a1")
+    announced = []
+    monkeypatch.setattr(services, "announce_message", lambda message, listeners: announced.append((message, listeners)))
+    sent = send(digest, ana, group, "a2", text="to the group")
+    [(message, listeners)] = announced
+    assert message.pk == sent.message.pk == Message.objects.get(client_id="a2", sender=ana).pk
+    stored = Message.objects.get(pk=message.pk)
+    assert (message.seq, message.text, message.sender.username) == (stored.seq, "to the group", "ana")
+    assert stored.seq == Message.objects.get(client_id="a1", sender=ana).seq + 1
+    assert sorted(listeners) == sorted([owner.public_id, ana.public_id])
