@@ -185,8 +185,9 @@ async def send_to_people(public_ids: list[str], text: str) -> None:
 
 def end_sockets(ending: Ending) -> None:
     """From a request's thread, after its commit: close every socket the ended credentials signed in, on every
-    process, with 4401; from then on they hear nothing. Handed to the event loop in order with `publish`'s events,
-    as they are: an event published after this never reaches those sockets on this process."""
+    process, with 4401; from then on they hear nothing. Handed to the event loop in order with `publish`'s events:
+    with the in-memory layer an event published after this never reaches those sockets. Through Redis the ending and
+    a later event are two messages, which may cross: such an event can reach a socket just before it closes."""
     layer = get_channel_layer()
     if layer is None:
         return

@@ -30,9 +30,12 @@ _handed_out: set[int] = set()
 
 
 def _free_port() -> int:
-    """A port no one listens on: the system's choice, or on a shared machine one of SAME_TEST_PORTS ("8700-8749")."""
+    """A port no one listens on: the system's choice, or on a shared machine one of SAME_TEST_PORTS ("8700-8749"),
+    each parallel test worker from its own ten (one worker's server may not listen yet when another looks)."""
     low, _sep, high = os.environ.get("SAME_TEST_PORTS", "").partition("-")
-    candidates = range(int(low), int(high) + 1) if low.isdigit() and high.isdigit() else range(1)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = int(low) + 10 * (int(worker) if worker.isdigit() else 0) if low.isdigit() else 0
+    candidates = range(first, int(high) + 1) if low.isdigit() and high.isdigit() else range(1)
     for port in candidates:
         if port in _handed_out:
             continue

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
@@ -90,6 +91,33 @@ async def test_revoking_a_token_closes_its_sockets_and_only_theirs(door):
     assert await phone.receive_output(timeout=5) == CLOSED
     await _ben_says(conversation, ben, "after the revoke")
     await _hears(laptop, "after the revoke")
+    assert await phone.receive_nothing(timeout=0.3)
+    await phone.disconnect()
+    await laptop.disconnect()
+
+
+async def test_a_message_sent_right_after_the_revoke_never_reaches_its_socket():
+    """Ensure that, in one process, a message sent the moment the revoke answered — before its socket's close was
+    even read — reaches the other token's socket and not the revoked one: the revoked socket's only output is
+    its close."""
+    if not isinstance(get_channel_layer(), InMemoryChannelLayer):
+        pytest.skip("through Redis the ending and the event are two messages, which may cross (core.realtime)")
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    phone, _secret, phone_token = await _token_socket(ana)
+    laptop, laptop_secret, _id = await _token_socket(ana)
+
+    def revoke_then_send() -> int:
+        status = (
+            Client()
+            .delete(f"/api/v1/me/tokens/{phone_token}", HTTP_AUTHORIZATION=f"Bearer {laptop_secret}")
+            .status_code
+        )
+        chat_services.message_send(sender=ben, conversation=conversation, text="right after", client_id="r")
+        return status
+
+    assert await database_sync_to_async(revoke_then_send)() == 204
+    await _hears(laptop, "right after")
+    assert await phone.receive_output(timeout=5) == CLOSED
     assert await phone.receive_nothing(timeout=0.3)
     await phone.disconnect()
     await laptop.disconnect()
