@@ -3,8 +3,9 @@
 The web UI is known by its session cookie. A native app sends {"type": "auth", "token": ...} as its
 first frame (tokens never travel in URLs) and is answered {"type": "auth.ok"}, or the socket is
 closed with code 4401. When that token or session ends (accounts/signouts.py), the socket is closed with
-4401 too, on whichever process holds it (`end_sockets`). Features send events to `user_group(user)` with type "event.forward" and either
-`event` (a dict, encoded here) or `text` (the event already encoded as JSON, sent as is).
+4401 too, on whichever process holds it (`end_sockets`). Features send events to `user_group(user)` with
+type "event.forward" and either `event` (a dict, encoded here) or `text` (the event already encoded as JSON,
+sent as is).
 """
 
 import asyncio
