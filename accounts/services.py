@@ -21,7 +21,7 @@ from core.errors import ServiceError, ValidationFailed, gather_checks
 from core.ratelimit import rate_limit_hit
 from core.rawsql import converted
 
-from . import tasks
+from . import signouts, tasks
 from .backends import EmailOrUsernameBackend
 from .deletion import run_deletion_steps
 from .models import AccessToken, User
@@ -246,6 +246,7 @@ def password_reset_confirm(*, token: str, new_password: str) -> User:
     user.email_verified = user.email_verified or not user.pending_email
     user.save(update_fields=["password", "email_verified"])
     AccessToken.objects.filter(user=user).delete()
+    signouts.everything_ended(user=user)
     return user
 
 
@@ -302,6 +303,7 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
     _validated_password(new_password, user=user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
+    signouts.sessions_ended(user=user)
 
 
 @transaction.atomic
@@ -309,6 +311,7 @@ def user_delete(*, user: User, password: str) -> None:
     """Remove the account and everything it made. Asks for the password: it cannot be undone."""
     _check_password(user, password)
     run_deletion_steps(user)
+    signouts.everything_ended(user=user)
     user.delete()
 
 
@@ -375,7 +378,11 @@ def token_user(user: User, *, token_pk: int, last_used_at: Any) -> User | None:
     return user
 
 
+@transaction.atomic
 def token_revoke(*, user: User, token_id: str) -> None:
-    deleted, _count = AccessToken.objects.filter(user=user, public_id=token_id).delete()
-    if not deleted:
+    """Sign an app out: its token stops working, and its sockets close, at once."""
+    token = AccessToken.objects.filter(user=user, public_id=token_id).first()
+    if token is None:
         raise ServiceError("not_found", _("No such token."), status=404)
+    token.delete()
+    signouts.token_ended(user=user, digest=token.digest)

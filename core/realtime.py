@@ -2,18 +2,23 @@
 
 The web UI is known by its session cookie. A native app sends {"type": "auth", "token": ...} as its
 first frame (tokens never travel in URLs) and is answered {"type": "auth.ok"}, or the socket is
-closed with code 4401. Features send events to `user_group(user)` with type "event.forward" and either
-`event` (a dict, encoded here) or `text` (the event already encoded as JSON, sent as is).
+closed with code 4401. When that token or session ends (accounts/signouts.py), the socket is closed with
+4401 too, on whichever process holds it (`end_sockets`). Features send events to `user_group(user)` with
+type "event.forward" and either `event` (a dict, encoded here) or `text` (the event already encoded as JSON,
+sent as is).
 """
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
 import secrets
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +51,29 @@ class Credential:
 
     token_digest: str | None = None
     session_key: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What names this credential where it travels (the channel layer, to every process): a digest, never the
+        session's key itself, which would sign anyone who read it in."""
+        kind, value = ("token", self.token_digest) if self.token_digest is not None else ("session", self.session_key)
+        return hashlib.sha256(f"same.socket.{kind}:{value}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Credentials of one person that ended: their sockets signed in with one of `keys` (`Credential.key`), and
+    with `sessions` (`tokens`) every socket of theirs signed in with a session (a token), are closed with 4401."""
+
+    person: str  # public id
+    keys: tuple[str, ...] = ()
+    sessions: bool = False
+    tokens: bool = False
+
+    def covers(self, credential: Credential) -> bool:
+        if credential.token_digest is not None:
+            return self.tokens or credential.key in self.keys
+        return self.sessions or credential.key in self.keys
 
 
 class SignedOut(Exception):
@@ -175,6 +203,81 @@ async def send_to_people(public_ids: list[str], text: str) -> None:
         note_undelivered(public_ids)
 
 
+def end_sockets(ending: Ending) -> None:
+    """From a request's thread, after its commit: close every socket the ended credentials signed in, on every
+    process, with 4401; from then on they hear nothing. Handed to the event loop in order with `publish`'s events,
+    and this process's sockets ended before any goes out through Redis: in this process an event published after
+    this never reaches those sockets, whichever the layer. On other processes the ending and a later event are two
+    messages through Redis, which may cross: such an event can reach a socket there just before it closes."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    loop = _serving_loop
+    running = loop is not None and not loop.is_closed() and loop.is_running()
+    if isinstance(layer, InMemoryChannelLayer):
+        if running:  # no loop: this process serves no socket
+            assert loop is not None
+            loop.call_soon_threadsafe(_end_local, ending)
+        return
+    if running:
+        assert loop is not None
+        asyncio.run_coroutine_threadsafe(_announce_ending(ending), loop).add_done_callback(_log_failure)
+    else:
+        async_to_sync(_announce_ending)(ending)
+
+
+async def _announce_ending(ending: Ending) -> None:
+    """Closes this process's sockets of the ending at once, in order with the events `send_to_people` hands them,
+    then one message to every other process's hub, which closes the sockets it holds (`_end_local`)."""
+    _end_local(ending)
+    try:
+        await get_channel_layer().group_send(
+            PEOPLE_GROUP, {"type": "credentials.ended", **asdict(ending), "from": process_origin()}
+        )
+    except LAYER_ERRORS as error:
+        # Those sockets keep hearing their person's events until they reconnect or send (which reads the
+        # credential again); said loudly, as a lost sign-out is not a lost notification.
+        logger.error("sockets of an ended credential were not closed (%s): the channel layer is away", error)
+
+
+# The endings this process heard lately, each with when: a socket signing in while its credential ended (read
+# valid, registered after the ending arrived) is closed as it registers.
+_endings: deque[tuple[float, Ending]] = deque(maxlen=10_000)
+ENDINGS_KEPT = 30.0  # seconds: far longer than a socket takes to sign in
+
+
+def _end_local(ending: Ending) -> None:
+    now = time.monotonic()
+    while _endings and _endings[0][0] < now - ENDINGS_KEPT:
+        _endings.popleft()
+    _endings.append((now, ending))
+    for consumer in tuple(_sockets.get(ending.person, ())):
+        if ending.covers(consumer.credential):
+            consumer.end()
+
+
+def _ended_meanwhile(public_id: str, credential: Credential, since: float) -> bool:
+    """Whether this credential ended while its socket signed in (after `since`), or ended at all lately: a token or
+    a session that ended never comes back, so a socket signed in with one was read just before it ended."""
+    key = credential.key
+    for at, ending in _endings:
+        if ending.person == public_id and (key in ending.keys or (at >= since and ending.covers(credential))):
+            return True
+    return False
+
+
+def _ending_from(message: dict[str, Any]) -> Ending | None:
+    person, keys = message.get("person"), message.get("keys")
+    if not isinstance(person, str) or not isinstance(keys, list | tuple):
+        return None
+    return Ending(
+        person=person,
+        keys=tuple(str(key) for key in keys),
+        sessions=message.get("sessions") is True,
+        tokens=message.get("tokens") is True,
+    )
+
+
 async def _tell_people(public_ids: list[str], text: str) -> None:
     """One event to these people's sockets on every process, through the hubs; raises while the layer is away."""
     await get_channel_layer().group_send(PEOPLE_GROUP, {"type": "people.forward", "text": text, "to": public_ids})
@@ -188,6 +291,14 @@ async def resync_local_sockets(since: datetime) -> set[str]:
         for consumer in tuple(_sockets.get(public_id, ())):
             consumer.push(event)
     return set(events)
+
+
+def _forget(public_id: str, consumer: "LiveConsumer") -> None:
+    mine = _sockets.get(public_id)
+    if mine is not None:
+        mine.discard(consumer)
+        if not mine:
+            del _sockets[public_id]
 
 
 def _push_local(public_ids: list[str], text: str) -> None:
@@ -240,15 +351,20 @@ async def _listen(layer: Any, channel: str) -> None:
             continue  # sent from here: `send_to_people` handed it to this process's sockets already
         if message.get("type") == "people.forward" and isinstance(to, list) and isinstance(text, str):
             _push_local(to, text)
+        elif message.get("type") == "credentials.ended" and (ending := _ending_from(message)) is not None:
+            _end_local(ending)
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     user: User | None = None
     credential = Credential()
-    _outbox: "asyncio.Queue[str] | None" = None
+    _since = 0.0  # when it began to sign in (time.monotonic)
+    ended = False  # its credential ended: it hears nothing more, and closes once what it is writing is written
+    _outbox: "asyncio.Queue[str | None] | None" = None  # None in it: its credential ended; close with 4401
     _writer: "asyncio.Task[None] | None" = None
 
     async def connect(self) -> None:
+        self._since = time.monotonic()
         await self.accept()
         user = self.scope.get("user")
         if user is not None and user.is_authenticated:
@@ -277,6 +393,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self._outbox.put_nowait(json.dumps({"type": "auth.ok", "username": user.username}))
         _sockets.setdefault(user.public_id, set()).add(self)
         self._writer = asyncio.create_task(self._write_outbox())
+        if _ended_meanwhile(user.public_id, self.credential, self._since):
+            self.end()
 
     def push(self, text: str) -> None:
         """Queue an encoded event for this socket, in order, without waiting for it to be written."""
@@ -290,7 +408,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self._loop.call_soon_threadsafe(self._enqueue, text)
 
     def _enqueue(self, text: str) -> None:
-        if self._outbox is None:
+        if self._outbox is None or self.ended:
             return
         try:
             self._outbox.put_nowait(text)
@@ -302,11 +420,31 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         while True:
             text = await self._outbox.get()
             try:
+                if text is None:
+                    await self.close(code=CLOSE_UNAUTHORIZED)
+                    return
                 await self.send(text_data=text)
             except OSError:  # the client went away; disconnect() follows
                 return
 
+    def end(self) -> None:
+        """Its credential ended (a token revoked, a session signed out, the account deleted): from now on no event
+        reaches it, the events still waiting are dropped, and it is closed with 4401 once the event being written,
+        if any, is written. On the event loop's thread."""
+        if self.ended or self.user is None:
+            return
+        self.ended = True
+        _forget(self.user.public_id, self)
+        outbox = self._outbox
+        if outbox is None:
+            return
+        while not outbox.empty():
+            outbox.get_nowait()
+        outbox.put_nowait(None)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if self.ended:  # closing: what it says now is not acted on
+            return
         # What the socket says back (errors) is in the person's language, as pages and the API are.
         language = self.user.language if self.user is not None else None
         with translation.override(language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE):
@@ -320,6 +458,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if self.user is None:
             token = content.get("token")
             if kind == "auth" and isinstance(token, str):
+                self._since = time.monotonic()
                 user = await database_sync_to_async(token_authenticate)(secret=token)
                 if user is not None:
                     self.credential = Credential(token_digest=bearer_digest(token))
@@ -339,9 +478,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         try:
             events = await handler(self.user, content, self.credential)
         except SignedOut:
-            await self.close(code=CLOSE_UNAUTHORIZED)
+            self.end()
             return
         except ServiceError as error:
+            if self.ended:  # its credential ended while the frame was read: the answer is not its any more
+                return
             # A recoverable mistake: say so, and keep the socket open. The frame's client_id, if it had one, says
             # which of the client's frames it answers.
             answer: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message, "frame": kind}
@@ -350,6 +491,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if isinstance(content.get("client_id"), str):
                 answer["client_id"] = content["client_id"]
             await self.send_json(answer)
+            return
+        if self.ended:
             return
         try:
             for event in events:
@@ -364,11 +507,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.user is not None:
-            mine = _sockets.get(self.user.public_id)
-            if mine is not None:
-                mine.discard(self)
-                if not mine:
-                    del _sockets[self.user.public_id]
+            _forget(self.user.public_id, self)
             if self._writer is not None:
                 self._writer.cancel()
             self._outbox = None
@@ -379,6 +518,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def event_forward(self, event: dict[str, Any]) -> None:
         """An event for this person: `text`, JSON encoded once by the sender for every socket, or `event`, a dict."""
+        if self.ended:
+            return
         text = event.get("text")
         if isinstance(text, str):
             await self.send(text_data=text)

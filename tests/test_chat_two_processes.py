@@ -1,4 +1,5 @@
-"""Two real server processes share events through Redis: a message sent to A reaches a socket on B."""
+"""Two real server processes share events through Redis: a message sent to A reaches a socket on B, and a token
+revoked on A closes its socket on B."""
 
 import asyncio
 import json
@@ -25,10 +26,28 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+_handed_out: set[int] = set()
+
+
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port no one listens on: the system's choice, or on a shared machine one of SAME_TEST_PORTS ("8700-8749"),
+    each parallel test worker from its own ten (one worker's server may not listen yet when another looks)."""
+    low, _sep, high = os.environ.get("SAME_TEST_PORTS", "").partition("-")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    first = int(low) + 10 * (int(worker) if worker.isdigit() else 0) if low.isdigit() else 0
+    candidates = range(first, int(high) + 1) if low.isdigit() and high.isdigit() else range(1)
+    for port in candidates:
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            chosen = int(probe.getsockname()[1])
+        _handed_out.add(chosen)
+        return chosen
+    raise AssertionError(f"no free port in SAME_TEST_PORTS={os.environ.get('SAME_TEST_PORTS')}")
 
 
 def _database_url() -> str:
@@ -118,6 +137,65 @@ def test_a_message_sent_to_one_process_reaches_a_socket_on_the_other(tmp_path):
         assert event["type"] == "message.new"
         assert event["message"]["text"] == "through Redis"
         assert event["seq"] == 2
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+def test_a_token_revoked_on_one_process_closes_its_socket_on_the_other(tmp_path):
+    """Ensure that revoking a token through process A's API closes the socket it signed in on process B with 4401,
+    and that socket hears nothing more, while the same person's socket of another token on B hears the next
+    message (sent through A)."""
+    if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
+        pytest.skip("needs PostgreSQL and Redis (the CI's second pass): both processes must share them")
+    author, knocker = make_user(username="author"), make_user(username="knocker")
+    channel = make_channel(name="Insomnia", host=author)
+    post = post_create_text(author=author, channel=channel, text="awake")
+    conversation, _sent = conversation_knock(sender=knocker, post=post, text="hi", client_id="k1")
+    phone = token_issue(login="author", password=PASSWORD, client_ip="x")
+    laptop = token_issue(login="author", password=PASSWORD, client_ip="x").secret
+    knocker_token = token_issue(login="knocker", password=PASSWORD, client_ip="x").secret
+    port_a, port_b = _free_port(), _free_port()
+    servers = [_start(port_a, tmp_path / "a"), _start(port_b, tmp_path / "b")]
+
+    def call_a(method: str, path: str, token: str, body: dict | None = None) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port_a}/api/v1{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+
+    try:
+        _wait_up(port_a)
+        _wait_up(port_b)
+
+        async def signed_in(token: str) -> websockets.ClientConnection:
+            ws = await websockets.connect(f"ws://127.0.0.1:{port_b}/ws/", origin=f"http://127.0.0.1:{port_b}")  # type: ignore[arg-type]
+            await ws.send(json.dumps({"type": "auth", "token": token}))
+            assert json.loads(await ws.recv())["type"] == "auth.ok"
+            return ws
+
+        async def scenario() -> tuple[int | None, dict]:
+            phone_ws, laptop_ws = await signed_in(phone.secret), await signed_in(laptop)
+            try:
+                assert await asyncio.to_thread(call_a, "DELETE", f"/me/tokens/{phone.token.public_id}", laptop) == 204
+                with pytest.raises(websockets.ConnectionClosed):
+                    await asyncio.wait_for(phone_ws.recv(), timeout=10)  # closed before any event reached it
+                path = f"/conversations/{conversation.public_id}/messages"
+                sent = {"text": "after the revoke", "client_id": "k2"}
+                assert await asyncio.to_thread(call_a, "POST", path, knocker_token, sent) == 201
+                return phone_ws.close_code, json.loads(await asyncio.wait_for(laptop_ws.recv(), timeout=10))
+            finally:
+                await phone_ws.close()
+                await laptop_ws.close()
+
+        close_code, event = asyncio.run(scenario())
+        assert close_code == 4401
+        assert (event["type"], event["message"]["text"]) == ("message.new", "after the revoke")
     finally:
         for server in servers:
             server.terminate()

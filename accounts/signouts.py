@@ -1,0 +1,72 @@
+"""Signing out: when a credential ends, the sockets it signed in stop hearing their person's events.
+
+A socket is signed in with a bearer token or a web session (core.realtime.Credential) and carries every event
+for its person — private messages among them — until it closes. Whatever ends a credential says so here: a token
+revoked, a session signed out, every session at a password change (their hash is stale), everything at a
+password reset or when the account is deleted. Once the ending is committed, every socket it signed in, on every
+server process, is closed with 4401 and hears nothing more (core.realtime.end_sockets).
+
+A suspension ends nothing: the suspended still read their conversations (accounts/suspension.py). A session that
+expires ends nothing here either: its socket lives until it closes or sends (a `send` reads the session again).
+"""
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from .models import User
+
+
+def token_ended(*, user: User, digest: str) -> None:
+    """The token whose digest (`AccessToken.digest`) is `digest` was revoked."""
+    _announce(user, token_digest=digest)
+
+
+def session_ended(*, user: User, session_key: str) -> None:
+    """The session with this key was signed out."""
+    _announce(user, session_key=session_key)
+
+
+def sessions_ended(*, user: User) -> None:
+    """Every session of `user` ended (the password changed: the session they changed it in goes on under a new
+    key, its socket reconnects with it); their apps' tokens go on."""
+    _announce(user, sessions=True)
+
+
+def everything_ended(*, user: User) -> None:
+    """Every session and every token of `user` ended: their password was reset, or the account deleted."""
+    _announce(user, sessions=True, tokens=True)
+
+
+def _announce(
+    user: User,
+    *,
+    token_digest: str | None = None,
+    session_key: str | None = None,
+    sessions: bool = False,
+    tokens: bool = False,
+) -> None:
+    person = user.public_id
+
+    def close() -> None:
+        # Imported here: core.realtime imports accounts.services (the socket's sign-in), which calls this module.
+        from core.realtime import Credential, Ending, end_sockets
+
+        keys: tuple[str, ...] = ()
+        if token_digest or session_key:
+            keys = (Credential(token_digest=token_digest, session_key=session_key).key,)
+        end_sockets(Ending(person=person, keys=keys, sessions=sessions, tokens=tokens))
+
+    transaction.on_commit(close)
+
+
+@receiver(user_logged_out)
+def _logged_out(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
+    """Every sign-out from a page (the logout button, the admin's, a deleted account's) ends its session: Django
+    sends this before it flushes the session, while its key is still known."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if user is not None and session_key:
+        session_ended(user=user, session_key=session_key)

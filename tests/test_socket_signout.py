@@ -1,0 +1,254 @@
+"""A socket stops hearing its person's events once the credential it signed in with ends (accounts/signouts.py):
+a token revoked, a session signed out, a password changed or reset, the account deleted. It is closed with 4401
+at once, on every process (with REDIS_URL, through Redis), and another credential's sockets go on."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from accounts.models import AccessToken, User
+from accounts.services import token_issue
+from chat import services as chat_services
+from chat.models import Conversation, Participant
+from core import realtime
+from same.asgi import application
+from tests.factories import PASSWORD, make_user
+from tests.test_permission_matrix_ws import HOST, _session_cookie
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+CLOSED = {"type": "websocket.close", "code": 4401}
+
+
+def _pair() -> tuple[Conversation, User, User]:
+    ana, ben = make_user(username="ana"), make_user(username="ben")
+    conversation = Conversation.objects.create(kind="direct", state="active", started_by=ana)
+    Participant.objects.bulk_create([Participant(conversation=conversation, user=u) for u in (ana, ben)])
+    return conversation, ana, ben
+
+
+async def _token_socket(user: User) -> tuple[WebsocketCommunicator, str, str]:
+    """A socket signed in with a token of its own: the socket, the token's secret and its public id."""
+    issued = await database_sync_to_async(token_issue)(login=user.username, password=PASSWORD, client_ip="x")
+    ws = WebsocketCommunicator(application, "/ws/", headers=HOST)
+    assert (await ws.connect())[0]
+    await ws.send_json_to({"type": "auth", "token": issued.secret})
+    assert (await ws.receive_json_from(timeout=5))["type"] == "auth.ok"
+    return ws, issued.secret, issued.token.public_id
+
+
+async def _session_socket(user: User) -> tuple[WebsocketCommunicator, str]:
+    """A socket signed in with a web session of its own: the socket and the session's key."""
+    key = await database_sync_to_async(_session_cookie)(user)
+    ws = WebsocketCommunicator(application, "/ws/", headers=[*HOST, (b"cookie", f"sessionid={key}".encode())])
+    assert (await ws.connect())[0]
+    assert (await ws.receive_json_from(timeout=5))["type"] == "auth.ok"
+    return ws, key
+
+
+def _browser(session_key: str) -> Client:
+    client = Client()
+    client.cookies["sessionid"] = session_key
+    return client
+
+
+async def _ben_says(conversation: Conversation, ben: User, text: str) -> None:
+    await database_sync_to_async(chat_services.message_send)(
+        sender=ben, conversation=conversation, text=text, client_id=text
+    )
+
+
+async def _hears(ws: WebsocketCommunicator, text: str) -> None:
+    event = await ws.receive_json_from(timeout=5)
+    assert (event["type"], event["message"]["text"]) == ("message.new", text)
+
+
+@pytest.mark.parametrize("door", ["api", "web"])
+async def test_revoking_a_token_closes_its_sockets_and_only_theirs(door):
+    """Ensure that revoking a token (the API's DELETE /me/tokens/{id}, or the page's "sign out of that app") closes
+    the socket it signed in with 4401 and that socket hears nothing of a message sent afterwards, while a socket of
+    the same person signed in with another token stays open and hears it."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    phone, _secret, phone_token = await _token_socket(ana)
+    laptop, laptop_secret, _id = await _token_socket(ana)
+
+    def revoke() -> int:
+        if door == "api":
+            return (
+                Client()
+                .delete(f"/api/v1/me/tokens/{phone_token}", HTTP_AUTHORIZATION=f"Bearer {laptop_secret}")
+                .status_code
+            )
+        client = Client()
+        client.force_login(ana)
+        return client.post(f"/me/apps/{phone_token}/sign-out").status_code
+
+    assert await database_sync_to_async(revoke)() == (204 if door == "api" else 302)
+    assert await phone.receive_output(timeout=5) == CLOSED
+    await _ben_says(conversation, ben, "after the revoke")
+    await _hears(laptop, "after the revoke")
+    assert await phone.receive_nothing(timeout=0.3)
+    await phone.disconnect()
+    await laptop.disconnect()
+
+
+async def test_a_message_sent_right_after_the_revoke_never_reaches_its_socket():
+    """Ensure that, in one process (whichever the layer), a message sent the moment the revoke answered — before its socket's close was
+    even read — reaches the other token's socket and not the revoked one: the revoked socket's only output is
+    its close."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    phone, _secret, phone_token = await _token_socket(ana)
+    laptop, laptop_secret, _id = await _token_socket(ana)
+
+    def revoke_then_send() -> int:
+        status = (
+            Client()
+            .delete(f"/api/v1/me/tokens/{phone_token}", HTTP_AUTHORIZATION=f"Bearer {laptop_secret}")
+            .status_code
+        )
+        chat_services.message_send(sender=ben, conversation=conversation, text="right after", client_id="r")
+        return status
+
+    assert await database_sync_to_async(revoke_then_send)() == 204
+    await _hears(laptop, "right after")
+    assert await phone.receive_output(timeout=5) == CLOSED
+    assert await phone.receive_nothing(timeout=0.3)
+    await phone.disconnect()
+    await laptop.disconnect()
+
+
+async def test_a_failed_revoke_closes_nothing():
+    """Ensure that revoking a token that is not yours (here: an id that doesn't exist) answers 404 and closes no
+    socket."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    phone, secret, _id = await _token_socket(ana)
+    answer = await database_sync_to_async(Client().delete)(
+        "/api/v1/me/tokens/no-such-token", HTTP_AUTHORIZATION=f"Bearer {secret}"
+    )
+    assert answer.status_code == 404
+    await _ben_says(conversation, ben, "still here")
+    await _hears(phone, "still here")
+    await phone.disconnect()
+
+
+async def test_signing_out_of_the_web_closes_that_sessions_socket_only():
+    """Ensure that the web's logout closes the socket its session signed in (4401), which then hears nothing, while
+    the same person's socket of another session and their app's socket stay open and hear the next message."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    shared_phone, shared_key = await _session_socket(ana)
+    home, _home_key = await _session_socket(ana)
+    app, _secret, _id = await _token_socket(ana)
+
+    answer = await database_sync_to_async(_browser(shared_key).post)("/logout")
+    assert answer.status_code == 302
+    assert await shared_phone.receive_output(timeout=5) == CLOSED
+    await _ben_says(conversation, ben, "private")
+    await _hears(home, "private")
+    await _hears(app, "private")
+    assert await shared_phone.receive_nothing(timeout=0.3)
+    for ws in (shared_phone, home, app):
+        await ws.disconnect()
+
+
+async def test_a_password_change_closes_every_session_socket_and_keeps_the_apps():
+    """Ensure that changing the password on the web closes every socket signed in with a session of that person
+    (their sessions are stale: the one the change was made in goes on under a new key, and its page reconnects),
+    while the apps' token sockets stay open and hear the next message."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    here, here_key = await _session_socket(ana)
+    elsewhere, _key = await _session_socket(ana)
+    app, _secret, _id = await _token_socket(ana)
+    answer = await database_sync_to_async(_browser(here_key).post)(
+        "/me/password", {"old_password": PASSWORD, "new_password": "another calm river at dusk"}
+    )
+    assert answer.status_code == 302
+    assert await here.receive_output(timeout=5) == CLOSED
+    assert await elsewhere.receive_output(timeout=5) == CLOSED
+    await _ben_says(conversation, ben, "new password")
+    await _hears(app, "new password")
+    for ws in (here, elsewhere, app):
+        assert await ws.receive_nothing(timeout=0.2)
+        await ws.disconnect()
+
+
+async def test_a_wrong_password_closes_nothing():
+    """Ensure that a refused password change (the old password wrong) leaves every socket open."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    here, here_key = await _session_socket(ana)
+    answer = await database_sync_to_async(_browser(here_key).post)(
+        "/me/password", {"old_password": "not it at all", "new_password": "another calm river at dusk"}
+    )
+    assert answer.status_code == 400
+    await _ben_says(conversation, ben, "same password")
+    await _hears(here, "same password")
+    await here.disconnect()
+
+
+async def test_deleting_the_account_closes_all_its_sockets_and_no_one_elses():
+    """Ensure that deleting the account (on the web) closes every socket of that person — sessions and tokens,
+    the page's own included — with 4401, and the other person's socket stays open."""
+    _conversation, ana, ben = await database_sync_to_async(_pair)()
+    page, page_key = await _session_socket(ana)
+    other_session, _key = await _session_socket(ana)
+    app, _secret, _id = await _token_socket(ana)
+    bens, _ben_secret, _ben_id = await _token_socket(ben)
+    answer = await database_sync_to_async(_browser(page_key).post)("/me/delete", {"password": PASSWORD})
+    assert answer.status_code == 200
+    assert not await database_sync_to_async(User.objects.filter(username="ana").exists)()
+    for ws in (page, other_session, app):
+        assert await ws.receive_output(timeout=5) == CLOSED
+    await bens.send_json_to({"type": "ping"})
+    assert await bens.receive_json_from(timeout=5) == {"type": "pong"}
+    for ws in (page, other_session, app, bens):
+        await ws.disconnect()
+
+
+async def test_a_password_reset_closes_every_socket_of_that_person():
+    """Ensure that a password reset (from the inbox's link) ends every session and token: all sockets close."""
+    _conversation, ana, _ben = await database_sync_to_async(_pair)()
+    page, _key = await _session_socket(ana)
+    app, _secret, _id = await _token_socket(ana)
+
+    def reset() -> None:
+        from accounts.services import password_reset_confirm
+        from accounts.tokens import password_reset_tokens
+
+        password_reset_confirm(
+            token=f"{ana.public_id}.{password_reset_tokens.make_token(ana)}", new_password="another calm river"
+        )
+
+    await database_sync_to_async(reset)()
+    assert await page.receive_output(timeout=5) == CLOSED
+    assert await app.receive_output(timeout=5) == CLOSED
+    assert not await database_sync_to_async(AccessToken.objects.filter(user=ana).exists)()
+    await page.disconnect()
+    await app.disconnect()
+
+
+async def test_a_socket_signing_in_as_its_credential_ends_is_closed_as_it_registers():
+    """Ensure that a socket whose session was read valid just before it ended — the ending heard while the socket
+    was still signing in — is closed with 4401 before it hears anything, and one of another session is not."""
+    _conversation, ana, _ben = await database_sync_to_async(_pair)()
+    doomed = await database_sync_to_async(_session_cookie)(ana)
+    realtime._end_local(realtime.Ending(person=ana.public_id, keys=(realtime.Credential(session_key=doomed).key,)))
+    ws = WebsocketCommunicator(application, "/ws/", headers=[*HOST, (b"cookie", f"sessionid={doomed}".encode())])
+    assert (await ws.connect())[0]
+    assert await ws.receive_output(timeout=5) == CLOSED
+    await ws.disconnect()
+    fine, _key = await _session_socket(ana)
+    await fine.send_json_to({"type": "ping"})
+    assert await fine.receive_json_from(timeout=5) == {"type": "pong"}
+    await fine.disconnect()
+
+
+async def test_what_travels_names_no_session_key():
+    """Ensure that the ending's message (to every process, through the channel layer) names the credential by a
+    digest: neither the session's key nor the token's digest appears in it."""
+    ending = realtime.Ending(person="p", keys=(realtime.Credential(session_key="abc123session").key,))
+    wire = json.dumps({"type": "credentials.ended", **ending.__dict__})
+    assert "abc123session" not in wire
+    assert realtime.Credential(token_digest="d" * 64).key != "d" * 64
+    assert realtime._ending_from(json.loads(wire)) == ending
