@@ -1,8 +1,10 @@
 import "./stickers.js"; // tap a sticker to hear it
 
-// A conversation, live: messages arrive over the WebSocket, are sent through the API with a
-// client_id (so a resend after a drop never doubles), and after a reconnect the page asks for
-// everything after the last number it holds. Typed while offline? It goes when the line is back.
+// A conversation, live: messages arrive over the WebSocket and go out over it too (a `send` frame), or through
+// the API when the socket is down, drops before it answers or says nothing for a few seconds: with the same
+// client_id either way, so a message is never lost and never stored twice. Photos and voice go through the API.
+// After a reconnect the page asks for everything after the last number it holds. Typed while offline? It goes
+// when the line is back.
 
 // Strings come from Django's JavaScript catalog (/jsi18n/, loaded before this module); English without it.
 const gettext = globalThis.gettext ?? ((text) => text);
@@ -37,8 +39,11 @@ const recordingLine = document.getElementById("recording");
 const recordingTime = document.getElementById("recording-time");
 const composerError = document.getElementById("composer-error");
 const VOICE_LIMIT_MS = 60_000;
-const outbox = []; // {clientId, json} or {clientId, form}: what to POST, kept until the server has it
+const outbox = []; // {clientId, json} or {clientId, form}: what to send, kept until the server has it
+const SOCKET_ANSWER_MS = 5000; // a `send` frame unanswered this long goes through the API instead
+const answers = new Map(); // client_id → what takes the answer to the `send` frame now in flight
 let socket = null;
+let signedIn = false; // the socket said auth.ok: it takes `send` frames
 let retry = 0;
 let typingTimer = null;
 let lastTypingSent = 0;
@@ -319,10 +324,74 @@ async function post(next) {
   });
 }
 
+// Through the API: {message} once stored (or a resend's first message), {refusal} with the API's error body.
+// Throws when the line is down.
+async function overHttp(next) {
+  const response = await post(next);
+  const body = await response.json().catch(() => ({}));
+  return response.ok ? { message: body } : { refusal: body };
+}
+
+// Through the socket: {message} for a `sent`, {refusal} for an `error` frame carrying this client_id, or null
+// when the socket closes first or nothing comes within SOCKET_ANSWER_MS (the frame may or may not have been
+// stored: the API, asked with the same client_id, stores it or answers the message stored).
+function overSocket(next) {
+  return new Promise((resolve) => {
+    const done = (outcome) => {
+      clearTimeout(timer);
+      answers.delete(next.clientId);
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => done(null), SOCKET_ANSWER_MS);
+    answers.set(next.clientId, done);
+    try {
+      socket.send(JSON.stringify({ type: "send", conversation_id: conversationId, ...next.json }));
+    } catch {
+      done(null);
+    }
+  });
+}
+
+// Whichever door: the socket when it is open and the message carries no file, else (or when it fails) the API.
+async function deliver(next) {
+  if (next.json && signedIn && socket?.readyState === WebSocket.OPEN) {
+    const outcome = await overSocket(next);
+    if (outcome) return outcome;
+  }
+  return overHttp(next);
+}
+
+// What the person sees of a refusal, whichever door said it: a field's own message when there is one (a
+// message too long), else the refusal's.
+function refusalText(body) {
+  const fieldMessage = Object.values(body.fields ?? {}).flat()[0];
+  return fieldMessage || body.message || gettext("Not sent. Try again.");
+}
+
+// Not sent: the reason next to the composer. Typed words go back into the composer (unless something new was
+// typed meanwhile) to be changed and sent again, and their bubble goes; anything else stays as a bubble marked
+// as not sent.
+function refused(next, body) {
+  const reason = refusalText(body);
+  showError(reason);
+  const pending = document.getElementById(`pending-${next.clientId}`);
+  const typed = next.json?.text;
+  if (typed && !next.json.sticker_id && !input.value.trim()) {
+    input.value = typed;
+    syncComposer();
+    pending?.remove();
+    return;
+  }
+  if (pending) {
+    pending.classList.add("failed");
+    pending.querySelector(".bubble-time").textContent = reason;
+  }
+}
+
 let flushing = false;
 
 async function flush() {
-  // One sender at a time: a retry timer and the browser's "online" may both call this.
+  // One sender at a time: a retry timer, the socket's auth.ok and the browser's "online" may all call this.
   if (flushing) return;
   flushing = true;
   try {
@@ -335,9 +404,9 @@ async function flush() {
 async function sendAll() {
   while (outbox.length) {
     const next = outbox[0];
-    let response;
+    let outcome;
     try {
-      response = await post(next);
+      outcome = await deliver(next);
     } catch {
       // Offline: keep it, and try again soon (or as soon as the browser says the line is back).
       connectionLine.hidden = false;
@@ -346,17 +415,11 @@ async function sendAll() {
     }
     connectionLine.hidden = socket?.readyState === WebSocket.OPEN;
     outbox.shift();
-    const body = await response.json().catch(() => ({}));
-    if (response.ok) {
+    if (outcome.message) {
       showError("");
-      add(body);
+      add(outcome.message); // as any stored message: its pending bubble goes, the message's echo is not shown twice
     } else {
-      const pending = document.getElementById(`pending-${next.clientId}`);
-      if (pending) {
-        pending.classList.add("failed");
-        pending.querySelector(".bubble-time").textContent = body.message || "Not sent";
-      }
-      showError(body.message || gettext("Not sent. Try again."));
+      refused(next, outcome.refusal);
     }
   }
 }
@@ -385,6 +448,7 @@ function connect() {
   socket.addEventListener("message", (event) => {
     const data = JSON.parse(event.data);
     if (data.type === "auth.ok") {
+      signedIn = true;
       retry = 0;
       connectionLine.hidden = true;
       asking = 0; // an answer to the last socket's resume is gone with it
@@ -401,6 +465,10 @@ function connect() {
         need = Math.max(need, newest[conversationId]);
         resume();
       }
+    } else if (data.type === "sent" && answers.has(data.message?.client_id)) {
+      answers.get(data.message.client_id)({ message: data.message });
+    } else if (data.type === "error" && data.frame === "send" && answers.has(data.client_id)) {
+      answers.get(data.client_id)({ refusal: data });
     } else if (data.type === "resume.done" && data.conversation_id === conversationId) {
       resumeDone(data);
     } else if (data.type === "message.new" && data.conversation_id === conversationId) {
@@ -425,6 +493,8 @@ function connect() {
     }
   });
   socket.addEventListener("close", () => {
+    signedIn = false;
+    for (const done of [...answers.values()]) done(null); // unanswered: the API takes them, same client_id
     connectionLine.hidden = false;
     retry = Math.min(retry + 1, 6);
     setTimeout(connect, 300 * 2 ** retry);
