@@ -74,7 +74,7 @@ def _attach_side_rows(posts: list[Post], joined: frozenset[str] = frozenset()) -
         ids = [post.pk for post in posts if post.kind == kind]
         found = {row.post_id: row for row in _rows_of_posts(related.related_model, ids)} if ids else {}
         for post in posts:
-            row = found.get(post.pk)
+            row = found.get(post.pk) if found else None  # no pk read when none was found (a channel has one kind)
             related.set_cached_value(post, row)
             if row is not None:
                 related.field.set_cached_value(row, post)
