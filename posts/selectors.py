@@ -273,17 +273,23 @@ def _photos_column() -> str:
 
 
 def _photos_of(post: Post, value: Any) -> None:
-    """Give `post.images.all()` the photos of `_photos_column`'s value, in position order, each knowing its post: as
-    `_attach_photos` would have."""
+    """Give `post.images.all()` the photos of `_photos_column`'s value, in position order, as `_attach_photos` would
+    have — but a photo is not given its post back (`image.post` would be read from the database; nothing on the page
+    asks): see `_post_with_author`."""
     rows = json.loads(value) if isinstance(value, str) else (value or [])
     images = [rawsql.instance(PostImage, row) for row in rows]
-    found = sorted((image for image in images if image is not None), key=lambda image: image.position)
-    _hand_out([post], "images", PostImage, PostImage.post.field, {post.pk: found})
+    _prefetched(post, "images", PostImage, sorted((i for i in images if i is not None), key=lambda i: i.position))
 
 
 def _post_with_author(row: tuple[Any, ...], channel: Channel, *, kind: str = "", same: bool = False) -> Post:
     """A row of `_channel_posts_sql` as the post, its author and channel cached on it, and what else the query
-    brought (`kind`, `same`: as the query was written) put where `decorate_posts` would have put it."""
+    brought (`kind`, `same`: as the query was written) put where `decorate_posts` would have put it.
+
+    The post's own rows (its song, film or punch, its photos) are not given the post back (`movie.post` would be read
+    from the database; the page never asks): a post and its rows pointing at each other are a reference cycle, left
+    to the garbage collector rather than freed with the response — 20 posts and ~60 rows a page, each with a Django
+    ModelState, whose finalizer (`__del__`, Django 6.1) makes collecting them dear: ~0.5 ms a collection, one every
+    four pages (docs/performance.md)."""
     post = rawsql.instance(Post, row, 1)
     assert post is not None
     at = 1 + rawsql.width(Post)
@@ -297,8 +303,6 @@ def _post_with_author(row: tuple[Any, ...], channel: Channel, *, kind: str = "",
         found = rawsql.instance(side, row, at)
         at += rawsql.width(side)
         related.set_cached_value(post, found)
-        if found is not None:
-            related.field.set_cached_value(found, post)
         if side is Movie:
             tally = row[at : at + 2]
             at += 2

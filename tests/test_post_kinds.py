@@ -1,5 +1,7 @@
+import gc
 import re
 import threading
+import weakref
 from datetime import timedelta
 from pathlib import Path
 
@@ -333,6 +335,32 @@ def test_a_photo_channels_page_reads_its_photos_with_its_posts(client, media_roo
     assert shown == ["20", "21", "22"] * 20
 
 
+@pytest.mark.parametrize("kind", ["image", "movie"])
+def test_a_channel_pages_posts_and_their_rows_hold_no_cycle(kind, media_root):
+    """The channel page's posts, photos and films are freed when the page is done, not at the next collection: a post
+    and its rows do not point at each other (posts.selectors._post_with_author)."""
+    host, channel = channel_of(kind)
+    for i in range(3):
+        if kind == "image":
+            post_create_photos(author=host, channel=channel, images=[png(), png()])
+        else:
+            post_create_movie(author=host, channel=channel, title=f"Film {i % 2}", year=2001, rating=3)
+    gc.collect()
+    gc.disable()
+    try:
+        feed = selectors.channel_posts(viewer=host, channel=channel)
+        rows: list[object] = (
+            [image for post in feed.page.items for image in post.images.all()] if kind == "image" else []
+        )
+        rows += [post.movie for post in feed.page.items] if kind == "movie" else []
+        watched = [weakref.ref(thing) for thing in [*feed.page.items, *rows]]
+        assert len(watched) == (9 if kind == "image" else 6)
+        del feed, rows
+        assert [ref() for ref in watched] == [None] * len(watched)
+    finally:
+        gc.enable()
+
+
 def _tallies_equal_a_recount() -> None:
     counted = {
         (r["post__channel_id"], r["title_key"], r["year"] or 0): (r["n"], r["stars"])
@@ -446,7 +474,7 @@ def _shown(post: Post) -> tuple[object, ...]:
         getattr(post, "film_others", None),
         getattr(post, "film_average", None),
         [
-            ({f.attname: getattr(image, f.attname) for f in PostImage._meta.concrete_fields}, image.post is post)
+            {f.attname: getattr(image, f.attname) for f in PostImage._meta.concrete_fields}
             for image in post.images.all()
         ],
     )
