@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import ServiceError
 from core.forms import add_service_error
 from core.http import HtmxHttpRequest, signed_in_user
+from core.pages import render_page
 from moderation.selectors import channel_log, channel_reports
 from posts.composers import composer_for
 from posts.selectors import channel_posts
@@ -88,8 +89,8 @@ def channel(request: HtmxHttpRequest, public_id: str) -> HttpResponse:
     if found.kind == ChannelKind.PUNCH and getattr(found, "joined", False):
         context.update(punch_panel_context(viewer=viewer, channel=found))
     if request.htmx and request.GET.get("cursor"):
-        return render(request, "posts/_feed.html#post_rows", {**context, "more_url": request.path})
-    return render(request, "interests/channel.html", context)
+        return render_page(request, "posts/_feed.html#post_rows", {**context, "more_url": request.path})
+    return render_page(request, "interests/channel.html", context)
 
 
 @require_POST

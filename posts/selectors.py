@@ -1,8 +1,10 @@
 """Reads on posts: a channel's posts, Home, one post — each shaped once, here."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from django.db import connection
@@ -73,7 +75,7 @@ def _attach_side_rows(posts: list[Post], joined: frozenset[str] = frozenset()) -
         ids = [post.pk for post in posts if post.kind == kind]
         found = {row.post_id: row for row in _rows_of_posts(related.related_model, ids)} if ids else {}
         for post in posts:
-            row = found.get(post.pk)
+            row = found.get(post.pk) if found else None  # no pk read when none was found (a channel has one kind)
             related.set_cached_value(post, row)
             if row is not None:
                 related.field.set_cached_value(row, post)
@@ -172,11 +174,12 @@ def decorate_posts(posts: list[Post], viewer: User | None, *, joined: frozenset[
     """Fetch, for all cards at once, what they show beyond the row: the kind's own row, photos, poll
     options (and the viewer's choices), the film's standing in its channel, whether the viewer pressed
     *same*. A fixed number of queries per page, whatever its size. `joined`: what the page's own query already
-    brought — a side row's name ("movie": with the films' standings), "same" — which is not read again."""
+    brought — a side row's name ("movie": with the films' standings), "same", "images" — which is not read again."""
     _attach_side_rows(posts, joined)
     if "same" not in joined:
         _attach_same_by_me(posts, viewer)
-    _attach_photos(posts)
+    if "images" not in joined:
+        _attach_photos(posts)
     _attach_poll_options(posts, viewer)
     stats = film_stats(posts) if "movie" not in joined else {}
     now = timezone.now()
@@ -208,17 +211,24 @@ def _side_model(kind: str) -> Any:
     return getattr(Post, name).related.related_model if name else None
 
 
+# What a card shows of a post's author: the name. The channel page's query reads only these of the author's row (the
+# rest deferred, as `.only()` leaves them): 16 columns fewer to decode, 21 rows a page, and no one's email, password
+# hash or settings held for a page that shows their name.
+AUTHOR_FIELDS = ("id", "username")
+
+
 @cache
 def _channel_posts_sql(*, after: bool, with_pinned: bool, kind: str = "", same: bool = False) -> str:
     """The page of a channel's live unpinned posts newest first (bounded by the cursor's row when `after`),
     and on the first page the pinned post before them (`UNION ALL`; a channel has at most one), each with its
-    author (as select_related). The first column says which part a row comes from. Then, for a channel of
+    author (as select_related, its name only: `AUTHOR_FIELDS`). The first column says which part a row comes from. Then, for a channel of
     music, films, polls or punches, each post's row of that kind (LEFT JOIN: NULLs when it has none); for
     films, the film's tally in the channel (two columns, NULL without one); with `same`, whether the viewer
-    (the first parameter) pressed *same* on it. Each was a query of its own (~0.15–0.3 ms of CPU each, and a
+    (the first parameter) pressed *same* on it; for photos and punches, the post's photos (`_photos_column`). Each was
+    a query of its own (~0.15–0.3 ms of CPU each, and a
     round trip). The posts are chosen first and joined once: joining in each part of the UNION doubled
     PostgreSQL's planning (1.5 ms against 0.5 ms, at 1M posts)."""
-    columns = f"p.part, {rawsql.select_list(Post, 'p')}, {rawsql.select_list(User, 'u')}"
+    columns = f"p.part, {rawsql.select_list(Post, 'p')}, {rawsql.select_only(User, 'u', AUTHOR_FIELDS)}"
     joins = ""
     side = _side_model(kind)
     if side is not None:
@@ -233,6 +243,8 @@ def _channel_posts_sql(*, after: bool, with_pinned: bool, kind: str = "", same: 
     if same:
         same_sql = f"SELECT 1 FROM {Same._meta.db_table} m WHERE m.post_id = p.id AND m.user_id = %s"  # noqa: S608
         columns += f", EXISTS ({same_sql})"
+    if kind in PHOTO_KINDS:
+        columns += f", {_photos_column()}"
     live = "FROM posts_post q WHERE q.channel_id = %s AND q.removed_at IS NULL"
     page = (
         f"SELECT 1 AS part, q.* {live} AND q.pinned_at IS NULL"
@@ -249,14 +261,47 @@ def _channel_posts_sql(*, after: bool, with_pinned: bool, kind: str = "", same: 
     )
 
 
+def _photos_column() -> str:
+    """A post's photos as one column: a JSON array of each photo's row (its concrete fields in `select_list`'s order),
+    or NULL / `[]` without any (PostgreSQL's json_agg / SQLite's json_group_array), as text. A query of their own was a round
+    trip and ~0.25 ms of CPU on a page of photo cards. Unordered: `_photos_of` sorts them by position (SQLite 3.40
+    takes no ORDER BY inside an aggregate)."""
+    fields = rawsql.select_list(PostImage, "i")
+    table = PostImage._meta.db_table
+    if (
+        connection.vendor == "postgresql"
+    ):  # as text: psycopg's json loader reads bytes (json.loads then guesses their encoding)
+        return f"(SELECT json_agg(json_build_array({fields}))::text FROM {table} i WHERE i.post_id = p.id)"  # noqa: S608  (names from the model)
+    return f"(SELECT json_group_array(json_array({fields})) FROM {table} i WHERE i.post_id = p.id)"  # noqa: S608
+
+
+def _photos_of(post: Post, value: Any) -> None:
+    """Give `post.images.all()` the photos of `_photos_column`'s value, in position order, as `_attach_photos` would
+    have — but a photo is not given its post back (`image.post` would be read from the database; nothing on the page
+    asks): see `_post_with_author`."""
+    images = [image for row in (json.loads(value) if value else []) if (image := rawsql.instance(PostImage, row))]
+    if len(images) > 1:
+        images.sort(key=_position)
+    _prefetched(post, "images", PostImage, images)
+
+
+_position = attrgetter("position")
+
+
 def _post_with_author(row: tuple[Any, ...], channel: Channel, *, kind: str = "", same: bool = False) -> Post:
     """A row of `_channel_posts_sql` as the post, its author and channel cached on it, and what else the query
-    brought (`kind`, `same`: as the query was written) put where `decorate_posts` would have put it."""
+    brought (`kind`, `same`: as the query was written) put where `decorate_posts` would have put it.
+
+    The post's own rows (its song, film or punch, its photos) are not given the post back (`movie.post` would be read
+    from the database; the page never asks): a post and its rows pointing at each other are a reference cycle, left
+    to the garbage collector rather than freed with the response — 20 posts and ~60 rows a page, each with a Django
+    ModelState, whose finalizer (`__del__`, Django 6.1) makes collecting them dear: ~0.5 ms a collection, one every
+    four pages (docs/performance.md)."""
     post = rawsql.instance(Post, row, 1)
     assert post is not None
     at = 1 + rawsql.width(Post)
-    author = rawsql.instance(User, row, at)
-    at += rawsql.width(User)
+    author = rawsql.instance_of(User, AUTHOR_FIELDS, row, at)
+    at += len(AUTHOR_FIELDS)
     Post.author.field.set_cached_value(post, author)
     Post.channel.field.set_cached_value(post, channel)
     side = _side_model(kind)
@@ -265,8 +310,6 @@ def _post_with_author(row: tuple[Any, ...], channel: Channel, *, kind: str = "",
         found = rawsql.instance(side, row, at)
         at += rawsql.width(side)
         related.set_cached_value(post, found)
-        if found is not None:
-            related.field.set_cached_value(found, post)
         if side is Movie:
             tally = row[at : at + 2]
             at += 2
@@ -276,6 +319,9 @@ def _post_with_author(row: tuple[Any, ...], channel: Channel, *, kind: str = "",
                 )
     if same:
         post.same_by_me = bool(row[at])
+        at += 1
+    if kind in PHOTO_KINDS:
+        _photos_of(post, row[at])
     return post
 
 
@@ -284,11 +330,12 @@ def channel_posts(
 ) -> ChannelFeed:
     """A channel's posts, newest first; on the first page its pinned post leads. One hand-written query
     (core/rawsql.py: the ORM spent ~2 ms of CPU building the page's and the pinned post's queries, which
-    run in ~0.2 ms); each post is given `channel` rather than joining it (the same row 20 times over)."""
+    run in ~0.2 ms); each post is given `channel` rather than joining it (the same row 20 times over), and its author
+    with only the name read (`AUTHOR_FIELDS`)."""
     after = cursor_values(Post, ORDER, cursor) if cursor else []
     if channel.is_closed:  # as visible_posts: a closed channel's posts show nowhere
         return ChannelFeed(pinned=None, page=Page(items=[], next=None))
-    kind = channel.kind if channel.kind in SIDE_ROWS else ""
+    kind = channel.kind if channel.kind in SIDE_ROWS or channel.kind in PHOTO_KINDS else ""
     same = viewer is not None and viewer.is_authenticated
     params: list[Any] = [viewer.pk] if same and viewer is not None else []  # the *same* column's
     if not cursor:
@@ -309,8 +356,10 @@ def channel_posts(
     items, more = rows[:size], len(rows) > size
     page = Page(items=items, next=cursor_of(items[-1], ORDER) if more and items else None)
     joined = {"same"} if same else set()
-    if kind:
+    if kind in SIDE_ROWS:
         joined.add(SIDE_ROWS[kind])
+    if kind in PHOTO_KINDS:
+        joined.add("images")
     decorate_posts([pinned, *items] if pinned else items, viewer, joined=frozenset(joined))
     return ChannelFeed(pinned=pinned, page=page)
 

@@ -99,6 +99,8 @@ class TestPin:
         with django_assert_num_queries(0):  # the author and channel came with the page
             assert first.pinned.author.username == "willow"
             assert {(p.author.username, p.channel.name) for p in first.page.items} == {("willow", "Insomnia")}
+        # of the author only the name the card shows: no one's email or password hash read for a page of their posts
+        assert {"email", "password", "pending_email"} <= first.pinned.author.get_deferred_fields()
         seen, cursor = [p.pk for p in first.page.items], first.page.next
         while cursor:
             feed = post_selectors.channel_posts(viewer=member, channel=channel, cursor=cursor, size=2)

@@ -1,4 +1,7 @@
+import gc
+import re
 import threading
+import weakref
 from datetime import timedelta
 from pathlib import Path
 
@@ -317,6 +320,47 @@ class TestComposerPages:
         assert "others in this channel posted this film" in response.text
 
 
+def test_a_photo_channels_page_reads_its_photos_with_its_posts(client, media_root, django_assert_num_queries, settings):
+    """A photo channel's page brings each post's photos in the posts query (a JSON column), not a query of their own:
+    session, user, channel, the posts with their photos, in position order."""
+    settings.ADS_EVERY_N_VIEWS = 0  # a view that draws an ad reads the campaigns too (pinned in test_ads)
+    host, channel = channel_of("image")
+    for _ in range(21):
+        post_create_photos(author=host, channel=channel, images=[png((20 + n, 30), name=f"{n}.png") for n in range(3)])
+    client.force_login(host)
+    with django_assert_num_queries(4):
+        response = client.get(reverse("interests:channel", args=[channel.public_id]))
+    assert response.text.count('class="post card"') == 20
+    shown = re.findall(r'<img src="[^"]+" width="(\d+)" height="30"', response.text)
+    assert shown == ["20", "21", "22"] * 20
+
+
+@pytest.mark.parametrize("kind", ["image", "movie"])
+def test_a_channel_pages_posts_and_their_rows_hold_no_cycle(kind, media_root):
+    """The channel page's posts, photos and films are freed when the page is done, not at the next collection: a post
+    and its rows do not point at each other (posts.selectors._post_with_author)."""
+    host, channel = channel_of(kind)
+    for i in range(3):
+        if kind == "image":
+            post_create_photos(author=host, channel=channel, images=[png(), png()])
+        else:
+            post_create_movie(author=host, channel=channel, title=f"Film {i % 2}", year=2001, rating=3)
+    gc.collect()
+    gc.disable()
+    try:
+        feed = selectors.channel_posts(viewer=host, channel=channel)
+        rows: list[object] = (
+            [image for post in feed.page.items for image in post.images.all()] if kind == "image" else []
+        )
+        rows += [post.movie for post in feed.page.items] if kind == "movie" else []
+        watched = [weakref.ref(thing) for thing in [*feed.page.items, *rows]]
+        assert len(watched) == (9 if kind == "image" else 6)
+        del feed, rows
+        assert [ref() for ref in watched] == [None] * len(watched)
+    finally:
+        gc.enable()
+
+
 def _tallies_equal_a_recount() -> None:
     counted = {
         (r["post__channel_id"], r["title_key"], r["year"] or 0): (r["n"], r["stars"])
@@ -429,13 +473,17 @@ def _shown(post: Post) -> tuple[object, ...]:
         getattr(post, "same_by_me", None),
         getattr(post, "film_others", None),
         getattr(post, "film_average", None),
+        [
+            {f.attname: getattr(image, f.attname) for f in PostImage._meta.concrete_fields}
+            for image in post.images.all()
+        ],
     )
 
 
-@pytest.mark.parametrize("kind", ["movie", "music", "punch", "vote", "text"])
+@pytest.mark.parametrize("kind", ["movie", "music", "punch", "vote", "text", "image"])
 def test_the_channel_query_brings_what_decorating_reads(kind, media_root, django_assert_max_num_queries):
     """The channel page's one query joins the kind's own rows, a film's tally and *same* by me: the posts come out as
-    decorate_posts makes them from the ORM's rows (the pinned post, a second page, a film with and without others,
+    decorate_posts makes them from the ORM's rows (the pinned post, a second page, a film with and without others, photos,
     a post the viewer pressed and one they did not)."""
     from moderation.services import post_pin
     from posts.services import same_add
@@ -454,7 +502,10 @@ def test_the_channel_query_brings_what_decorating_reads(kind, media_root, django
         elif kind == "punch":
             puncher = make_user()
             channel_join(user=puncher, channel=channel)
-            punch_in(user=puncher, channel=channel, note=f"up {i}")
+            punch_in(user=puncher, channel=channel, note=f"up {i}", photo=png(name=f"{i}.png") if i % 3 else None)
+        elif kind == "image":
+            photos = [png((20 + n, 30), name=f"{i}-{n}.png") for n in range(1 + i % 3)]
+            post_create_photos(author=author, channel=channel, images=photos, text=f"photos {i}" if i % 2 else "")
         elif kind == "vote":
             post_create_poll(author=author, channel=channel, question=f"Q {i}?", options=["a", "b"])
         else:

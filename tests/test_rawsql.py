@@ -58,6 +58,38 @@ def test_a_listening_init_signal_is_still_heard():
 
 def test_a_null_primary_key_is_no_instance():
     assert rawsql.instance(User, [None] * rawsql.width(User)) is None
+    assert rawsql.instance_of(User, ("id", "username"), [None, None]) is None
+
+
+@pytest.mark.parametrize("listening", [False, True])
+def test_an_instance_of_some_fields_is_what_only_makes(listening, django_assert_num_queries):
+    """`instance_of`: the fields named loaded and converted (a date and time on SQLite), the rest deferred as `.only()`
+    leaves them — read from the database when asked for —, by the quick way or, while an init signal listens, the
+    ORM's own."""
+    user = make_user(username="finch")
+    names = ("date_joined", "id", "username")
+    row = rawsql.fetch_all(
+        f"SELECT {rawsql.select_only(User, 'u', names)} FROM accounts_user u WHERE u.id = %s",  # noqa: S608
+        [user.pk],
+    )[0]
+
+    def listen(sender, instance, **kwargs):
+        pass
+
+    if listening:
+        post_init.connect(listen, sender=User)
+    try:
+        made = rawsql.instance_of(User, names, row)
+    finally:
+        post_init.disconnect(listen, sender=User)
+    orm = User.objects.only(*names).get(pk=user.pk)
+    assert made is not None
+    assert made.get_deferred_fields() == orm.get_deferred_fields()
+    assert "email" in made.get_deferred_fields()
+    assert (made.pk, made.username, made.date_joined) == (orm.pk, orm.username, orm.date_joined)
+    assert (made._state.adding, made._state.db) == (False, "default")
+    with django_assert_num_queries(1):
+        assert made.email == user.email  # deferred: read when asked for
 
 
 def test_a_film_channels_unshown_post_is_freed_after_home(client):
