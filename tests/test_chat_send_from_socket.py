@@ -87,6 +87,7 @@ def test_a_token_s_last_use_is_written_at_most_once_a_minute():
     AccessToken.objects.filter(user=ana).update(last_used_at=a_while_ago)
     send(digest, ana, conversation, "a2")
     written = AccessToken.objects.get(user=ana).last_used_at
+    assert written is not None
     assert written > a_while_ago + timedelta(minutes=1)
     moments_ago = timezone.now() - timedelta(seconds=10)
     AccessToken.objects.filter(user=ana).update(last_used_at=moments_ago)
