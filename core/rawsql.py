@@ -81,7 +81,17 @@ def instance[M: models.Model](model: type[M], row: Sequence[Any], start: int = 0
     # The database's engine from the settings (a dict read), not the connection: `connections[…]` is a thread-local
     # lookup (~1 µs), and a page of photo cards makes ~80 instances, most of which need no converting on PostgreSQL.
     count, pk_position, convert = _layout(model, connections.settings[DEFAULT_DB_ALIAS]["ENGINE"])
-    values = list(row[start : start + count])
+    return _converted(model, None, list(row[start : start + count]), pk_position, convert)
+
+
+def _converted[M: models.Model](
+    model: type[M],
+    names: tuple[str, ...] | None,
+    values: list[Any],
+    pk_position: int,
+    convert: tuple[tuple[int, Any, tuple[Any, ...]], ...],
+) -> M | None:
+    """`instance`'s and `instance_of`'s end: the values converted as the ORM converts them, the model made."""
     if values[pk_position] is None:
         return None
     if convert:
@@ -91,7 +101,7 @@ def instance[M: models.Model](model: type[M], row: Sequence[Any], start: int = 0
             for converter in converters:
                 value = converter(value, column, db)
             values[position] = value
-    return _made(model, None, values)
+    return _made(model, names, values)
 
 
 def select_only(model: type[models.Model], alias: str, names: tuple[str, ...]) -> str:
@@ -108,17 +118,7 @@ def instance_of[M: models.Model](
     from the database if ever asked for. For a row of which a page shows a field or two (a post's author: its name),
     without reading, converting and holding the rest. None when its primary key is NULL."""
     pk_position, convert = _layout_of(model, names, connections.settings[DEFAULT_DB_ALIAS]["ENGINE"])
-    values = list(row[start : start + len(names)])
-    if values[pk_position] is None:
-        return None
-    if convert:
-        db = connections[DEFAULT_DB_ALIAS]
-        for position, column, converters in convert:
-            value = values[position]
-            for converter in converters:
-                value = converter(value, column, db)
-            values[position] = value
-    return _made(model, names, values)
+    return _converted(model, names, list(row[start : start + len(names)]), pk_position, convert)
 
 
 def _field(model: type[models.Model], attname: str) -> models.Field[Any, Any]:

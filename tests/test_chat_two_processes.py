@@ -98,13 +98,20 @@ def _wait_up(port: int) -> None:
     raise AssertionError(f"server on {port} did not start")
 
 
-def test_a_message_sent_to_one_process_reaches_a_socket_on_the_other(tmp_path):
+def _a_knock():
+    """Both tests' start: PostgreSQL and Redis (both processes share them), and `knocker`'s first message to
+    `author`, whose conversation it returns."""
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
         pytest.skip("needs PostgreSQL and Redis (the CI's second pass): both processes must share them")
     author, knocker = make_user(username="author"), make_user(username="knocker")
     channel = make_channel(name="Insomnia", host=author)
     post = post_create_text(author=author, channel=channel, text="awake")
     conversation, _sent = conversation_knock(sender=knocker, post=post, text="hi", client_id="k1")
+    return conversation
+
+
+def test_a_message_sent_to_one_process_reaches_a_socket_on_the_other(tmp_path):
+    conversation = _a_knock()
     author_token = token_issue(login="author", password=PASSWORD, client_ip="x").secret
     knocker_token = token_issue(login="knocker", password=PASSWORD, client_ip="x").secret
     port_a, port_b = _free_port(), _free_port()
@@ -147,12 +154,7 @@ def test_a_token_revoked_on_one_process_closes_its_socket_on_the_other(tmp_path)
     """Ensure that revoking a token through process A's API closes the socket it signed in on process B with 4401,
     and that socket hears nothing more, while the same person's socket of another token on B hears the next
     message (sent through A)."""
-    if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
-        pytest.skip("needs PostgreSQL and Redis (the CI's second pass): both processes must share them")
-    author, knocker = make_user(username="author"), make_user(username="knocker")
-    channel = make_channel(name="Insomnia", host=author)
-    post = post_create_text(author=author, channel=channel, text="awake")
-    conversation, _sent = conversation_knock(sender=knocker, post=post, text="hi", client_id="k1")
+    conversation = _a_knock()
     phone = token_issue(login="author", password=PASSWORD, client_ip="x")
     laptop = token_issue(login="author", password=PASSWORD, client_ip="x").secret
     knocker_token = token_issue(login="knocker", password=PASSWORD, client_ip="x").secret
