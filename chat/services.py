@@ -380,8 +380,7 @@ def _obey_the_rules(*, conversation: Conversation, sender: User, members: list[_
         raise NotFound(_("No such conversation."))  # removed or left a moment ago
     if conversation.state == ConversationState.CLOSED:
         raise PermissionDenied("conversation_closed", _("This conversation is closed."))
-    listeners = [member.public_id for member in members if not member.ignored]
-    wants_push = any(member.wants_push for member in members if member.user_id != sender.pk)
+    listeners, wants_push = _hearers(members, sender)
     if conversation.kind == ConversationKind.GROUP:
         return listeners, wants_push
     if any(member.blocked for member in members if member.user_id != sender.pk):
@@ -398,6 +397,13 @@ def _obey_the_rules(*, conversation: Conversation, sender: User, members: list[_
             conversation.state = ConversationState.ACTIVE
             conversation.save(update_fields=["state"])
     return listeners, wants_push
+
+
+def _hearers(members: list[_Member], sender: User) -> tuple[list[str], bool]:
+    """Whom a message goes to (public ids: every member who does not ignore the conversation) and whether anyone
+    but the sender wants a push notification."""
+    listeners = [member.public_id for member in members if not member.ignored]
+    return listeners, any(member.wants_push for member in members if member.user_id != sender.pk)
 
 
 def _can_send_by_hand() -> bool:
@@ -578,8 +584,7 @@ def _send_at_once(
     message.seq, message.pk = conversation.next_seq - 1, row[0]
     message.sender = sender
     message._state.adding, message._state.db = False, connection.alias
-    listeners = [member.public_id for member in members if not member.ignored]
-    wants_push = any(member.wants_push for member in members if member.user_id != sender.pk)
+    listeners, wants_push = _hearers(members, sender)
     announce_message(message, listeners)
     notify_new_message(message, listening=wants_push)
     return Sent(message=message, created=True)
@@ -688,8 +693,7 @@ def message_send_from_socket(*, digest: str, sender: User, conversation_id: str,
         return sent
     clean_text, clean_client_id = _clean_text(text), _clean_client_id(client_id)
     conversation = Conversation(pk=known[0], public_id=conversation_id, kind=known[1])
-    with rate_limit_counting(*_message_hits(sender)) as counting:
-        counting.verdict()  # before the one round trip: its COMMIT goes out with it
+    _count_message(sender)  # before the one round trip: its COMMIT goes out with it
 
     def attempt() -> Sent:
         fields = {"text": clean_text}
