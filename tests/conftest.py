@@ -23,6 +23,22 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _pools_closed_before_the_test_database_goes(django_db_setup: None) -> Iterator[None]:
+    # The pool's idle connections (psycopg_pool, shared by every thread) would keep the test database from being
+    # dropped at the end ("being accessed by other users"): closed first (this teardown runs before the drop).
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    # The thread asgiref runs thread-sensitive calls in, outside a request, may still hold one (not returned yet).
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    for wrapper in connections.all():
+        close_pool = getattr(wrapper, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
+
+
 @pytest.fixture(autouse=True)
 def _default_language() -> Iterator[None]:
     # A request leaves its person's language active on the test's thread (Django activates one per
