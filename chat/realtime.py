@@ -1,7 +1,6 @@
 """Chat's WebSocket frames: `send` (a message, as the API's POST …/messages stores it), `resume` after a
 reconnect (answered in batches, chat/catchup.py), and `typing`; and what chat adds to `resync`."""
 
-import json
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -14,10 +13,10 @@ from core.errors import NotFound, ServiceError
 from core.ratelimit import rate_limit_hit
 from core.realtime import Credential, register_frame, register_resync
 
-from . import services
+from . import loop_send, services
 from .attachments import message_send_without_file
 from .catchup import TOO_FAR, resume_frames, resync_fields
-from .events import announce_state, message_payload
+from .events import announce_message, announce_state
 from .services import conversation_for_participant
 
 register_resync(resync_fields)
@@ -79,15 +78,28 @@ async def send(user: User, content: dict[str, Any], credential: Credential) -> l
     text, client_id = _optional_string(content, "text"), _optional_string(content, "client_id")
     sticker_id, post_id = _optional_string(content, "sticker_id"), _optional_string(content, "post_id")
 
+    outcome = loop_send.Outcome.NOT_TRIED
+    if credential.token_digest is not None and not sticker_id and not post_id:  # an app's text: the fast paths
+        sent_here = await loop_send.send_text(
+            digest=credential.token_digest, sender=user, conversation_id=conversation_id, text=text, client_id=client_id
+        )
+        if isinstance(sent_here, services.Sent):
+            return [loop_send.sent_frame(sent_here)]
+        outcome = sent_here
+
     def write() -> str:
-        if credential.token_digest is not None and not sticker_id and not post_id:  # an app's text: the fast path
+        if credential.token_digest is not None and not sticker_id and not post_id:
             sent = services.message_send_from_socket(
                 digest=credential.token_digest,
                 sender=user,
                 conversation_id=conversation_id,
                 text=text,
                 client_id=client_id,
+                counted=outcome is not loop_send.Outcome.NOT_TRIED,
+                by_hand=outcome in {loop_send.Outcome.REFUSED, loop_send.Outcome.BROKE},
             )
+            if outcome is loop_send.Outcome.BROKE and not sent.created:  # stored by the loop, maybe never announced
+                announce_message(sent.message)
         else:
             sender, conversation = services.socket_sender(
                 token_digest=credential.token_digest,
@@ -102,7 +114,7 @@ async def send(user: User, content: dict[str, Any], credential: Credential) -> l
                 sticker_id=sticker_id,
                 post_id=post_id,
             )
-        return json.dumps({"type": "sent", "created": sent.created, "message": message_payload(sent.message)})
+        return loop_send.sent_frame(sent)
 
     def write_and_close() -> str:
         try:

@@ -533,24 +533,39 @@ def _insert_at_once_sql() -> tuple[str, tuple[models.Field[Any, Any], ...]]:
     ), tuple(f for f in fields if f.name != "seq")
 
 
-def _send_at_once(
-    *, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any], digest: str
-) -> Sent | None:
-    """`_send_by_hand(signed_by=digest)` in one round trip, for the plain case (above); None if the rules'
-    condition refused it, its transaction rolled back: the caller sends by hand, which answers the refusal,
-    the resend or the request as the rules say. Precondition: `_can_send_by_hand()`, rate limits already
-    judged (nothing can stop the COMMIT once the string is sent)."""
+def _at_once_statements(kind: str) -> tuple[Prepared, ...]:
+    """The statements of the one round trip for a conversation of this kind, in the order they run."""
+    members_sql = _MEMBERS_OF_GROUP_SQL if kind == ConversationKind.GROUP else _MEMBERS_OF_DIRECT_SQL
+    return (
+        _prepared("same_chat_touch_token", _LAST_USE_SQL),
+        _prepared("same_chat_signer", _signer_sql("postgresql")),
+        _prepared("same_chat_take_number", _TAKE_NUMBER_SQL),
+        _prepared(f"same_chat_members_{kind}", members_sql),
+        _prepared("same_chat_insert_at_once", _insert_at_once_sql()[0]),
+    )
+
+
+@dataclass
+class AtOnce:
+    """One round trip's string and parameters, and the message it stores if the rules' condition allows it."""
+
+    sql: str
+    params: list[Any]
+    message: Message
+    conversation: Conversation
+    now: Any
+
+
+def at_once(
+    *, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any], digest: str, names: list[str]
+) -> AtOnce:
+    """The one round trip of a text: `names`, `_at_once_statements` as the connection runs them (by name where
+    prepared)."""
     now = timezone.now()
     db_now = connection.ops.adapt_datetimefield_value(now)
-    members_sql, members_params = _members_query(conversation=conversation, sender=sender)
-    insert_sql, insert_fields = _insert_at_once_sql()
-    touch, signer, take, members_by_name, insert = sql_for(  # each planned once per connection (core/prepared.py)
-        _prepared("same_chat_touch_token", _LAST_USE_SQL),
-        _prepared("same_chat_signer", _signer_sql(connection.vendor)),
-        _prepared("same_chat_take_number", _TAKE_NUMBER_SQL),
-        _prepared(f"same_chat_members_{conversation.kind}", members_sql),
-        _prepared("same_chat_insert_at_once", insert_sql),
-    )
+    _members_sql, members_params = _members_query(conversation=conversation, sender=sender)
+    _insert, insert_fields = _insert_at_once_sql()
+    touch, signer, take, members_by_name, insert = names
     message = _new_message(conversation=conversation, sender=sender, client_id=client_id, fields=fields, now=now)
     values = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in insert_fields]
     allowed = [conversation.pk, digest, sender.pk, db_now, sender.pk, sender.pk, sender.pk, sender.pk]
@@ -561,33 +576,68 @@ def _send_at_once(
         *members_params,
         *[*allowed, conversation.pk, sender.pk, *values],
     ]
+    sql = f"BEGIN; {touch}; {signer}; {take}; {members_by_name}; {insert}; COMMIT"
+    return AtOnce(sql=sql, params=params, message=message, conversation=conversation, now=now)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a round trip that was not refused stored, and whom it goes to (`_hearers`)."""
+
+    sent: Sent
+    listeners: list[str]
+    wants_push: bool
+
+
+def stored_at_once(plan: AtOnce, *, signer: Any, number: Any, members: list[Any], inserted: Any, alias: str) -> Stored:
+    """The message `plan` stored, from the rows its statements answered (after BEGIN's and the touch's nothing)."""
+    sender = _signed_in(signer)  # as the condition found them (it checked the same)
+    assert _numbered(plan.conversation, number, now=plan.now), "stored only with the number this transaction took"
+    assert inserted is not None
+    message = plan.message
+    message.seq, message.pk = plan.conversation.next_seq - 1, inserted[0]
+    message.sender = sender
+    message._state.adding, message._state.db = False, alias
+    listeners, wants_push = _hearers(_as_members(members), sender)
+    return Stored(Sent(message=message, created=True), listeners, wants_push)
+
+
+def _send_at_once(
+    *, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any], digest: str
+) -> Sent | None:
+    """`_send_by_hand(signed_by=digest)` in one round trip, for the plain case (above); None if the rules'
+    condition refused it, its transaction rolled back: the caller sends by hand, which answers the refusal,
+    the resend or the request as the rules say. Precondition: `_can_send_by_hand()`, rate limits already
+    judged (nothing can stop the COMMIT once the string is sent). chat/loop_send.py sends the same string from
+    the event loop."""
+    names = sql_for(*_at_once_statements(conversation.kind))  # each planned once per connection (core/prepared.py)
+    plan = at_once(
+        conversation=conversation, sender=sender, client_id=client_id, fields=fields, digest=digest, names=names
+    )
     try:
         with connection.cursor() as cursor:
-            cursor.execute(f"BEGIN; {touch}; {signer}; {take}; {members_by_name}; {insert}; COMMIT", params)
+            cursor.execute(plan.sql, plan.params)
             cursor.nextset()  # past BEGIN's answer
             cursor.nextset()  # past the token's touch
-            sender = _signed_in(cursor.fetchone())  # as the condition found them (it checked the same)
+            signer = cursor.fetchone()
             cursor.nextset()
-            numbered = _numbered(conversation, cursor.fetchone(), now=now)
+            number = cursor.fetchone()
             cursor.nextset()
-            members = _as_members(cursor.fetchall())
+            members = cursor.fetchall()
             cursor.nextset()
-            row = cursor.fetchone()
+            inserted = cursor.fetchone()
     except IntegrityError:
         _roll_back()  # the condition said no (or the client_id was used): nothing stored, no number taken
         return None
     except BaseException:
         _roll_back()
         raise
-    assert numbered, "stored only with the number this transaction took"
-    assert row is not None
-    message.seq, message.pk = conversation.next_seq - 1, row[0]
-    message.sender = sender
-    message._state.adding, message._state.db = False, connection.alias
-    listeners, wants_push = _hearers(members, sender)
-    announce_message(message, listeners)
-    notify_new_message(message, listening=wants_push)
-    return Sent(message=message, created=True)
+    stored = stored_at_once(
+        plan, signer=signer, number=number, members=members, inserted=inserted, alias=connection.alias
+    )
+    announce_message(stored.sent.message, stored.listeners)
+    notify_new_message(stored.sent.message, listening=stored.wants_push)
+    return stored.sent
 
 
 def _roll_back() -> None:
@@ -674,17 +724,30 @@ _SOCKET_TARGETS: dict[str, tuple[int, str]] = {}
 _SOCKET_TARGETS_LIMIT = 10_000
 
 
-def message_send_from_socket(*, digest: str, sender: User, conversation_id: str, text: str, client_id: str) -> Sent:
+def message_send_from_socket(
+    *,
+    digest: str,
+    sender: User,
+    conversation_id: str,
+    text: str,
+    client_id: str,
+    counted: bool = False,
+    by_hand: bool = False,
+) -> Sent:
     """A text sent over a socket signed in with a token (`digest`); `sender` is the person as the socket signed
     in. The same rules as `message_send`, with the person read again with every message: a revoked token or a
     closed account raises SignedOut, a suspension PermissionDenied, and nothing is stored.
 
     The first text to a conversation looks up the token, the person and the conversation in one query, then sends
     as the API does (three round trips to PostgreSQL). Later ones, with the conversation's id and kind known, read
-    the person in the send's own first round trip (`_send_by_hand`'s `signed_by`): two. The rate limits count by
-    the socket's person (their id and their account's age never change); the suspension is read fresh."""
+    the person in the send's own round trip: one (`_send_at_once`), or two by hand where its condition refuses. The rate limits count by
+    the socket's person (their id and their account's age never change); the suspension is read fresh.
+
+    From chat/loop_send.py, which tried first: `counted`, the rate limits were counted there; `by_hand`, its one
+    round trip was refused (or its connection broke), so the rules decide at once (`_send_by_hand`)."""
     known = _SOCKET_TARGETS.get(conversation_id)
     if known is None or not _can_send_by_hand():
+        # (`counted` is never set here: chat/loop_send.py counts only for a conversation it knows.)
         user, conversation = socket_sender(token_digest=digest, session_key=None, conversation_id=conversation_id)
         sent = message_send(sender=user, conversation=conversation, text=text, client_id=client_id)
         if len(_SOCKET_TARGETS) >= _SOCKET_TARGETS_LIMIT:
@@ -693,13 +756,16 @@ def message_send_from_socket(*, digest: str, sender: User, conversation_id: str,
         return sent
     clean_text, clean_client_id = _clean_text(text), _clean_client_id(client_id)
     conversation = Conversation(pk=known[0], public_id=conversation_id, kind=known[1])
-    _count_message(sender)  # before the one round trip: its COMMIT goes out with it
+    if not counted:
+        _count_message(sender)  # before the one round trip: its COMMIT goes out with it
 
     def attempt() -> Sent:
         fields = {"text": clean_text}
-        at_once = _send_at_once(
-            conversation=conversation, sender=sender, client_id=clean_client_id, fields=fields, digest=digest
-        )
+        at_once = None
+        if not by_hand:
+            at_once = _send_at_once(
+                conversation=conversation, sender=sender, client_id=clean_client_id, fields=fields, digest=digest
+            )
         if at_once is not None:
             return at_once
         return _send_by_hand(  # the rules say what the condition refused

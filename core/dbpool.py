@@ -24,7 +24,7 @@ from psycopg import pq
 from psycopg_pool import ConnectionPool
 
 
-def _readable(fd: int) -> bool:
+def readable(fd: int) -> bool:
     poller = select.poll()  # not select.select: a server with 1,000 sockets has descriptors above FD_SETSIZE
     poller.register(fd, select.POLLIN | select.POLLPRI)
     return bool(poller.poll(0))
@@ -36,6 +36,6 @@ def check_connection(conn: Any) -> None:
         conn.closed
         or conn.pgconn.status != pq.ConnStatus.OK
         or conn.info.transaction_status != pq.TransactionStatus.IDLE
-        or _readable(conn.pgconn.socket)
+        or readable(conn.pgconn.socket)
     ):
         ConnectionPool.check_connection(conn)

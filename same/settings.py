@@ -182,6 +182,11 @@ if _pool.lower() not in {"", "0", "false", "no", "off"} and DATABASES["default"]
     DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "pool": _pool_options}
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections beside a pool
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Connections each serving event loop holds itself, to send a socket's text with no thread in between
+# (core/loop_db.py): PostgreSQL only, 0 turns them off. Beside the pool's, against max_connections.
+LOOP_DB_CONNECTIONS = int(os.environ.get("LOOP_DB_CONNECTIONS", "4"))
+if not 0 <= LOOP_DB_CONNECTIONS <= 64:
+    raise ImproperlyConfigured("LOOP_DB_CONNECTIONS is a number of connections from 0 to 64.")
 
 # How HTTP is served inside the one ASGI application (same/asgi.py): "wsgi" runs Django's WSGI handler
 # in a pool of HTTP_THREADS threads, one thread hop per request (core/http_bridge.py); "asgi" uses

@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 from django.core.cache import cache
 from django.utils import translation
 
+from core import loop_db
 from tests.factories import PASSWORD, make_user
 
 
@@ -21,6 +22,14 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _loop_connections_closed() -> Iterator[None]:
+    # The event loop's own PostgreSQL connections (core/loop_db.py) outlive each test's loop: closed after every
+    # test, so none is left open when the test database is dropped.
+    yield
+    loop_db.close_all()
 
 
 @pytest.fixture(scope="session", autouse=True)
