@@ -86,6 +86,7 @@ def main() -> None:
     count = 0
 
     from chat.services import message_send_from_socket
+    from core.realtime import Credential
 
     digests = [hashlib.sha256(token.encode()).hexdigest() for token in tokens]
 
@@ -94,7 +95,7 @@ def main() -> None:
         count += 1
         if args.door == "socket":
             sent = message_send_from_socket(
-                digest=digests[count % 2],
+                credential=Credential(token_digest=digests[count % 2]),
                 sender=users[count % 2],
                 conversation_id=conversation.public_id,
                 text=f"message {count}",

@@ -1,7 +1,7 @@
 """A socket's text sent from the event loop itself, with no thread: `chat.services._send_at_once`'s one round trip,
 over one of the loop's own PostgreSQL connections (core/loop_db.py), its rate limits counted on the loop too.
 
-For the plain case only, as `_send_at_once` is: a token's socket, a text, a conversation this process already
+For the plain case only, as `_send_at_once` is: a text, to a conversation this process already
 sent to (`services._SOCKET_TARGETS`), and the rules' condition in the INSERT allowing it. Anything else goes the
 thread's way (`services.message_send_from_socket`), told what was already done here: its rate limits counted, and
 the one round trip refused by the rules' condition (the rules then say why) or never sent (no free connection).
@@ -21,6 +21,7 @@ from accounts.models import User
 from core import loop_db
 from core.prepared import Prepared
 from core.ratelimit import rate_limit_hits_on_loop
+from core.realtime import Credential
 from push.tasks import notify_new_message
 
 from . import services
@@ -43,7 +44,8 @@ _STATEMENTS: tuple[Prepared, ...] = tuple(
     {
         statement.name: statement
         for kind in (ConversationKind.DIRECT, ConversationKind.GROUP)
-        for statement in services._at_once_statements(kind)
+        for signed_by in ("token", "session")
+        for statement in services._at_once_statements(kind, signed_by)
     }.values()
 )
 
@@ -53,10 +55,10 @@ def _prepare_statements() -> None:
 
 
 async def send_text(
-    *, digest: str, sender: User, conversation_id: str, text: str, client_id: str
+    *, credential: Credential, sender: User, conversation_id: str, text: str, client_id: str
 ) -> services.Sent | Outcome:
-    """Store and announce a text from a token's socket on the loop, or say why not (`Outcome`). Raises what the
-    thread's way raises for bad input and rate limits, before anything is stored."""
+    """Store and announce a text from a socket on the loop, or say why not (`Outcome`). Raises what the thread's
+    way raises for bad input and rate limits, before anything is stored."""
     known = services._SOCKET_TARGETS.get(conversation_id)
     if known is None or not loop_db.available():
         return Outcome.NOT_TRIED
@@ -69,14 +71,14 @@ async def send_text(
         async with loop_db.borrowed() as conn:
             if conn is None:
                 return Outcome.NO_CONNECTION
-            names = [statement.execute for statement in services._at_once_statements(conversation.kind)]
+            statements = services._at_once_statements(conversation.kind, services._signed_by(credential))
             plan = services.at_once(
                 conversation=conversation,
                 sender=sender,
                 client_id=clean_client_id,
                 fields={"text": clean_text},
-                digest=digest,
-                names=names,
+                credential=credential,
+                names=[statement.execute for statement in statements],
             )
             stored = await _run(conn, plan)
             if stored is None:
@@ -103,8 +105,8 @@ async def _run(conn: Any, plan: services.AtOnce) -> services.Stored | None:
     except psycopg.IntegrityError:
         await conn.execute("ROLLBACK")  # nothing stored, no number taken
         return None
-    cursor.nextset()  # past BEGIN's answer
-    cursor.nextset()  # past the token's touch
+    for _answer in range(plan.skip):
+        cursor.nextset()  # past BEGIN's answer, and the token's touch
     signer = await cursor.fetchone()
     cursor.nextset()
     number = await cursor.fetchone()

@@ -79,18 +79,18 @@ async def send(user: User, content: dict[str, Any], credential: Credential) -> l
     sticker_id, post_id = _optional_string(content, "sticker_id"), _optional_string(content, "post_id")
 
     outcome = loop_send.Outcome.NOT_TRIED
-    if credential.token_digest is not None and not sticker_id and not post_id:  # an app's text: the fast paths
+    if not sticker_id and not post_id:  # a text: the fast paths
         sent_here = await loop_send.send_text(
-            digest=credential.token_digest, sender=user, conversation_id=conversation_id, text=text, client_id=client_id
+            credential=credential, sender=user, conversation_id=conversation_id, text=text, client_id=client_id
         )
         if isinstance(sent_here, services.Sent):
             return [loop_send.sent_frame(sent_here)]
         outcome = sent_here
 
     def write() -> str:
-        if credential.token_digest is not None and not sticker_id and not post_id:
+        if not sticker_id and not post_id:
             sent = services.message_send_from_socket(
-                digest=credential.token_digest,
+                credential=credential,
                 sender=user,
                 conversation_id=conversation_id,
                 text=text,

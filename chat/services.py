@@ -1,6 +1,7 @@
 """Writes on chat: knock on a post's author, accept or ignore, send — each message stored, then announced."""
 
 import contextlib
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -22,7 +23,7 @@ from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFail
 from core.prepared import Prepared, sql_for
 from core.ratelimit import Counting, rate_limit_counting, rate_limit_hit, rate_limit_hits
 from core.rawsql import fetch_one, instance, select_list, width
-from core.realtime import SignedOut
+from core.realtime import Credential, SignedOut
 from moderation.blocks import is_blocked_between
 from posts.models import Post
 from push.tasks import notify_new_message
@@ -495,54 +496,90 @@ def _send_by_hand(
 
 # A socket's later text in ONE round trip to PostgreSQL (`_send_at_once`): the statements of `_send_by_hand`'s two,
 # with the rules the second waited for in Python written into the INSERT as the condition of its number. Only the
-# plain case passes — the token still signs the sender in, the account open and not suspended, a member, the
-# conversation active, no block between the two of a 1:1 — and anything else (a request, a closed conversation, a
-# resend) makes the statement fail (a NULL number, a unique constraint) and the transaction roll back, and
-# `_send_by_hand` decides it with the rules themselves. Strictly narrower than `_obey_the_rules`, never wider:
-# tests/test_chat_send_from_socket.py sends each refusal through both.
+# plain case passes — what signed the socket in still signs the sender in, the account open and not suspended, a
+# member, the conversation active, no block between the two of a 1:1 — and anything else (a request, a closed
+# conversation, a resend) makes the statement fail (a NULL number, a unique constraint) and the transaction roll
+# back, and `_send_by_hand` decides it with the rules themselves. Strictly narrower than `_obey_the_rules`, never
+# wider: tests/test_chat_send_from_socket.py sends each refusal through both.
 _LAST_USE_SQL = (
     "UPDATE accounts_accesstoken SET last_used_at = %s WHERE digest = %s"
     " AND (last_used_at IS NULL OR last_used_at < %s)"  # written at most once a minute, as `token_user` does
 )
-_ALLOWED_NUMBER_SQL = (
-    "SELECT c.next_seq - 1 FROM chat_conversation c"  # noqa: S608  (the enums' values)
-    f" WHERE c.id = %s AND c.state = '{ConversationState.ACTIVE.value}'"
-    " AND EXISTS (SELECT 1 FROM accounts_accesstoken t JOIN accounts_user u ON u.id = t.user_id"
-    " WHERE t.digest = %s AND u.id = %s AND u.is_active AND (u.suspended_until IS NULL OR u.suspended_until <= %s))"
-    " AND EXISTS (SELECT 1 FROM chat_participant p WHERE p.conversation_id = c.id AND p.user_id = %s)"
-    f" AND (c.kind = '{ConversationKind.GROUP.value}' OR NOT EXISTS (SELECT 1 FROM chat_participant p"
-    " JOIN moderation_block b ON (b.blocker_id = %s AND b.blocked_id = p.user_id)"
-    " OR (b.blocker_id = p.user_id AND b.blocked_id = %s)"
-    " WHERE p.conversation_id = c.id AND p.user_id <> %s))"
-)
+_MAY_SEND = "u.is_active AND (u.suspended_until IS NULL OR u.suspended_until <= %s)"
+# What signed the socket in still signs them in. A token: its row, by digest. A session: its row, unexpired, and the
+# person's password what it was when the socket signed in — what Django's session check compares (the session's
+# hash is made from it), here by a digest of it, so that no password hash is ever written in a statement.
+_SIGNS_IN = {
+    "token": (
+        "EXISTS (SELECT 1 FROM accounts_accesstoken t JOIN accounts_user u ON u.id = t.user_id"  # noqa: S608
+        f" WHERE t.digest = %s AND u.id = %s AND {_MAY_SEND})"
+    ),
+    "session": (
+        "EXISTS (SELECT 1 FROM django_session s JOIN accounts_user u ON u.id = %s"  # noqa: S608  (constants)
+        " WHERE s.session_key = %s AND s.expire_date > %s"
+        f" AND encode(sha256(convert_to(u.password, 'UTF8')), 'hex') = %s AND {_MAY_SEND})"
+    ),
+}
+_SESSION_SIGNER_SQL = "SELECT {columns} FROM accounts_user u WHERE u.id = %s"
+
+
+def _allowed_number_sql(signed_by: str) -> str:
+    """The message's number if the rules allow it, else NULL."""
+    return (
+        "SELECT c.next_seq - 1 FROM chat_conversation c"  # noqa: S608  (the enums' values)
+        f" WHERE c.id = %s AND c.state = '{ConversationState.ACTIVE.value}' AND {_SIGNS_IN[signed_by]}"
+        " AND EXISTS (SELECT 1 FROM chat_participant p WHERE p.conversation_id = c.id AND p.user_id = %s)"
+        f" AND (c.kind = '{ConversationKind.GROUP.value}' OR NOT EXISTS (SELECT 1 FROM chat_participant p"
+        " JOIN moderation_block b ON (b.blocker_id = %s AND b.blocked_id = p.user_id)"
+        " OR (b.blocker_id = p.user_id AND b.blocked_id = %s)"
+        " WHERE p.conversation_id = c.id AND p.user_id <> %s))"
+    )
 
 
 @cache
-def _insert_at_once_sql() -> tuple[str, tuple[models.Field[Any, Any], ...]]:
-    """`_insert_sql`'s INSERT (with the read mark) whose number is `_ALLOWED_NUMBER_SQL`'s: NULL, and so the
+def _insert_at_once_sql(signed_by: str) -> tuple[str, tuple[models.Field[Any, Any], ...]]:
+    """`_insert_sql`'s INSERT (with the read mark) whose number is `_allowed_number_sql`'s: NULL, and so the
     statement refused, unless the rules allow the message. PostgreSQL only. Its parameters: the number's, then
     the conversation and sender of the read mark, then every other column's value."""
     fields = tuple(f for f in Message._meta.concrete_fields if not f.primary_key)
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     values = ", ".join("allowed.seq" if f.name == "seq" else "%s" for f in fields)
     return (
-        f"WITH allowed AS (SELECT ({_ALLOWED_NUMBER_SQL}) AS seq),"  # noqa: S608  (the model's columns)
+        f"WITH allowed AS (SELECT ({_allowed_number_sql(signed_by)}) AS seq),"  # noqa: S608  (the model's columns)
         " read_mark AS (UPDATE chat_participant SET last_read_seq = (SELECT seq FROM allowed)"
         " WHERE conversation_id = %s AND user_id = %s)"
         f" INSERT INTO chat_message ({columns}) SELECT {values} FROM allowed RETURNING id"
     ), tuple(f for f in fields if f.name != "seq")
 
 
-def _at_once_statements(kind: str) -> tuple[Prepared, ...]:
-    """The statements of the one round trip for a conversation of this kind, in the order they run."""
+def _at_once_statements(kind: str, signed_by: str) -> tuple[Prepared, ...]:
+    """The statements of the one round trip for a conversation of this kind and a socket signed in this way
+    ("token" or "session"), in the order they run."""
     members_sql = _MEMBERS_OF_GROUP_SQL if kind == ConversationKind.GROUP else _MEMBERS_OF_DIRECT_SQL
+    who: tuple[Prepared, ...]
+    if signed_by == "token":
+        who = (
+            _prepared("same_chat_touch_token", _LAST_USE_SQL),
+            _prepared("same_chat_signer", _signer_sql("postgresql")),
+        )
+    else:
+        session_signer = _SESSION_SIGNER_SQL.format(columns=select_list(User, "u"))
+        who = (_prepared("same_chat_session_signer", session_signer),)
     return (
-        _prepared("same_chat_touch_token", _LAST_USE_SQL),
-        _prepared("same_chat_signer", _signer_sql("postgresql")),
+        *who,
         _prepared("same_chat_take_number", _TAKE_NUMBER_SQL),
         _prepared(f"same_chat_members_{kind}", members_sql),
-        _prepared("same_chat_insert_at_once", _insert_at_once_sql()[0]),
+        _prepared(f"same_chat_insert_at_once_{signed_by}", _insert_at_once_sql(signed_by)[0]),
     )
+
+
+def _signed_by(credential: Credential) -> str:
+    return "token" if credential.token_digest is not None else "session"
+
+
+def password_digest(user: User) -> str:
+    """What `_SIGNS_IN["session"]` compares: the digest of the password hash the person had."""
+    return hashlib.sha256(user.password.encode()).hexdigest()
 
 
 @dataclass
@@ -554,30 +591,53 @@ class AtOnce:
     message: Message
     conversation: Conversation
     now: Any
+    signed_by: str
+    skip: int  # answers before the signer's row: BEGIN's, and the token's touch
 
 
 def at_once(
-    *, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any], digest: str, names: list[str]
+    *,
+    conversation: Conversation,
+    sender: User,
+    client_id: str,
+    fields: dict[str, Any],
+    credential: Credential,
+    names: list[str],
 ) -> AtOnce:
-    """The one round trip of a text: `names`, `_at_once_statements` as the connection runs them (by name where
-    prepared)."""
+    """The one round trip of a text from a socket signed in with `credential`, `sender` as it signed in: `names`,
+    `_at_once_statements` as the connection runs them (by name where prepared)."""
     now = timezone.now()
     db_now = connection.ops.adapt_datetimefield_value(now)
     _members_sql, members_params = _members_query(conversation=conversation, sender=sender)
-    _insert, insert_fields = _insert_at_once_sql()
-    touch, signer, take, members_by_name, insert = names
+    signed_by = _signed_by(credential)
+    _insert, insert_fields = _insert_at_once_sql(signed_by)
     message = _new_message(conversation=conversation, sender=sender, client_id=client_id, fields=fields, now=now)
     values = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in insert_fields]
-    allowed = [conversation.pk, digest, sender.pk, db_now, sender.pk, sender.pk, sender.pk, sender.pk]
+    who: list[Any]
+    signs_in: list[Any]
+    if credential.token_digest is not None:
+        digest = credential.token_digest
+        touch = [db_now, digest, connection.ops.adapt_datetimefield_value(now - TOKEN_TOUCH_EVERY)]
+        who, signs_in = [*touch, digest], [digest, sender.pk, db_now]
+    else:
+        who = [sender.pk]
+        signs_in = [sender.pk, credential.session_key, db_now, password_digest(sender), db_now]
+    allowed = [conversation.pk, *signs_in, sender.pk, sender.pk, sender.pk, sender.pk]
     params = [
-        *[db_now, digest, connection.ops.adapt_datetimefield_value(now - TOKEN_TOUCH_EVERY)],
-        digest,
+        *who,
         *_take_number_params(conversation=conversation, sender=sender, client_id=client_id, now=now),
         *members_params,
         *[*allowed, conversation.pk, sender.pk, *values],
     ]
-    sql = f"BEGIN; {touch}; {signer}; {take}; {members_by_name}; {insert}; COMMIT"
-    return AtOnce(sql=sql, params=params, message=message, conversation=conversation, now=now)
+    return AtOnce(
+        sql=f"BEGIN; {'; '.join(names)}; COMMIT",
+        params=params,
+        message=message,
+        conversation=conversation,
+        now=now,
+        signed_by=signed_by,
+        skip=len(names) - 3,  # BEGIN's answer, and the touch's where there is one
+    )
 
 
 @dataclass(frozen=True)
@@ -589,9 +649,18 @@ class Stored:
     wants_push: bool
 
 
+def _session_signed_in(row: Any) -> User:
+    """The person of `_SESSION_SIGNER_SQL`'s row (the condition checked they may send)."""
+    user = instance(User, row) if row is not None else None
+    if user is None:
+        raise SignedOut
+    return user
+
+
 def stored_at_once(plan: AtOnce, *, signer: Any, number: Any, members: list[Any], inserted: Any, alias: str) -> Stored:
     """The message `plan` stored, from the rows its statements answered (after BEGIN's and the touch's nothing)."""
-    sender = _signed_in(signer)  # as the condition found them (it checked the same)
+    # As the condition found them (it checked the same).
+    sender = _signed_in(signer) if plan.signed_by == "token" else _session_signed_in(signer)
     assert _numbered(plan.conversation, number, now=plan.now), "stored only with the number this transaction took"
     assert inserted is not None
     message = plan.message
@@ -603,22 +672,28 @@ def stored_at_once(plan: AtOnce, *, signer: Any, number: Any, members: list[Any]
 
 
 def _send_at_once(
-    *, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any], digest: str
+    *, conversation: Conversation, sender: User, client_id: str, fields: dict[str, Any], credential: Credential
 ) -> Sent | None:
-    """`_send_by_hand(signed_by=digest)` in one round trip, for the plain case (above); None if the rules'
-    condition refused it, its transaction rolled back: the caller sends by hand, which answers the refusal,
-    the resend or the request as the rules say. Precondition: `_can_send_by_hand()`, rate limits already
-    judged (nothing can stop the COMMIT once the string is sent). chat/loop_send.py sends the same string from
-    the event loop."""
-    names = sql_for(*_at_once_statements(conversation.kind))  # each planned once per connection (core/prepared.py)
+    """`_send_by_hand` in one round trip, for the plain case (above), the person read again by what signed the
+    socket in; None if the rules' condition refused it, its transaction rolled back: the caller sends by hand,
+    which answers the refusal, the resend or the request as the rules say. Precondition: `_can_send_by_hand()`,
+    rate limits already judged (nothing can stop the COMMIT once the string is sent). chat/loop_send.py sends the
+    same string from the event loop."""
+    statements = _at_once_statements(conversation.kind, _signed_by(credential))
+    names = sql_for(*statements)  # each planned once per connection (core/prepared.py)
     plan = at_once(
-        conversation=conversation, sender=sender, client_id=client_id, fields=fields, digest=digest, names=names
+        conversation=conversation,
+        sender=sender,
+        client_id=client_id,
+        fields=fields,
+        credential=credential,
+        names=names,
     )
     try:
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, plan.params)
-            cursor.nextset()  # past BEGIN's answer
-            cursor.nextset()  # past the token's touch
+            for _answer in range(plan.skip):
+                cursor.nextset()  # past BEGIN's answer, and the token's touch
             signer = cursor.fetchone()
             cursor.nextset()
             number = cursor.fetchone()
@@ -726,7 +801,7 @@ _SOCKET_TARGETS_LIMIT = 10_000
 
 def message_send_from_socket(
     *,
-    digest: str,
+    credential: Credential,
     sender: User,
     conversation_id: str,
     text: str,
@@ -734,21 +809,25 @@ def message_send_from_socket(
     counted: bool = False,
     by_hand: bool = False,
 ) -> Sent:
-    """A text sent over a socket signed in with a token (`digest`); `sender` is the person as the socket signed
-    in. The same rules as `message_send`, with the person read again with every message: a revoked token or a
-    closed account raises SignedOut, a suspension PermissionDenied, and nothing is stored.
+    """A text sent over a socket signed in with `credential` (a token's digest or a session's key); `sender` is the
+    person as the socket signed in. The same rules as `message_send`, with the person read again with every
+    message: a revoked token, an ended session or a closed account raises SignedOut, a suspension
+    PermissionDenied, and nothing is stored.
 
-    The first text to a conversation looks up the token, the person and the conversation in one query, then sends
-    as the API does (three round trips to PostgreSQL). Later ones, with the conversation's id and kind known, read
-    the person in the send's own round trip: one (`_send_at_once`), or two by hand where its condition refuses. The rate limits count by
-    the socket's person (their id and their account's age never change); the suspension is read fresh.
+    The first text to a conversation looks up the person and the conversation, then sends as the API does (three
+    round trips to PostgreSQL for a token). Later ones, with the conversation's id and kind known, read the person
+    in the send's own round trip: one (`_send_at_once`), or, where its condition refuses, the rules decide by hand.
+    The rate limits count by the socket's person (their id and their account's age never change); the suspension
+    is read fresh.
 
     From chat/loop_send.py, which tried first: `counted`, the rate limits were counted there; `by_hand`, its one
     round trip was refused (or its connection broke), so the rules decide at once (`_send_by_hand`)."""
     known = _SOCKET_TARGETS.get(conversation_id)
     if known is None or not _can_send_by_hand():
         # (`counted` is never set here: chat/loop_send.py counts only for a conversation it knows.)
-        user, conversation = socket_sender(token_digest=digest, session_key=None, conversation_id=conversation_id)
+        user, conversation = socket_sender(
+            token_digest=credential.token_digest, session_key=credential.session_key, conversation_id=conversation_id
+        )
         sent = message_send(sender=user, conversation=conversation, text=text, client_id=client_id)
         if len(_SOCKET_TARGETS) >= _SOCKET_TARGETS_LIMIT:
             _SOCKET_TARGETS.clear()
@@ -764,13 +843,27 @@ def message_send_from_socket(
         at_once = None
         if not by_hand:
             at_once = _send_at_once(
-                conversation=conversation, sender=sender, client_id=clean_client_id, fields=fields, digest=digest
+                conversation=conversation,
+                sender=sender,
+                client_id=clean_client_id,
+                fields=fields,
+                credential=credential,
             )
         if at_once is not None:
             return at_once
-        return _send_by_hand(  # the rules say what the condition refused
-            conversation=conversation, sender=sender, client_id=clean_client_id, fields=fields, signed_by=digest
-        )
+        if credential.token_digest is not None:
+            return _send_by_hand(  # the rules say what the condition refused
+                conversation=conversation,
+                sender=sender,
+                client_id=clean_client_id,
+                fields=fields,
+                signed_by=credential.token_digest,
+            )
+        person = _session_person(credential.session_key or "")  # as a request reads it
+        if person is None:
+            raise SignedOut
+        ensure_not_suspended(person)
+        return _send_by_hand(conversation=conversation, sender=person, client_id=clean_client_id, fields=fields)
 
     return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
 

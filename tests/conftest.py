@@ -1,6 +1,7 @@
 import asyncio
 import email
 import email.policy
+import gc
 import re
 import socket
 import threading
@@ -46,6 +47,7 @@ def _pools_closed_before_the_test_database_goes(django_db_setup: None) -> Iterat
         close_pool = getattr(wrapper, "close_pool", None)
         if close_pool is not None:
             close_pool()
+    gc.collect()  # a connection that a finished thread took from the pool and never gave back closes when collected
 
 
 @pytest.fixture(autouse=True)

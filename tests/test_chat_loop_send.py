@@ -292,3 +292,42 @@ async def test_the_loops_rate_limit_counts_where_the_threads_does(settings):
     key = counters[0][0]
     assert await database_sync_to_async(caches["default"].get)(key) == 3
     await ana_ws.disconnect()
+
+
+async def _session_socket(user):
+    from channels.testing import WebsocketCommunicator
+
+    from same.asgi import application
+    from tests.test_permission_matrix_ws import HOST, _session_cookie
+
+    key = await database_sync_to_async(_session_cookie)(user)
+    ws = WebsocketCommunicator(application, "/ws/", headers=[*HOST, (b"cookie", f"sessionid={key}".encode())])
+    assert (await ws.connect())[0]
+    assert (await ws.receive_json_from())["type"] == "auth.ok"
+    return ws, key
+
+
+async def test_a_web_sockets_later_text_goes_from_the_loop_until_its_session_ends(through_threads):
+    """Ensure that the web's socket (a session) sends its later texts from the loop too, and once its session is
+    gone (deleted behind the services' back, so no socket was told) its next text closes it with 4401, storing
+    nothing."""
+    from django.contrib.sessions.models import Session
+
+    conversation, (ana, ben) = await database_sync_to_async(_pair)()
+    ana_ws, key = await _session_socket(ana)
+    ben_ws = await _connect_as(ben)
+    assert (await _send(ana_ws, conversation, "a1"))["type"] == "sent"
+    answer = await _send(ana_ws, conversation, "a2", text="from the web")
+    assert (answer["type"], answer["created"], answer["message"]["seq"]) == ("sent", True, 2)
+    assert len(through_threads) == 1, "the second text went through a thread"
+    heard = [frame["message"]["text"] for frame in await _drain(ben_ws) if frame["type"] == "message.new"]
+    assert heard == ["hello", "from the web"]
+    await _drain(ana_ws)  # the echo of its own text
+    await database_sync_to_async(Session.objects.filter(session_key=key).delete)()
+    await ana_ws.send_json_to(
+        {"type": "send", "conversation_id": conversation.public_id, "text": "x", "client_id": "a3"}
+    )
+    assert await ana_ws.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    assert through_threads[-1]["by_hand"] is True
+    assert len(await database_sync_to_async(_stored)(conversation)) == 2
+    await ben_ws.disconnect()

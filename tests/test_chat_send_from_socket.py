@@ -6,6 +6,7 @@ nothing behind: no message, no number taken, no transaction left open."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
@@ -14,11 +15,12 @@ from accounts.services import bearer_digest, token_issue
 from chat import services
 from chat.models import Conversation, Message
 from core.errors import ServiceError
-from core.realtime import SignedOut
+from core.realtime import Credential, SignedOut
 from moderation.models import Block
 from tests.factories import PASSWORD
 from tests.test_chat_groups import a_group, joined
 from tests.test_chat_send_by_hand import a_pair, no_transaction_left_open
+from tests.test_permission_matrix_ws import _session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,9 +40,25 @@ def digest_of(user: User) -> str:
     return digest
 
 
-def send(digest, sender, conversation, client_id, text="hello"):
+@pytest.fixture(params=["token", "session"])
+def signed_in(request):
+    """What signs a socket in, both ways: a token (an app) or a session (the web)."""
+
+    def credential(user: User) -> Credential:
+        if request.param == "token":
+            return Credential(token_digest=digest_of(user))
+        return Credential(session_key=_session_cookie(user))
+
+    return credential
+
+
+def send(signed, sender, conversation, client_id, text="hello"):
     return services.message_send_from_socket(
-        digest=digest, sender=sender, conversation_id=conversation.public_id, text=text, client_id=client_id
+        credential=signed if isinstance(signed, Credential) else Credential(token_digest=signed),
+        sender=sender,
+        conversation_id=conversation.public_id,
+        text=text,
+        client_id=client_id,
     )
 
 
@@ -48,11 +66,11 @@ def numbers(conversation):
     return list(Message.objects.filter(conversation=conversation).order_by("seq").values_list("client_id", "seq"))
 
 
-def test_texts_are_stored_in_order_and_a_resend_answers_the_first():
+def test_texts_are_stored_in_order_and_a_resend_answers_the_first(signed_in):
     """Ensure that the first and later texts are stored with consecutive numbers, and a resend of a client_id
     answers the first message without storing or numbering anything."""
     ana, _bo, conversation = a_pair()
-    digest = digest_of(ana)
+    digest = signed_in(ana)
     first = send(digest, ana, conversation, "a1")
     second = send(digest, ana, conversation, "a2", text="again")
     again = send(digest, ana, conversation, "a1", text="typed twice")
@@ -95,9 +113,9 @@ def test_a_token_s_last_use_is_written_at_most_once_a_minute():
     assert AccessToken.objects.get(user=ana).last_used_at == moments_ago
 
 
-def refuse_after_the_first(change, error, *, conversation_is_known=True):
+def refuse_after_the_first(change, error, *, conversation_is_known=True, signed_in=digest_of):
     ana, bo, conversation = a_pair()
-    digest = digest_of(ana)
+    digest = signed_in(ana)
     if conversation_is_known:
         send(digest, ana, conversation, "a1")
     change(ana, bo, conversation)
@@ -122,17 +140,18 @@ def test_a_revoked_token_sends_nothing(known):
 
 
 @pytest.mark.parametrize("known", [True, False])
-def test_a_closed_account_sends_nothing(known):
+def test_a_closed_account_sends_nothing(known, signed_in):
     """Ensure that an account deactivated since the socket signed in sends nothing."""
     refuse_after_the_first(
         lambda ana, bo, conversation: User.objects.filter(pk=ana.pk).update(is_active=False),
         SignedOut,
         conversation_is_known=known,
+        signed_in=signed_in,
     )
 
 
 @pytest.mark.parametrize("known", [True, False])
-def test_a_suspension_since_signing_in_is_read_fresh(known):
+def test_a_suspension_since_signing_in_is_read_fresh(known, signed_in):
     """Ensure that a person suspended after their socket signed in (the socket's copy of them says otherwise) is
     refused with `suspended`."""
     error = refuse_after_the_first(
@@ -141,17 +160,19 @@ def test_a_suspension_since_signing_in_is_read_fresh(known):
         ),
         ServiceError,
         conversation_is_known=known,
+        signed_in=signed_in,
     )
     assert error.code == "suspended"
 
 
 @pytest.mark.parametrize("known", [True, False])
-def test_someone_removed_since_is_told_not_found(known):
+def test_someone_removed_since_is_told_not_found(known, signed_in):
     """Ensure that someone no longer in the conversation (its id known from an earlier send) is told not_found."""
     error = refuse_after_the_first(
         lambda ana, bo, conversation: conversation.participants.filter(user=ana).delete(),
         ServiceError,
         conversation_is_known=known,
+        signed_in=signed_in,
     )
     assert error.code == "not_found"
 
@@ -214,11 +235,11 @@ def block(blocker, blocked):
     ],
     ids=["blocked by them", "blocked them", "closed"],
 )
-def test_a_rule_that_refuses_a_later_text_refuses_it_through_the_one_round_trip(change, code):
+def test_a_rule_that_refuses_a_later_text_refuses_it_through_the_one_round_trip(change, code, signed_in):
     """Ensure that what the rules refuse, the one round trip's condition refuses too (its number stays NULL, the
     transaction rolls back), and the rules then answer with their own code: nothing stored, no number taken."""
     ana, bo, conversation = a_pair()
-    digest = digest_of(ana)
+    digest = signed_in(ana)
     send(digest, ana, conversation, "a1")
     change(ana, bo, conversation)
     with pytest.raises(ServiceError) as refused:
@@ -229,11 +250,11 @@ def test_a_rule_that_refuses_a_later_text_refuses_it_through_the_one_round_trip(
     assert Conversation.objects.get(pk=conversation.pk).next_seq == 2  # no number taken
 
 
-def test_a_request_s_fourth_message_is_refused_and_the_author_answering_accepts_it():
+def test_a_request_s_fourth_message_is_refused_and_the_author_answering_accepts_it(signed_in):
     """Ensure that a conversation still a request goes by its rules, not the one round trip's plain case: the
     knocker's 4th message refused (`awaiting_acceptance`), the author's answer stored and accepting it."""
     ana, bo, conversation = a_pair(state="request")  # ana knocked on bo's post
-    ana_digest, bo_digest = digest_of(ana), digest_of(bo)
+    ana_digest, bo_digest = signed_in(ana), signed_in(bo)
     for n in range(1, 4):
         send(ana_digest, ana, conversation, f"a{n}")
     with pytest.raises(ServiceError) as refused:
@@ -247,7 +268,7 @@ def test_a_request_s_fourth_message_is_refused_and_the_author_answering_accepts_
     assert numbers(conversation) == [("a1", 1), ("a2", 2), ("a3", 3), ("b1", 4), ("a5", 5)]
 
 
-def test_a_later_text_is_announced_to_the_members_who_hear_it(monkeypatch):
+def test_a_later_text_is_announced_to_the_members_who_hear_it(monkeypatch, signed_in):
     """Ensure that the one round trip announces its message, after the COMMIT, to the members read under the
     conversation's lock (not one who ignores it), with the sender as the token found them."""
     owner = User.objects.create_user(username="owner", email="owner@example.com", password=PASSWORD)
@@ -256,7 +277,7 @@ def test_a_later_text_is_announced_to_the_members_who_hear_it(monkeypatch):
     _owner, group = a_group(owner)
     joined(group, owner, ana, bo)
     group.participants.filter(user=bo).update(ignored=True)
-    digest = digest_of(ana)
+    digest = signed_in(ana)
     send(digest, ana, group, "a1")
     announced = []
     monkeypatch.setattr(services, "announce_message", lambda message, listeners: announced.append((message, listeners)))
@@ -267,3 +288,53 @@ def test_a_later_text_is_announced_to_the_members_who_hear_it(monkeypatch):
     assert (message.seq, message.text, message.sender.username) == (stored.seq, "to the group", "ana")
     assert stored.seq == Message.objects.get(client_id="a1", sender=ana).seq + 1
     assert sorted(listeners) == sorted([owner.public_id, ana.public_id])
+
+
+def test_a_session_s_later_text_takes_one_round_trip(django_assert_num_queries):
+    """Ensure that a web socket's later text, too, costs one round trip: the session's row and the person's password
+    checked in the rules' condition."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the transaction written by hand is PostgreSQL's")
+    ana, _bo, conversation = a_pair()
+    signed = Credential(session_key=_session_cookie(ana))
+    send(signed, ana, conversation, "a1")
+    send(signed, ana, conversation, "a2")  # the statements of the one round trip prepared on this connection
+    with django_assert_num_queries(1) as queries:
+        send(signed, ana, conversation, "a3")
+    assert queries.captured_queries[0]["sql"].startswith("BEGIN; EXECUTE same_chat_session_signer(")
+    assert ana.password not in queries.captured_queries[0]["sql"]  # a digest of it, never the hash itself
+    assert numbers(conversation) == [("a1", 1), ("a2", 2), ("a3", 3)]
+
+
+def _end_session(signed: Credential, ana: User) -> None:
+    Session.objects.filter(session_key=signed.session_key).delete()
+
+
+def _expire_session(signed: Credential, ana: User) -> None:
+    Session.objects.filter(session_key=signed.session_key).update(expire_date=timezone.now() - timedelta(seconds=1))
+
+
+def _change_password(signed: Credential, ana: User) -> None:
+    person = User.objects.get(pk=ana.pk)
+    person.set_password("a-new-password-1")
+    User.objects.filter(pk=ana.pk).update(password=person.password)  # behind the services' back: no announcement
+
+
+@pytest.mark.parametrize(
+    "change", [_end_session, _expire_session, _change_password], ids=["signed out", "expired", "password changed"]
+)
+@pytest.mark.parametrize("known", [True, False])
+def test_a_session_that_no_longer_signs_the_person_in_sends_nothing(change, known):
+    """Ensure that a web socket whose session ended, expired, or no longer matches the person's password (each
+    done without telling any socket) raises SignedOut at its next text and stores nothing, no number taken."""
+    ana, bo, conversation = a_pair()
+    signed = Credential(session_key=_session_cookie(ana))
+    _session_cookie(bo)  # someone else's session goes on: it is ana's that counts
+    if known:
+        send(signed, ana, conversation, "a1")
+    change(signed, ana)
+    with pytest.raises(SignedOut):
+        send(signed, ana, conversation, "a2")
+    assert no_transaction_left_open()
+    assert [client_id for client_id, _seq in numbers(conversation)] == (["a1"] if known else [])
+    assert Conversation.objects.get(pk=conversation.pk).next_seq == (2 if known else 1)
