@@ -42,6 +42,9 @@ const VOICE_LIMIT_MS = 60_000;
 const outbox = []; // {clientId, json} or {clientId, form}: what to send, kept until the server has it
 const SOCKET_ANSWER_MS = 5000; // a `send` frame unanswered this long goes through the API instead
 const answers = new Map(); // client_id → what takes the answer to the `send` frame now in flight
+// Refused on the resend, but perhaps stored by the socket whose answer was lost: client_id → {reason, text}, the
+// refusal shown and the words put back (if they were), taken back if the message comes after all.
+const refusedMaybeStored = new Map();
 let socket = null;
 let signedIn = false; // the socket said auth.ok: it takes `send` frames
 let retry = 0;
@@ -287,7 +290,9 @@ function add(message) {
   updated.delete(message.seq);
   lastSeq = message.seq;
   gapRetries = 0;
-  if (message.sender.username !== me) {
+  if (message.sender.username === me) {
+    settle(message.client_id);
+  } else {
     typingLine.hidden = true;
     document.getElementById("waiting")?.remove(); // they answered: the request is accepted
     markRead();
@@ -357,6 +362,7 @@ async function deliver(next) {
   if (next.json && signedIn && socket?.readyState === WebSocket.OPEN) {
     const outcome = await overSocket(next);
     if (outcome) return outcome;
+    next.maybeStored = true; // the socket may have stored it: a refusal of the resend is not the last word
   }
   return overHttp(next);
 }
@@ -376,7 +382,12 @@ function refused(next, body) {
   showError(reason);
   const pending = document.getElementById(`pending-${next.clientId}`);
   const typed = next.json?.text;
-  if (typed && !next.json.sticker_id && !input.value.trim()) {
+  const putBack = typed && !next.json.sticker_id && !input.value.trim();
+  if (next.maybeStored) {
+    refusedMaybeStored.set(next.clientId, { reason, text: putBack ? typed : null });
+    askWhatIsStored(); // its echo may never come (lost with the answer): a resume brings it if it was stored
+  }
+  if (putBack) {
     input.value = typed;
     syncComposer();
     pending?.remove();
@@ -385,6 +396,26 @@ function refused(next, body) {
   if (pending) {
     pending.classList.add("failed");
     pending.querySelector(".bubble-time").textContent = reason;
+  }
+}
+
+function askWhatIsStored() {
+  if (asking) again = true; // the resume under way may have started before it was stored
+  resume();
+}
+
+// A message of mine was stored (its answer, its echo or a resume brought it), and its bubble shown: a refusal
+// of it, coming or shown, is no longer true. Words put back are taken out if the composer still holds just them.
+function settle(clientId) {
+  const sending = outbox.find((entry) => entry.clientId === clientId);
+  if (sending) sending.stored = true;
+  const shown = refusedMaybeStored.get(clientId);
+  if (!shown) return;
+  refusedMaybeStored.delete(clientId);
+  if (composerError.textContent === shown.reason) showError("");
+  if (shown.text && input.value === shown.text) {
+    input.value = "";
+    syncComposer();
   }
 }
 
@@ -418,6 +449,8 @@ async function sendAll() {
     if (outcome.message) {
       showError("");
       add(outcome.message); // as any stored message: its pending bubble goes, the message's echo is not shown twice
+    } else if (next.stored) {
+      showError(""); // its echo came while the resend was refused: it was stored, and shown, all the same
     } else {
       refused(next, outcome.refusal);
     }
