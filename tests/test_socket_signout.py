@@ -1,6 +1,7 @@
 """A socket stops hearing its person's events once the credential it signed in with ends (accounts/signouts.py):
-a token revoked, a session signed out, a password changed or reset, the account deleted. It is closed with 4401
-at once, on every process (with REDIS_URL, through Redis), and another credential's sockets go on."""
+a token revoked, a session signed out, a password changed or reset, the account deleted or made inactive (by its
+owner, in the admin, anywhere). It is closed with 4401 at once, on every process (with REDIS_URL, through Redis),
+and another credential's sockets go on."""
 
 import json
 
@@ -252,3 +253,147 @@ async def test_what_travels_names_no_session_key():
     assert "abc123session" not in wire
     assert realtime.Credential(token_digest="d" * 64).key != "d" * 64
     assert realtime._ending_from(json.loads(wire)) == ending
+
+
+def _account_closings(monkeypatch: pytest.MonkeyPatch) -> list[realtime.Ending]:
+    """The endings of every session and token announced from now on (one per account closed)."""
+    closings: list[realtime.Ending] = []
+    end_sockets = realtime.end_sockets
+
+    def noted(ending: realtime.Ending) -> None:
+        if ending.sessions and ending.tokens:
+            closings.append(ending)
+        end_sockets(ending)
+
+    monkeypatch.setattr(realtime, "end_sockets", noted)
+    return closings
+
+
+def _operator_client() -> Client:
+    client = Client()
+    client.force_login(make_user(username="operator", is_staff=True, is_superuser=True))
+    return client
+
+
+def _admin_form(user: User, **changes: str) -> dict[str, object]:
+    """The admin's change form for `user` as an operator posts it, everything as it was but `changes`; a box
+    left out of the form is unticked."""
+    user.refresh_from_db()
+    form: dict[str, object] = {
+        "username": user.username,
+        "email": user.email,
+        "pending_email": user.pending_email,
+        "timezone": user.timezone,
+        "language": user.language,
+        "suspended_until_0": "",
+        "suspended_until_1": "",
+        "suspension_reason": user.suspension_reason,
+        "_save": "Save",
+    }
+    ticked = {"email_verified": user.email_verified, "sound_on": user.sound_on, "is_active": user.is_active}
+    form.update({name: "on" for name, on in ticked.items() if on})
+    form.update(changes)
+    return {name: value for name, value in form.items() if value != "off"}
+
+
+async def _closed(*sockets: WebsocketCommunicator) -> None:
+    for ws in sockets:
+        assert await ws.receive_output(timeout=5) == CLOSED
+
+
+async def test_unticking_active_in_the_admin_closes_every_socket_of_that_person(monkeypatch):
+    """Ensure that an operator unticking "active" on the admin's change form (its POST, as the browser sends it)
+    closes every socket of that person — sessions and tokens — with 4401, once, and they hear nothing of a message
+    sent afterwards; the other person's socket stays open and hears it."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    page, _key = await _session_socket(ana)
+    app, _secret, _id = await _token_socket(ana)
+    bens, _ben_secret, _ben_id = await _token_socket(ben)
+    closings = _account_closings(monkeypatch)
+
+    def untick() -> int:
+        form = _admin_form(ana, is_active="off")
+        return _operator_client().post(f"/admin/accounts/user/{ana.pk}/change/", form).status_code
+
+    assert await database_sync_to_async(untick)() == 302
+    assert not (await database_sync_to_async(User.objects.get)(pk=ana.pk)).is_active
+    await _closed(page, app)
+    await _ben_says(conversation, ben, "after the close")
+    await _hears(bens, "after the close")
+    for ws in (page, app):
+        assert await ws.receive_nothing(timeout=0.3)
+    assert [ending.person for ending in closings] == [ana.public_id]
+    for ws in (page, app, bens):
+        await ws.disconnect()
+
+
+async def test_other_edits_in_the_admin_close_nothing(monkeypatch):
+    """Ensure that saving the admin's change form with "active" still ticked (another field changed), or saving an
+    account that was already inactive, closes no socket and announces nothing."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    page, _key = await _session_socket(ana)
+    closings = _account_closings(monkeypatch)
+
+    def edit() -> list[int]:
+        operator = _operator_client()
+        answers = [operator.post(f"/admin/accounts/user/{ana.pk}/change/", _admin_form(ana, timezone="Asia/Tokyo"))]
+        ben.is_active = False
+        ben.save()
+        answers.append(operator.post(f"/admin/accounts/user/{ben.pk}/change/", _admin_form(ben, language="fr")))
+        return [answer.status_code for answer in answers]
+
+    assert await database_sync_to_async(edit)() == [302, 302]
+    await _ben_says(conversation, ana, "to myself")  # ana's own message comes back to her socket
+    await _hears(page, "to myself")
+    assert len(closings) == 1  # ben's deactivation, by hand, in `edit`
+    await page.disconnect()
+
+
+@pytest.mark.parametrize("how", ["save", "save_update_fields", "admin_delete", "admin_delete_selected", "delete"])
+async def test_an_account_closed_anywhere_closes_its_sockets_once(how, monkeypatch):
+    """Ensure that an account made inactive by any code that saves the row (an operator's shell, a command), or
+    deleted in the admin or anywhere, closes every socket of that person with 4401 — announced once."""
+    _conversation, ana, _ben = await database_sync_to_async(_pair)()
+    page, _key = await _session_socket(ana)
+    app, _secret, _id = await _token_socket(ana)
+    closings = _account_closings(monkeypatch)
+
+    def close() -> None:
+        user = User.objects.get(pk=ana.pk)
+        if how == "save":
+            user.is_active = False
+            user.save()
+        elif how == "save_update_fields":
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+        elif how == "admin_delete":
+            answer = _operator_client().post(f"/admin/accounts/user/{ana.pk}/delete/", {"post": "yes"})
+            assert answer.status_code == 302
+            assert not User.objects.filter(pk=ana.pk).exists()
+        elif how == "admin_delete_selected":
+            answer = _operator_client().post(
+                "/admin/accounts/user/", {"action": "delete_selected", "_selected_action": [ana.pk], "post": "yes"}
+            )
+            assert answer.status_code == 302
+            assert not User.objects.filter(pk=ana.pk).exists()
+        else:
+            user.delete()
+
+    await database_sync_to_async(close)()
+    await _closed(page, app)
+    assert [ending.person for ending in closings] == [ana.public_id]
+    for ws in (page, app):
+        await ws.disconnect()
+
+
+async def test_deleting_the_account_on_the_web_announces_it_once(monkeypatch):
+    """Ensure that the owner's own deletion (the service, then the row's deletion) announces the account's closing
+    once, not once from each."""
+    _conversation, ana, _ben = await database_sync_to_async(_pair)()
+    page, page_key = await _session_socket(ana)
+    closings = _account_closings(monkeypatch)
+    answer = await database_sync_to_async(_browser(page_key).post)("/me/delete", {"password": PASSWORD})
+    assert answer.status_code == 200
+    await _closed(page)
+    assert [ending.person for ending in closings] == [ana.public_id]
+    await page.disconnect()
