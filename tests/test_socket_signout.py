@@ -397,3 +397,57 @@ async def test_deleting_the_account_on_the_web_announces_it_once(monkeypatch):
     await _closed(page)
     assert [ending.person for ending in closings] == [ana.public_id]
     await page.disconnect()
+
+
+async def test_a_password_set_in_the_admin_closes_every_session_socket_and_keeps_the_apps():
+    """Ensure that an operator setting someone's password in the admin (its "change password" form) closes every
+    socket signed in with a session of theirs, as their own change of password does, while their app's socket stays
+    open and hears the next message."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    page, _key = await _session_socket(ana)
+    app, _secret, _id = await _token_socket(ana)
+
+    def set_password() -> int:
+        new = "a fresh lantern by the sea"
+        return (
+            _operator_client()
+            .post(
+                f"/admin/accounts/user/{ana.pk}/password/",
+                {"usable_password": "true", "password1": new, "password2": new},
+            )
+            .status_code
+        )
+
+    assert await database_sync_to_async(set_password)() == 302
+    await _closed(page)
+    await _ben_says(conversation, ben, "new password")
+    await _hears(app, "new password")
+    assert await page.receive_nothing(timeout=0.3)
+    await page.disconnect()
+    await app.disconnect()
+
+
+@pytest.mark.parametrize("how", ["delete_view", "delete_selected"])
+async def test_a_token_deleted_in_the_admin_closes_its_sockets_only(how):
+    """Ensure that deleting a token in the admin (its delete page, or the list's "delete selected") revokes it as
+    its owner would: the socket it signed in closes with 4401, the same person's other token's socket goes on."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    phone, _secret, phone_token = await _token_socket(ana)
+    laptop, _laptop_secret, _id = await _token_socket(ana)
+
+    def delete() -> int:
+        pk = AccessToken.objects.get(public_id=phone_token).pk
+        operator = _operator_client()
+        if how == "delete_view":
+            return operator.post(f"/admin/accounts/accesstoken/{pk}/delete/", {"post": "yes"}).status_code
+        return operator.post(
+            "/admin/accounts/accesstoken/", {"action": "delete_selected", "_selected_action": [pk], "post": "yes"}
+        ).status_code
+
+    assert await database_sync_to_async(delete)() == 302
+    await _closed(phone)
+    await _ben_says(conversation, ben, "after the delete")
+    await _hears(laptop, "after the delete")
+    assert await phone.receive_nothing(timeout=0.3)
+    await phone.disconnect()
+    await laptop.disconnect()
