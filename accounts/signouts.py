@@ -11,7 +11,8 @@ deleting it in the admin, a shell: the row's own signals say so here (`_deactiva
 forget to. A queryset's `update(is_active=False)` sends no signal and closes no socket: deactivate by saving the row.
 
 A suspension ends nothing: the suspended still read their conversations (accounts/suspension.py). A session that
-expires ends nothing here either: its socket lives until it closes or sends (a `send` reads the session again).
+expires is not announced: each socket signed in with a session reads its expiry as it signs in and closes itself
+then, unless the session was extended meanwhile (core.realtime.LiveConsumer, `session_expires_at`).
 """
 
 from typing import Any

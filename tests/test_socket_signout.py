@@ -1,13 +1,15 @@
 """A socket stops hearing its person's events once the credential it signed in with ends (accounts/signouts.py):
 a token revoked, a session signed out, a password changed or reset, the account deleted or made inactive (by its
 owner, in the admin, anywhere). It is closed with 4401 at once, on every process (with REDIS_URL, through Redis),
-and another credential's sockets go on."""
+and another credential's sockets go on. A session's socket also closes itself when its session expires."""
 
+import asyncio
 import json
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
 from accounts.models import AccessToken, User
@@ -451,3 +453,62 @@ async def test_a_token_deleted_in_the_admin_closes_its_sockets_only(how):
     assert await phone.receive_nothing(timeout=0.3)
     await phone.disconnect()
     await laptop.disconnect()
+
+
+def _expiring_session(user: User, seconds: int) -> str:
+    """A web session of `user` that expires `seconds` from now (`set_expiry`), unless saved again."""
+    session = SessionStore(session_key=_session_cookie(user))
+    session.set_expiry(seconds)
+    session.save()
+    return str(session.session_key)
+
+
+async def _expiring_socket(user: User, seconds: int) -> tuple[WebsocketCommunicator, str]:
+    key = await database_sync_to_async(_expiring_session)(user, seconds)
+    ws = WebsocketCommunicator(application, "/ws/", headers=[*HOST, (b"cookie", f"sessionid={key}".encode())])
+    assert (await ws.connect())[0]
+    assert (await ws.receive_json_from(timeout=5))["type"] == "auth.ok"
+    return ws, key
+
+
+async def test_a_sessions_socket_closes_when_its_session_expires_and_not_before():
+    """Ensure that a socket signed in with a session that expires in 4 s hears its person's events until then and is
+    closed with 4401 at its expiry, after which it hears nothing; a token's socket of the same person goes on."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    page, _key = await _expiring_socket(ana, 4)
+    app, _secret, _id = await _token_socket(ana)
+    assert await page.receive_nothing(timeout=2.0)
+    await _ben_says(conversation, ben, "before it expires")
+    await _hears(page, "before it expires")
+    await _hears(app, "before it expires")
+    assert await page.receive_output(timeout=5) == CLOSED
+    assert loop.time() - began >= 3.9
+    await _ben_says(conversation, ben, "after it expired")
+    await _hears(app, "after it expired")
+    assert await page.receive_nothing(timeout=0.3)
+    await page.disconnect()
+    await app.disconnect()
+
+
+async def test_a_session_extended_meanwhile_keeps_its_socket_until_its_new_expiry(settings):
+    """Ensure that a session saved again while its socket is open (here a page loaded with SESSION_SAVE_EVERY_REQUEST,
+    which moves its expiry on) keeps that socket open past the expiry it had when the socket signed in, and the
+    socket closes (4401) at the new expiry."""
+    settings.SESSION_SAVE_EVERY_REQUEST = True
+    _conversation, ana, _ben = await database_sync_to_async(_pair)()
+    loop = asyncio.get_running_loop()
+    page, key = await _expiring_socket(ana, 4)
+    began = loop.time()
+    await asyncio.sleep(2.0)
+    extended = loop.time()
+    answer = await database_sync_to_async(_browser(key).get)("/me")
+    assert answer.status_code == 200
+    assert await page.receive_nothing(timeout=extended + 3.5 - loop.time())  # past the first expiry (began + 4)
+    assert loop.time() - began > 4.5
+    await page.send_json_to({"type": "ping"})
+    assert await page.receive_json_from(timeout=5) == {"type": "pong"}
+    assert await page.receive_output(timeout=5) == CLOSED
+    assert loop.time() - extended >= 3.9
+    await page.disconnect()
