@@ -354,8 +354,9 @@ async def test_other_edits_in_the_admin_close_nothing(monkeypatch):
 @pytest.mark.parametrize("how", ["save", "save_update_fields", "admin_delete", "admin_delete_selected", "delete"])
 async def test_an_account_closed_anywhere_closes_its_sockets_once(how, monkeypatch):
     """Ensure that an account made inactive by any code that saves the row (an operator's shell, a command), or
-    deleted in the admin or anywhere, closes every socket of that person with 4401 — announced once."""
-    _conversation, ana, _ben = await database_sync_to_async(_pair)()
+    deleted in the admin or anywhere, closes every socket of that person with 4401 — announced once — and they hear
+    nothing more."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
     page, _key = await _session_socket(ana)
     app, _secret, _id = await _token_socket(ana)
     closings = _account_closings(monkeypatch)
@@ -383,6 +384,10 @@ async def test_an_account_closed_anywhere_closes_its_sockets_once(how, monkeypat
 
     await database_sync_to_async(close)()
     await _closed(page, app)
+    if how.startswith("save"):  # still a member of the conversation, as a deactivated account stays
+        await _ben_says(conversation, ben, "after the close")
+    for ws in (page, app):
+        assert await ws.receive_nothing(timeout=0.3)
     assert [ending.person for ending in closings] == [ana.public_id]
     for ws in (page, app):
         await ws.disconnect()
