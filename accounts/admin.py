@@ -2,9 +2,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from . import signouts
 from .models import AccessToken, User
 
 PRIVATE = ("email", "pending_email")
@@ -30,8 +33,21 @@ class SuspendedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PasswordSetByOperatorForm(AdminPasswordChangeForm[User]):
+    """The admin's "set password": every session of that person ends, as at their own change of password
+    (accounts.services.user_change_password), and the sockets they signed in close. Their apps' tokens go on."""
+
+    def save(self, commit: bool = True) -> Any:
+        user = super().save(commit=commit)
+        if commit:
+            signouts.sessions_ended(user=user)
+        return user
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin[User]):
+    # Unticking "active" or deleting the account ends everything of theirs whoever saves it (accounts/signouts.py).
+    change_password_form = PasswordSetByOperatorForm
     list_display = ("username", "email_verified", "is_active", "is_staff", "suspended_until", "date_joined")
     list_filter = ("is_active", "is_staff", "email_verified", SuspendedFilter, "language")
     search_fields = ("username", "public_id")
@@ -73,3 +89,15 @@ class AccessTokenAdmin(admin.ModelAdmin[AccessToken]):
     list_display = ("user", "name", "created_at", "last_used_at")
     readonly_fields = ("public_id", "digest", "created_at", "last_used_at")
     search_fields = ("user__username", "name")
+
+    # A token deleted here is revoked as the person revoking it would (accounts.services.token_revoke): its
+    # sockets close.
+    def delete_model(self, request: HttpRequest, obj: AccessToken) -> None:
+        super().delete_model(request, obj)
+        signouts.token_ended(user=obj.user, digest=obj.digest)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AccessToken]) -> None:
+        tokens = list(queryset.select_related("user"))
+        super().delete_queryset(request, queryset)
+        for token in tokens:
+            signouts.token_ended(user=token.user, digest=token.digest)

@@ -1,8 +1,11 @@
 """Reads on accounts."""
 
 from collections.abc import Callable
+from datetime import datetime
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from core.pagination import Page, keyset_page
@@ -66,3 +69,26 @@ def user_tokens_page(*, user: User, cursor: str | None = None, size: int = 50) -
     return keyset_page(
         AccessToken.objects.filter(user=user), order=("created_at", "public_id"), cursor=cursor, size=size
     )
+
+
+def session_expires_at(*, session_key: str) -> datetime | None:
+    """When the session with this key expires as it stands now (later than it did, if it was saved again since:
+    SESSION_SAVE_EVERY_REQUEST, `set_expiry`); None if it has expired or is gone. A socket signed in with it reads
+    this as it signs in and again at that moment (core.realtime.LiveConsumer).
+
+    Exact for the engines that keep sessions in the database (the default, and cached_db): one query by key. For
+    the others, an upper bound from the session's data (its `set_expiry`, or SESSION_COOKIE_AGE from now)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    get_model_class = getattr(store, "get_model_class", None)
+    if get_model_class is not None:
+        expires: datetime | None = (
+            get_model_class()
+            .objects.filter(session_key=session_key, expire_date__gt=timezone.now())
+            .values_list("expire_date", flat=True)
+            .first()
+        )
+        return expires
+    if not store.keys():  # expired or gone: it reads empty
+        return None
+    upper_bound: datetime = store.get_expiry_date()
+    return upper_bound

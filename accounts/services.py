@@ -311,8 +311,7 @@ def user_delete(*, user: User, password: str) -> None:
     """Remove the account and everything it made. Asks for the password: it cannot be undone."""
     _check_password(user, password)
     run_deletion_steps(user)
-    signouts.everything_ended(user=user)
-    user.delete()
+    user.delete()  # which ends every session and token of theirs, and closes their sockets (accounts/signouts.py)
 
 
 @dataclass(frozen=True)

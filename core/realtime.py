@@ -3,7 +3,8 @@
 The web UI is known by its session cookie. A native app sends {"type": "auth", "token": ...} as its
 first frame (tokens never travel in URLs) and is answered {"type": "auth.ok"}, or the socket is
 closed with code 4401. When that token or session ends (accounts/signouts.py), the socket is closed with
-4401 too, on whichever process holds it (`end_sockets`). Features send events to `user_group(user)` with
+4401 too, on whichever process holds it (`end_sockets`); a session's socket also closes itself, with 4401, when
+its session expires (`LiveConsumer._check_session`). Features send events to `user_group(user)` with
 type "event.forward" and either `event` (a dict, encoded here) or `text` (the event already encoded as JSON,
 sent as is).
 """
@@ -19,7 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -27,12 +28,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.urls import path
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.selectors import session_expires_at
 from accounts.services import bearer_digest, token_authenticate
 from core.errors import ServiceError
 from core.layer_watch import LAYER_ERRORS, RESYNC, LayerWatch, note_undelivered
@@ -40,6 +42,7 @@ from core.layer_watch import LAYER_ERRORS, RESYNC, LayerWatch, note_undelivered
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TRY_AGAIN = 1013  # the channel layer (Redis) is away: reconnect in a moment
 OUTBOX_LIMIT = 100  # events waiting for one slow socket (the in-memory layer's own capacity); more are dropped
+SESSION_RECHECK = timedelta(minutes=1)  # a session's expiry that could not be read (the database away) is read then
 
 logger = logging.getLogger(__name__)
 
@@ -362,6 +365,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     ended = False  # its credential ended: it hears nothing more, and closes once what it is writing is written
     _outbox: "asyncio.Queue[str | None] | None" = None  # None in it: its credential ended; close with 4401
     _writer: "asyncio.Task[None] | None" = None
+    _expiry: asyncio.TimerHandle | None = None  # a session's socket: when it next reads its session's expiry
+    _expiry_check: "asyncio.Task[None] | None" = None
 
     async def connect(self) -> None:
         self._since = time.monotonic()
@@ -371,6 +376,47 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             session = self.scope.get("session")
             self.credential = Credential(session_key=getattr(session, "session_key", None))
             await self._ready(user)
+            if self.user is not None and not self.ended and self.credential.session_key is not None:
+                await self._check_session()
+
+    async def _check_session(self) -> None:
+        """A session's socket ends itself (4401) once its session expires, which no one announces: it reads the
+        expiry as it signs in, and again at that moment — the session may have been extended meanwhile (saved at a
+        later request, `set_expiry`): then it waits for the new expiry. One query by key each time, none between."""
+        session_key = self.credential.session_key
+        assert session_key is not None
+
+        def read() -> datetime | None:
+            try:
+                return session_expires_at(session_key=session_key)
+            finally:
+                connection.close()  # back to the pool: the thread is not this socket's
+
+        try:
+            # In a thread of its own rather than the one consumers share, as a socket's `send` reads.
+            expires = await database_sync_to_async(read, thread_sensitive=False)()
+        except DatabaseError as error:
+            logger.warning("a session's expiry could not be read (%s): read again in a minute", error)
+            expires = timezone.now() + SESSION_RECHECK
+        if self.ended or self._outbox is None:  # ended or disconnected meanwhile
+            return
+        if expires is None:
+            self.end()
+            return
+        delay = max((expires - timezone.now()).total_seconds(), 0.0)
+        self._expiry = self._loop.call_later(delay, self._session_due)
+
+    def _session_due(self) -> None:
+        self._expiry = None
+        self._expiry_check = asyncio.create_task(self._check_session())
+
+    def _stop_session_checks(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if self._expiry_check is not None and self._expiry_check is not asyncio.current_task():
+            self._expiry_check.cancel()
+        self._expiry_check = None
 
     async def _ready(self, user: User) -> None:
         self.group = user_group(user.public_id)
@@ -428,13 +474,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 return
 
     def end(self) -> None:
-        """Its credential ended (a token revoked, a session signed out, the account deleted): from now on no event
-        reaches it, the events still waiting are dropped, and it is closed with 4401 once the event being written,
-        if any, is written. On the event loop's thread."""
+        """Its credential ended (a token revoked, a session signed out or expired, the account closed): from now on
+        no event reaches it, the events still waiting are dropped, and it is closed with 4401 once the event being
+        written, if any, is written. On the event loop's thread."""
         if self.ended or self.user is None:
             return
         self.ended = True
         _forget(self.user.public_id, self)
+        self._stop_session_checks()
         outbox = self._outbox
         if outbox is None:
             return
@@ -508,6 +555,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.user is not None:
             _forget(self.user.public_id, self)
+            self._stop_session_checks()
             if self._writer is not None:
                 self._writer.cancel()
             self._outbox = None

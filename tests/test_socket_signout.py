@@ -1,12 +1,15 @@
 """A socket stops hearing its person's events once the credential it signed in with ends (accounts/signouts.py):
-a token revoked, a session signed out, a password changed or reset, the account deleted. It is closed with 4401
-at once, on every process (with REDIS_URL, through Redis), and another credential's sockets go on."""
+a token revoked, a session signed out, a password changed or reset, the account deleted or made inactive (by its
+owner, in the admin, anywhere). It is closed with 4401 at once, on every process (with REDIS_URL, through Redis),
+and another credential's sockets go on. A session's socket also closes itself when its session expires."""
 
+import asyncio
 import json
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
 from accounts.models import AccessToken, User
@@ -252,3 +255,265 @@ async def test_what_travels_names_no_session_key():
     assert "abc123session" not in wire
     assert realtime.Credential(token_digest="d" * 64).key != "d" * 64
     assert realtime._ending_from(json.loads(wire)) == ending
+
+
+def _account_closings(monkeypatch: pytest.MonkeyPatch) -> list[realtime.Ending]:
+    """The endings of every session and token announced from now on (one per account closed)."""
+    closings: list[realtime.Ending] = []
+    end_sockets = realtime.end_sockets
+
+    def noted(ending: realtime.Ending) -> None:
+        if ending.sessions and ending.tokens:
+            closings.append(ending)
+        end_sockets(ending)
+
+    monkeypatch.setattr(realtime, "end_sockets", noted)
+    return closings
+
+
+def _operator_client() -> Client:
+    client = Client()
+    client.force_login(make_user(username="operator", is_staff=True, is_superuser=True))
+    return client
+
+
+def _admin_form(user: User, **changes: str) -> dict[str, object]:
+    """The admin's change form for `user` as an operator posts it, everything as it was but `changes`; a box
+    left out of the form is unticked."""
+    user.refresh_from_db()
+    form: dict[str, object] = {
+        "username": user.username,
+        "email": user.email,
+        "pending_email": user.pending_email,
+        "timezone": user.timezone,
+        "language": user.language,
+        "suspended_until_0": "",
+        "suspended_until_1": "",
+        "suspension_reason": user.suspension_reason,
+        "_save": "Save",
+    }
+    ticked = {"email_verified": user.email_verified, "sound_on": user.sound_on, "is_active": user.is_active}
+    form.update({name: "on" for name, on in ticked.items() if on})
+    form.update(changes)
+    return {name: value for name, value in form.items() if value != "off"}
+
+
+async def _closed(*sockets: WebsocketCommunicator) -> None:
+    for ws in sockets:
+        assert await ws.receive_output(timeout=5) == CLOSED
+
+
+async def test_unticking_active_in_the_admin_closes_every_socket_of_that_person(monkeypatch):
+    """Ensure that an operator unticking "active" on the admin's change form (its POST, as the browser sends it)
+    closes every socket of that person — sessions and tokens — with 4401, once, and they hear nothing of a message
+    sent afterwards; the other person's socket stays open and hears it."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    page, _key = await _session_socket(ana)
+    app, _secret, _id = await _token_socket(ana)
+    bens, _ben_secret, _ben_id = await _token_socket(ben)
+    closings = _account_closings(monkeypatch)
+
+    def untick() -> int:
+        form = _admin_form(ana, is_active="off")
+        return _operator_client().post(f"/admin/accounts/user/{ana.pk}/change/", form).status_code
+
+    assert await database_sync_to_async(untick)() == 302
+    assert not (await database_sync_to_async(User.objects.get)(pk=ana.pk)).is_active
+    await _closed(page, app)
+    await _ben_says(conversation, ben, "after the close")
+    await _hears(bens, "after the close")
+    for ws in (page, app):
+        assert await ws.receive_nothing(timeout=0.3)
+    assert [ending.person for ending in closings] == [ana.public_id]
+    for ws in (page, app, bens):
+        await ws.disconnect()
+
+
+async def test_other_edits_in_the_admin_close_nothing(monkeypatch):
+    """Ensure that saving the admin's change form with "active" still ticked (another field changed), or saving an
+    account that was already inactive, closes no socket and announces nothing."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    page, _key = await _session_socket(ana)
+    closings = _account_closings(monkeypatch)
+
+    def edit() -> list[int]:
+        operator = _operator_client()
+        answers = [operator.post(f"/admin/accounts/user/{ana.pk}/change/", _admin_form(ana, timezone="Asia/Tokyo"))]
+        ben.is_active = False
+        ben.save()
+        answers.append(operator.post(f"/admin/accounts/user/{ben.pk}/change/", _admin_form(ben, language="fr")))
+        return [answer.status_code for answer in answers]
+
+    assert await database_sync_to_async(edit)() == [302, 302]
+    await _ben_says(conversation, ana, "to myself")  # ana's own message comes back to her socket
+    await _hears(page, "to myself")
+    assert len(closings) == 1  # ben's deactivation, by hand, in `edit`
+    await page.disconnect()
+
+
+@pytest.mark.parametrize("how", ["save", "save_update_fields", "admin_delete", "admin_delete_selected", "delete"])
+async def test_an_account_closed_anywhere_closes_its_sockets_once(how, monkeypatch):
+    """Ensure that an account made inactive by any code that saves the row (an operator's shell, a command), or
+    deleted in the admin or anywhere, closes every socket of that person with 4401 — announced once — and they hear
+    nothing more."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    page, _key = await _session_socket(ana)
+    app, _secret, _id = await _token_socket(ana)
+    closings = _account_closings(monkeypatch)
+
+    def close() -> None:
+        user = User.objects.get(pk=ana.pk)
+        if how == "save":
+            user.is_active = False
+            user.save()
+        elif how == "save_update_fields":
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+        elif how == "admin_delete":
+            answer = _operator_client().post(f"/admin/accounts/user/{ana.pk}/delete/", {"post": "yes"})
+            assert answer.status_code == 302
+            assert not User.objects.filter(pk=ana.pk).exists()
+        elif how == "admin_delete_selected":
+            answer = _operator_client().post(
+                "/admin/accounts/user/", {"action": "delete_selected", "_selected_action": [ana.pk], "post": "yes"}
+            )
+            assert answer.status_code == 302
+            assert not User.objects.filter(pk=ana.pk).exists()
+        else:
+            user.delete()
+
+    await database_sync_to_async(close)()
+    await _closed(page, app)
+    if how.startswith("save"):  # still a member of the conversation, as a deactivated account stays
+        await _ben_says(conversation, ben, "after the close")
+    for ws in (page, app):
+        assert await ws.receive_nothing(timeout=0.3)
+    assert [ending.person for ending in closings] == [ana.public_id]
+    for ws in (page, app):
+        await ws.disconnect()
+
+
+async def test_deleting_the_account_on_the_web_announces_it_once(monkeypatch):
+    """Ensure that the owner's own deletion (the service, then the row's deletion) announces the account's closing
+    once, not once from each."""
+    _conversation, ana, _ben = await database_sync_to_async(_pair)()
+    page, page_key = await _session_socket(ana)
+    closings = _account_closings(monkeypatch)
+    answer = await database_sync_to_async(_browser(page_key).post)("/me/delete", {"password": PASSWORD})
+    assert answer.status_code == 200
+    await _closed(page)
+    assert [ending.person for ending in closings] == [ana.public_id]
+    await page.disconnect()
+
+
+async def test_a_password_set_in_the_admin_closes_every_session_socket_and_keeps_the_apps():
+    """Ensure that an operator setting someone's password in the admin (its "change password" form) closes every
+    socket signed in with a session of theirs, as their own change of password does, while their app's socket stays
+    open and hears the next message."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    page, _key = await _session_socket(ana)
+    app, _secret, _id = await _token_socket(ana)
+
+    def set_password() -> int:
+        new = "a fresh lantern by the sea"
+        return (
+            _operator_client()
+            .post(
+                f"/admin/accounts/user/{ana.pk}/password/",
+                {"usable_password": "true", "password1": new, "password2": new},
+            )
+            .status_code
+        )
+
+    assert await database_sync_to_async(set_password)() == 302
+    await _closed(page)
+    await _ben_says(conversation, ben, "new password")
+    await _hears(app, "new password")
+    assert await page.receive_nothing(timeout=0.3)
+    await page.disconnect()
+    await app.disconnect()
+
+
+@pytest.mark.parametrize("how", ["delete_view", "delete_selected"])
+async def test_a_token_deleted_in_the_admin_closes_its_sockets_only(how):
+    """Ensure that deleting a token in the admin (its delete page, or the list's "delete selected") revokes it as
+    its owner would: the socket it signed in closes with 4401, the same person's other token's socket goes on."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    phone, _secret, phone_token = await _token_socket(ana)
+    laptop, _laptop_secret, _id = await _token_socket(ana)
+
+    def delete() -> int:
+        pk = AccessToken.objects.get(public_id=phone_token).pk
+        operator = _operator_client()
+        if how == "delete_view":
+            return operator.post(f"/admin/accounts/accesstoken/{pk}/delete/", {"post": "yes"}).status_code
+        return operator.post(
+            "/admin/accounts/accesstoken/", {"action": "delete_selected", "_selected_action": [pk], "post": "yes"}
+        ).status_code
+
+    assert await database_sync_to_async(delete)() == 302
+    await _closed(phone)
+    await _ben_says(conversation, ben, "after the delete")
+    await _hears(laptop, "after the delete")
+    assert await phone.receive_nothing(timeout=0.3)
+    await phone.disconnect()
+    await laptop.disconnect()
+
+
+def _expiring_session(user: User, seconds: int) -> str:
+    """A web session of `user` that expires `seconds` from now (`set_expiry`), unless saved again."""
+    session = SessionStore(session_key=_session_cookie(user))
+    session.set_expiry(seconds)
+    session.save()
+    return str(session.session_key)
+
+
+async def _expiring_socket(user: User, seconds: int) -> tuple[WebsocketCommunicator, str]:
+    key = await database_sync_to_async(_expiring_session)(user, seconds)
+    ws = WebsocketCommunicator(application, "/ws/", headers=[*HOST, (b"cookie", f"sessionid={key}".encode())])
+    assert (await ws.connect())[0]
+    assert (await ws.receive_json_from(timeout=5))["type"] == "auth.ok"
+    return ws, key
+
+
+async def test_a_sessions_socket_closes_when_its_session_expires_and_not_before():
+    """Ensure that a socket signed in with a session that expires in 4 s hears its person's events until then and is
+    closed with 4401 at its expiry, after which it hears nothing; a token's socket of the same person goes on."""
+    conversation, ana, ben = await database_sync_to_async(_pair)()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    page, _key = await _expiring_socket(ana, 4)
+    app, _secret, _id = await _token_socket(ana)
+    assert await page.receive_nothing(timeout=2.0)
+    await _ben_says(conversation, ben, "before it expires")
+    await _hears(page, "before it expires")
+    await _hears(app, "before it expires")
+    assert await page.receive_output(timeout=5) == CLOSED
+    assert loop.time() - began >= 3.9
+    await _ben_says(conversation, ben, "after it expired")
+    await _hears(app, "after it expired")
+    assert await page.receive_nothing(timeout=0.3)
+    await page.disconnect()
+    await app.disconnect()
+
+
+async def test_a_session_extended_meanwhile_keeps_its_socket_until_its_new_expiry(settings):
+    """Ensure that a session saved again while its socket is open (here a page loaded with SESSION_SAVE_EVERY_REQUEST,
+    which moves its expiry on) keeps that socket open past the expiry it had when the socket signed in, and the
+    socket closes (4401) at the new expiry."""
+    settings.SESSION_SAVE_EVERY_REQUEST = True
+    _conversation, ana, _ben = await database_sync_to_async(_pair)()
+    loop = asyncio.get_running_loop()
+    page, key = await _expiring_socket(ana, 4)
+    began = loop.time()
+    await asyncio.sleep(2.0)
+    extended = loop.time()
+    answer = await database_sync_to_async(_browser(key).get)("/me")
+    assert answer.status_code == 200
+    assert await page.receive_nothing(timeout=extended + 3.5 - loop.time())  # past the first expiry (began + 4)
+    assert loop.time() - began > 4.5
+    await page.send_json_to({"type": "ping"})
+    assert await page.receive_json_from(timeout=5) == {"type": "pong"}
+    assert await page.receive_output(timeout=5) == CLOSED
+    assert loop.time() - extended >= 3.9
+    await page.disconnect()
