@@ -51,7 +51,7 @@ _STATEMENTS: tuple[Prepared, ...] = tuple(
 
 
 def _prepare_statements() -> None:
-    loop_db.prepare_on_connect(*_STATEMENTS)
+    loop_db.prepare_on_connect(*_STATEMENTS, _LOOK_UP)
 
 
 async def send_text(
@@ -59,18 +59,25 @@ async def send_text(
 ) -> services.Sent | Outcome:
     """Store and announce a text from a socket on the loop, or say why not (`Outcome`). Raises what the thread's
     way raises for bad input and rate limits, before anything is stored."""
-    known = services._SOCKET_TARGETS.get(conversation_id)
-    if known is None or not loop_db.available():
+    if not loop_db.available():
         return Outcome.NOT_TRIED
     clean_text, clean_client_id = services._clean_text(text), services._clean_client_id(client_id)
-    await rate_limit_hits_on_loop(*services._message_hits(sender))  # before the string: its COMMIT goes with it
-    conversation = Conversation(pk=known[0], public_id=conversation_id, kind=known[1])
+    known = services._SOCKET_TARGETS.get(conversation_id)
     import psycopg  # PostgreSQL's driver (loop_db.available(): it is the database)
 
     try:
         async with loop_db.borrowed() as conn:
+            if conn is None and known is None:
+                return Outcome.NOT_TRIED
+            if known is None:  # the first text to it from this process: its row id and kind, one round trip more
+                known = await _look_up(conn, conversation_id)
+                if known is None:
+                    return Outcome.NOT_TRIED  # no such conversation: the thread's way answers as for a stranger
+                services.remember_target(conversation_id, known)
+            await rate_limit_hits_on_loop(*services._message_hits(sender))  # before the string: its COMMIT goes with it
             if conn is None:
                 return Outcome.NO_CONNECTION
+            conversation = Conversation(pk=known[0], public_id=conversation_id, kind=known[1])
             statements = services._at_once_statements(conversation.kind, services._signed_by(credential))
             plan = services.at_once(
                 conversation=conversation,
@@ -93,6 +100,17 @@ async def send_text(
     if stored.wants_push:  # queued through the database: in a thread, after the message went out
         await database_sync_to_async(notify_new_message, thread_sensitive=False)(message, listening=True)
     return stored.sent
+
+
+_LOOK_UP = Prepared("same_chat_conversation_by_id", "SELECT id, kind FROM chat_conversation WHERE public_id = %s")
+
+
+async def _look_up(conn: Any, conversation_id: str) -> tuple[int, str] | None:
+    """A conversation's row id and kind (fixed for its life), whoever asks: not a sign of membership, which the one
+    round trip's condition reads."""
+    cursor = await conn.execute(_LOOK_UP.execute, [conversation_id])
+    row = await cursor.fetchone()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def _run(conn: Any, plan: services.AtOnce) -> services.Stored | None:

@@ -799,6 +799,12 @@ _SOCKET_TARGETS: dict[str, tuple[int, str]] = {}
 _SOCKET_TARGETS_LIMIT = 10_000
 
 
+def remember_target(conversation_id: str, known: tuple[int, str]) -> None:
+    if len(_SOCKET_TARGETS) >= _SOCKET_TARGETS_LIMIT:
+        _SOCKET_TARGETS.clear()
+    _SOCKET_TARGETS[conversation_id] = known
+
+
 def message_send_from_socket(
     *,
     credential: Credential,
@@ -829,9 +835,7 @@ def message_send_from_socket(
             token_digest=credential.token_digest, session_key=credential.session_key, conversation_id=conversation_id
         )
         sent = message_send(sender=user, conversation=conversation, text=text, client_id=client_id)
-        if len(_SOCKET_TARGETS) >= _SOCKET_TARGETS_LIMIT:
-            _SOCKET_TARGETS.clear()
-        _SOCKET_TARGETS[conversation_id] = (conversation.pk, conversation.kind)
+        remember_target(conversation_id, (conversation.pk, conversation.kind))
         return sent
     clean_text, clean_client_id = _clean_text(text), _clean_client_id(client_id)
     conversation = Conversation(pk=known[0], public_id=conversation_id, kind=known[1])

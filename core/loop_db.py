@@ -71,8 +71,8 @@ class _Lender:
             logger.warning("no loop connection to PostgreSQL (%s): sending through threads", error)
             return None
 
-    def give_back(self, conn: Any, *, clean: bool) -> None:
-        if clean and _healthy(conn):
+    def give_back(self, conn: Any) -> None:
+        if _healthy(conn):
             self.idle.append(conn)
         else:
             self._drop(conn)
@@ -102,19 +102,18 @@ def _lender() -> _Lender:
 @asynccontextmanager
 async def borrowed() -> AsyncIterator[Any]:
     """A connection of this loop for the time of the block, or None (none free, none can be opened): then the
-    caller goes through a thread. The block must leave it as it found it, outside a transaction; leaving by an
-    exception closes it."""
+    caller goes through a thread. Given back if the block left it as it found it, outside a transaction, whether
+    or not it raised; closed otherwise (a statement failed in a transaction, the connection broke, or the block was
+    cancelled with a statement in flight)."""
     lender = _lender()
     conn = await lender.take()
     if conn is None:
         yield None
         return
-    clean = False
     try:
         yield conn
-        clean = True
     finally:
-        lender.give_back(conn, clean=clean)
+        lender.give_back(conn)
 
 
 async def _connect() -> Any:

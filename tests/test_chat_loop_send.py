@@ -1,5 +1,6 @@
-"""A token socket's text sent from the event loop itself (chat/loop_send.py, core/loop_db.py): the one round trip of
-`_send_at_once` over the loop's own PostgreSQL connection, no thread. Whatever the loop does not send — a refusal
+"""A socket's text sent from the event loop itself (chat/loop_send.py, core/loop_db.py): the one round trip of
+`_send_at_once` over the loop's own PostgreSQL connection, no thread (the first text to a conversation looks its row
+up first, on the same connection). Whatever the loop does not send — a refusal
 of the rules' condition, no free connection, a connection that broke — the thread's way sends or refuses as the
 rules say, told what was done already: the rate limits are counted once, never twice."""
 
@@ -65,17 +66,17 @@ async def _drain(ws) -> list[dict]:
     return frames
 
 
-async def test_a_later_text_is_stored_announced_and_answered_from_the_loop(through_threads):
-    """Ensure that the first text to a conversation goes through a thread, and a later one is stored with the next
-    number, answered `sent`, and reaches the other person once, with no thread involved."""
+async def test_texts_are_stored_announced_and_answered_from_the_loop(through_threads):
+    """Ensure that the first and a later text to a conversation are stored with consecutive numbers, answered
+    `sent`, and reach the other person once each, with no thread involved."""
     conversation, (ana, ben) = await database_sync_to_async(_pair)()
     ana_ws, ben_ws = await _connect_as(ana), await _connect_as(ben)
-    assert (await _send(ana_ws, conversation, "a1"))["type"] == "sent"
-    assert len(through_threads) == 1
+    first = await _send(ana_ws, conversation, "a1")
+    assert (first["type"], first["created"], first["message"]["seq"]) == ("sent", True, 1)
     answer = await _send(ana_ws, conversation, "a2", text="from the loop")
     assert (answer["type"], answer["created"], answer["message"]["seq"]) == ("sent", True, 2)
     assert answer["message"]["sender"] == {"username": "ana"}
-    assert len(through_threads) == 1, "the second text went through a thread"
+    assert through_threads == [], "a text went through a thread"
     heard = [frame for frame in await _drain(ben_ws) if frame["type"] == "message.new"]
     assert [(frame["seq"], frame["message"]["text"]) for frame in heard] == [(1, "hello"), (2, "from the loop")]
     assert heard[1]["message"]["id"] == answer["message"]["id"]
@@ -98,8 +99,7 @@ async def test_a_resend_from_the_loop_answers_the_first_message_and_counts_once(
     first = await _send(ana_ws, conversation, "a1")
     again = await _send(ana_ws, conversation, "a1", text="typed twice")
     assert (again["type"], again["created"], again["message"]["id"]) == ("sent", False, first["message"]["id"])
-    assert [call["counted"] for call in through_threads] == [False, True]
-    assert [call["by_hand"] for call in through_threads] == [False, True]
+    assert [(call["counted"], call["by_hand"]) for call in through_threads] == [(True, True)]  # the resend only
     third = await _send(ana_ws, conversation, "a3")
     assert (third["type"], third["created"]) == ("sent", True)
     limited = await _send(ana_ws, conversation, "a4")
@@ -191,7 +191,7 @@ async def test_a_connection_that_broke_is_dropped_and_the_next_text_goes_through
     await asyncio.sleep(0.2)  # the server's goodbye reaches the socket
     answer = await _send(ana_ws, conversation, "a3")
     assert (answer["type"], answer["message"]["seq"]) == ("sent", 3)
-    assert len(through_threads) == 1
+    assert through_threads == []
     await ana_ws.disconnect()
 
 
@@ -238,7 +238,7 @@ async def test_a_group_text_from_the_loop_reaches_every_member_who_hears_it(thro
     await _send(ana_ws, group, "a1")
     answer = await _send(ana_ws, group, "a2", text="to the group")
     assert (answer["type"], answer["created"]) == ("sent", True)
-    assert len(through_threads) == 1
+    assert through_threads == []
     heard = [frame["message"]["text"] for frame in await _drain(owner_ws) if frame["type"] == "message.new"]
     assert heard == ["hello", "to the group"]
     assert [frame for frame in await _drain(ben_ws) if frame["type"] == "message.new"] == []
@@ -319,7 +319,7 @@ async def test_a_web_sockets_later_text_goes_from_the_loop_until_its_session_end
     assert (await _send(ana_ws, conversation, "a1"))["type"] == "sent"
     answer = await _send(ana_ws, conversation, "a2", text="from the web")
     assert (answer["type"], answer["created"], answer["message"]["seq"]) == ("sent", True, 2)
-    assert len(through_threads) == 1, "the second text went through a thread"
+    assert through_threads == [], "a text went through a thread"
     heard = [frame["message"]["text"] for frame in await _drain(ben_ws) if frame["type"] == "message.new"]
     assert heard == ["hello", "from the web"]
     await _drain(ana_ws)  # the echo of its own text
@@ -331,3 +331,20 @@ async def test_a_web_sockets_later_text_goes_from_the_loop_until_its_session_end
     assert through_threads[-1]["by_hand"] is True
     assert len(await database_sync_to_async(_stored)(conversation)) == 2
     await ben_ws.disconnect()
+
+
+async def test_a_stranger_or_an_unknown_id_is_told_not_found_and_counts_nothing_twice(settings, through_threads):
+    """Ensure that someone outside a conversation, sending first from the loop (its row found, the condition
+    refusing), and an id that names no conversation are both told `not_found`, storing nothing."""
+    from tests.factories import make_user
+
+    conversation, _people = await database_sync_to_async(_pair)()
+    eve = await database_sync_to_async(make_user)(username="eve")
+    eve_ws = await _connect_as(eve)
+    for conversation_id in (conversation.public_id, "no-such-id"):
+        await eve_ws.send_json_to({"type": "send", "conversation_id": conversation_id, "text": "hi", "client_id": "e"})
+        answer = await eve_ws.receive_json_from(timeout=5)
+        assert (answer["type"], answer["code"]) == ("error", "not_found")
+    assert [(call["counted"], call["by_hand"]) for call in through_threads] == [(True, True), (False, False)]
+    assert await database_sync_to_async(_stored)(conversation) == []
+    await eve_ws.disconnect()
