@@ -2,6 +2,7 @@
 revoked on A closes its socket on B."""
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import websockets
@@ -17,7 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.services import token_issue
-from chat.services import conversation_knock
+from chat.services import conversation_accept, conversation_knock
 from posts.services import post_create_text
 from tests.factories import PASSWORD, make_channel, make_user
 
@@ -198,6 +200,55 @@ def test_a_token_revoked_on_one_process_closes_its_socket_on_the_other(tmp_path)
         close_code, event = asyncio.run(scenario())
         assert close_code == 4401
         assert (event["type"], event["message"]["text"]) == ("message.new", "after the revoke")
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+def test_a_text_sent_from_one_process_s_loop_reaches_a_socket_on_the_other(tmp_path):
+    """Ensure that a text sent over a socket on process A — stored and announced from A's event loop (no thread,
+    chat/loop_send.py) — reaches the other person's socket on process B through Redis, once, in order."""
+    conversation = _a_knock()
+    author = conversation.participants.get(user__username="author").user
+    conversation_accept(user=author, conversation=conversation)  # an active conversation: the loop's plain case
+    author_token = token_issue(login="author", password=PASSWORD, client_ip="x").secret
+    knocker_token = token_issue(login="knocker", password=PASSWORD, client_ip="x").secret
+    port_a, port_b = _free_port(), _free_port()
+    servers = [_start(port_a, tmp_path / "a"), _start(port_b, tmp_path / "b")]
+    try:
+        _wait_up(port_a)
+        _wait_up(port_b)
+
+        async def signed_in(port: int, token: str) -> Any:
+            ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/", origin=f"http://127.0.0.1:{port}")  # type: ignore[arg-type]
+            await ws.send(json.dumps({"type": "auth", "token": token}))
+            assert json.loads(await ws.recv())["type"] == "auth.ok"
+            return ws
+
+        async def scenario() -> tuple[list[dict], list[dict]]:
+            on_b, on_a = await signed_in(port_b, author_token), await signed_in(port_a, knocker_token)
+            answers = []
+            for n in (1, 2):
+                frame = {"type": "send", "conversation_id": conversation.public_id, "text": f"loop {n}"}
+                await on_a.send(json.dumps({**frame, "client_id": f"w{n}"}))
+                while (answer := json.loads(await asyncio.wait_for(on_a.recv(), timeout=10)))["type"] != "sent":
+                    pass
+                answers.append(answer)
+            heard = [json.loads(await asyncio.wait_for(on_b.recv(), timeout=10)) for _ in range(2)]
+            await asyncio.sleep(0.3)
+            with contextlib.suppress(TimeoutError):
+                heard.append(json.loads(await asyncio.wait_for(on_b.recv(), timeout=0.3)))
+            await on_a.close()
+            await on_b.close()
+            return answers, heard
+
+        answers, heard = asyncio.run(scenario())
+        assert [(answer["created"], answer["message"]["seq"]) for answer in answers] == [(True, 2), (True, 3)]
+        assert [(event["type"], event["seq"], event["message"]["text"]) for event in heard] == [
+            ("message.new", 2, "loop 1"),
+            ("message.new", 3, "loop 2"),
+        ]
     finally:
         for server in servers:
             server.terminate()
