@@ -10,7 +10,6 @@ statements; what a thread's send wakes — the pool's thread, then the loop agai
 machine of docs/performance.md, ~0.3 ms of a lone pair's 2 ms delivery, "A socket's text from the event loop").
 """
 
-import asyncio
 import enum
 import json
 import logging
@@ -97,8 +96,7 @@ async def send_text(
         logger.warning("a text sent from the loop met %s: sent again through a thread", error)
         return Outcome.BROKE
     message = stored.sent.message
-    announce_message(message, stored.listeners)  # handed to this process's sockets now (core.realtime.publish)
-    await asyncio.sleep(0)  # their writers go first: the members hear it before the sender's answer is written
+    announce_message(message, stored.listeners)
     if stored.wants_push:  # queued through the database: in a thread, after the message went out
         await database_sync_to_async(notify_new_message, thread_sensitive=False)(message, listening=True)
     return stored.sent

@@ -153,8 +153,7 @@ _serving_loop: asyncio.AbstractEventLoop | None = None  # the event loop of this
 def publish(public_ids: list[str], text: str) -> None:
     """From a request's thread, after its commit: send one encoded event to these people's sockets (`send_to_people`)
     without waiting for it to go out: the request answers while the event loop delivers. Events are handed to the
-    loop in the order of the calls. From the loop itself (a text sent there, chat/loop_send.py) this process's
-    sockets get it at once, and the other processes' through the layer in a task.
+    loop in the order of the calls.
 
     A process that serves no socket (the task worker, a command) has no such loop: there it waits for the event
     to be published."""
@@ -164,18 +163,13 @@ def publish(public_ids: list[str], text: str) -> None:
     if loop is None or loop.is_closed() or not loop.is_running():
         async_to_sync(send_to_people)(public_ids, text)
         return
-    if _on(loop):  # from the loop itself (chat/loop_send.py): this process's sockets now, the others' through the layer
-        _push_local(public_ids, text)
-        if not isinstance(get_channel_layer(), InMemoryChannelLayer):
-            loop.create_task(_forward(public_ids, text)).add_done_callback(_log_failure)
-        return
     if isinstance(get_channel_layer(), InMemoryChannelLayer):
         loop.call_soon_threadsafe(_push_local, public_ids, text)
     else:
         asyncio.run_coroutine_threadsafe(send_to_people(public_ids, text), loop).add_done_callback(_log_failure)
 
 
-def _log_failure(future: "Future[None] | asyncio.Future[None]") -> None:
+def _log_failure(future: "Future[None]") -> None:
     if not future.cancelled() and (error := future.exception()) is not None:
         logger.error("an event was not published", exc_info=error)
 
@@ -202,19 +196,6 @@ async def send_to_people(public_ids: list[str], text: str) -> None:
     # between two sockets of one process skips Redis's round trip (a message from one process reached the
     # others in Redis's order before, and still does; this process's sockets never waited on that order).
     _push_local(public_ids, text)
-    await _forward(public_ids, text)
-
-
-def _on(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
-
-
-async def _forward(public_ids: list[str], text: str) -> None:
-    """`send_to_people`'s second half: to every other process's hub, through the channel layer (not in memory)."""
-    layer = get_channel_layer()
     try:
         await layer.group_send(
             PEOPLE_GROUP, {"type": "people.forward", "text": text, "to": public_ids, "from": process_origin()}
