@@ -20,7 +20,7 @@ from chat.models import Conversation, Message, Participant
 from core import loop_db
 from moderation.models import Block
 from tests.test_chat import _connect_as
-from tests.test_chat_ws_send import _frames, _pair, _stored
+from tests.test_chat_ws_send import _frames, _pair, _stored, a_stranger_is_told_not_found
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -336,15 +336,5 @@ async def test_a_web_sockets_later_text_goes_from_the_loop_until_its_session_end
 async def test_a_stranger_or_an_unknown_id_is_told_not_found_and_counts_nothing_twice(settings, through_threads):
     """Ensure that someone outside a conversation, sending first from the loop (its row found, the condition
     refusing), and an id that names no conversation are both told `not_found`, storing nothing."""
-    from tests.factories import make_user
-
-    conversation, _people = await database_sync_to_async(_pair)()
-    eve = await database_sync_to_async(make_user)(username="eve")
-    eve_ws = await _connect_as(eve)
-    for conversation_id in (conversation.public_id, "no-such-id"):
-        await eve_ws.send_json_to({"type": "send", "conversation_id": conversation_id, "text": "hi", "client_id": "e"})
-        answer = await eve_ws.receive_json_from(timeout=5)
-        assert (answer["type"], answer["code"]) == ("error", "not_found")
+    await a_stranger_is_told_not_found()  # tests/test_chat_ws_send.py's, from the loop here
     assert [(call["counted"], call["by_hand"]) for call in through_threads] == [(True, True), (False, False)]
-    assert await database_sync_to_async(_stored)(conversation) == []
-    await eve_ws.disconnect()

@@ -125,6 +125,10 @@ async def test_the_rules_of_the_api_hold_blocked_and_rate_limited(settings):
 
 async def test_a_stranger_is_told_not_found_as_for_no_conversation(chatty):
     """Ensure that someone outside the conversation gets `not_found`, the same as for an id that doesn't exist."""
+    await a_stranger_is_told_not_found()
+
+
+async def a_stranger_is_told_not_found() -> None:
     conversation, _people = await database_sync_to_async(_pair)()
     eve = await database_sync_to_async(make_user)(username="eve")
     eve_ws = await _connect_as(eve)
