@@ -43,6 +43,7 @@ def _pools_closed_before_the_test_database_goes(django_db_setup: None) -> Iterat
 
     # The thread asgiref runs thread-sensitive calls in, outside a request, may still hold one (not returned yet).
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    connections.close_all()  # this thread's too: back to the pool, which closes them all below
     for wrapper in connections.all():
         close_pool = getattr(wrapper, "close_pool", None)
         if close_pool is not None:
