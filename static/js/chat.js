@@ -534,11 +534,23 @@ function connect() {
   });
 }
 
+// Words put back after a refusal of a message the socket may have stored all the same, sent again unchanged, go
+// with that message's client_id: the server answers with the message it has, or stores it now, never twice.
+function clientIdFor(text) {
+  for (const [clientId, shown] of refusedMaybeStored) {
+    if (shown.text === text) {
+      refusedMaybeStored.delete(clientId);
+      return clientId;
+    }
+  }
+  return crypto.randomUUID();
+}
+
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   const text = input.value.trim();
   if (!text) return;
-  const clientId = crypto.randomUUID();
+  const clientId = clientIdFor(text);
   input.value = "";
   queue({ clientId, json: { text, client_id: clientId } }, { kind: "text", text });
 });

@@ -240,3 +240,24 @@ def test_the_message_never_coming_leaves_the_refusal_unless_a_resume_finds_it(
         assert wire.resumes_after_the_send() == 1
         shot(lark, "chat-refused-resend-07-found-by-a-resume", full_page=False)
     assert Message.objects.filter(text=TEXT).count() == 1
+
+
+def test_words_put_back_and_sent_again_unchanged_are_stored_once(
+    asgi_live_server, signed_in, contexts: Contexts, settings, shot
+) -> None:
+    """Ensure that the words put back by the refusal, sent again as they are before the first message's echo came,
+    go with its client_id: the server answers with the message it stored, one bubble, stored once."""
+    _author, knocker, conversation = talking("quayagain", "ternagain")
+    lark = signed_in(knocker)
+    wire = Astray(lark, _silent_after_the_send)
+    _open_chat(lark, f"/chats/{conversation.public_id}", wire)
+
+    _send_and_see_it_refused(lark, contexts, lambda: _type_and_send(lark, TEXT))
+    _expect_refused(lark)
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (99, 60), "message_new_account": (99, 60)}
+    with lark.expect_response(lambda response: _is_send_post(response.request), timeout=15_000) as answered:
+        lark.locator("#chat-text").press("Enter")  # the socket stays silent: the page asks the API after 5 s
+    assert answered.value.status == 200  # a resend's answer: the message stored by the socket
+    _expect_sent_once(lark)
+    shot(lark, "chat-refused-resend-08-sent-again-unchanged", full_page=False)
+    assert len({frame["client_id"] for frame in wire.frames("send")}) == 1
