@@ -830,7 +830,8 @@ def message_send_from_socket(
     round trip was refused (or its connection broke), so the rules decide at once (`_send_by_hand`)."""
     known = _SOCKET_TARGETS.get(conversation_id)
     if known is None or not _can_send_by_hand():
-        # (`counted` is never set here: chat/loop_send.py counts only for a conversation it knows.)
+        # `counted` and `by_hand` do not apply: chat/loop_send.py counts only for a conversation it found, and a
+        # broken lookup there counted nothing; `message_send` counts and decides it all.
         user, conversation = socket_sender(
             token_digest=credential.token_digest, session_key=credential.session_key, conversation_id=conversation_id
         )

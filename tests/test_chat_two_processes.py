@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,21 @@ def _wait_up(port: int) -> None:
     raise AssertionError(f"server on {port} did not start")
 
 
+@contextlib.contextmanager
+def _two_processes(tmp_path: Path) -> Iterator[tuple[int, int]]:
+    """Two server processes (A, B) sharing the test database and Redis, up; stopped at the end."""
+    port_a, port_b = _free_port(), _free_port()
+    servers = [_start(port_a, tmp_path / "a"), _start(port_b, tmp_path / "b")]
+    try:
+        _wait_up(port_a)
+        _wait_up(port_b)
+        yield port_a, port_b
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
+
+
 def _a_knock():
     """Both tests' start: PostgreSQL and Redis (both processes share them), and `knocker`'s first message to
     `author`, whose conversation it returns."""
@@ -116,11 +132,7 @@ def test_a_message_sent_to_one_process_reaches_a_socket_on_the_other(tmp_path):
     conversation = _a_knock()
     author_token = token_issue(login="author", password=PASSWORD, client_ip="x").secret
     knocker_token = token_issue(login="knocker", password=PASSWORD, client_ip="x").secret
-    port_a, port_b = _free_port(), _free_port()
-    servers = [_start(port_a, tmp_path / "a"), _start(port_b, tmp_path / "b")]
-    try:
-        _wait_up(port_a)
-        _wait_up(port_b)
+    with _two_processes(tmp_path) as (port_a, port_b):
 
         async def scenario() -> dict:
             async with websockets.connect(f"ws://127.0.0.1:{port_b}/ws/", origin=f"http://127.0.0.1:{port_b}") as ws:  # type: ignore[arg-type]
@@ -146,10 +158,6 @@ def test_a_message_sent_to_one_process_reaches_a_socket_on_the_other(tmp_path):
         assert event["type"] == "message.new"
         assert event["message"]["text"] == "through Redis"
         assert event["seq"] == 2
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=20)
 
 
 def test_a_token_revoked_on_one_process_closes_its_socket_on_the_other(tmp_path):
@@ -160,8 +168,6 @@ def test_a_token_revoked_on_one_process_closes_its_socket_on_the_other(tmp_path)
     phone = token_issue(login="author", password=PASSWORD, client_ip="x")
     laptop = token_issue(login="author", password=PASSWORD, client_ip="x").secret
     knocker_token = token_issue(login="knocker", password=PASSWORD, client_ip="x").secret
-    port_a, port_b = _free_port(), _free_port()
-    servers = [_start(port_a, tmp_path / "a"), _start(port_b, tmp_path / "b")]
 
     def call_a(method: str, path: str, token: str, body: dict | None = None) -> int:
         request = urllib.request.Request(
@@ -173,9 +179,7 @@ def test_a_token_revoked_on_one_process_closes_its_socket_on_the_other(tmp_path)
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)
 
-    try:
-        _wait_up(port_a)
-        _wait_up(port_b)
+    with _two_processes(tmp_path) as (port_a, port_b):
 
         async def signed_in(token: str) -> websockets.ClientConnection:
             ws = await websockets.connect(f"ws://127.0.0.1:{port_b}/ws/", origin=f"http://127.0.0.1:{port_b}")  # type: ignore[arg-type]
@@ -200,10 +204,6 @@ def test_a_token_revoked_on_one_process_closes_its_socket_on_the_other(tmp_path)
         close_code, event = asyncio.run(scenario())
         assert close_code == 4401
         assert (event["type"], event["message"]["text"]) == ("message.new", "after the revoke")
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=20)
 
 
 def test_a_text_sent_from_one_process_s_loop_reaches_a_socket_on_the_other(tmp_path):
@@ -214,11 +214,7 @@ def test_a_text_sent_from_one_process_s_loop_reaches_a_socket_on_the_other(tmp_p
     conversation_accept(user=author, conversation=conversation)  # an active conversation: the loop's plain case
     author_token = token_issue(login="author", password=PASSWORD, client_ip="x").secret
     knocker_token = token_issue(login="knocker", password=PASSWORD, client_ip="x").secret
-    port_a, port_b = _free_port(), _free_port()
-    servers = [_start(port_a, tmp_path / "a"), _start(port_b, tmp_path / "b")]
-    try:
-        _wait_up(port_a)
-        _wait_up(port_b)
+    with _two_processes(tmp_path) as (port_a, port_b):
 
         async def signed_in(port: int, token: str) -> Any:
             ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/", origin=f"http://127.0.0.1:{port}")  # type: ignore[arg-type]
@@ -249,7 +245,3 @@ def test_a_text_sent_from_one_process_s_loop_reaches_a_socket_on_the_other(tmp_p
             ("message.new", 2, "loop 1"),
             ("message.new", 3, "loop 2"),
         ]
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=20)
