@@ -59,9 +59,10 @@ def _session_cookie(user: User) -> str:
     return str(session.session_key)
 
 
-async def _socket(user: User, how: str) -> WebsocketCommunicator:
+async def _socket(user: User, how: str, key: str | None = None) -> WebsocketCommunicator:
+    """`user`'s socket, signed in `how`; `key`: a session made for them beforehand (`_session_cookie`)."""
     if how == "session":
-        key = await database_sync_to_async(_session_cookie)(user)
+        key = key or await database_sync_to_async(_session_cookie)(user)
         ws = WebsocketCommunicator(application, "/ws/", headers=[*HOST, (b"cookie", f"sessionid={key}".encode())])
         assert (await ws.connect())[0]
     else:
@@ -106,7 +107,12 @@ async def test_a_conversations_events_reach_only_its_members(how, media_root):
     """Ensure that a message in the group reaches its members' sockets and no one else's — not the one who left,
     the blocked, a stranger or a moderator."""
     world: World = await database_sync_to_async(build_world)(media_root)
-    sockets = {role: await _socket(world.people[role], how) for role in SIGNED_IN if role != OWNER}
+    roles = [role for role in SIGNED_IN if role != OWNER]
+    # Every session saved before any socket opens: on the SQLite test database (in memory, its cache shared) a
+    # socket's own read of its session, in another thread, could hold the table a moment as the next was written,
+    # and SQLite refuses such a write at once ("database table is locked") instead of waiting as it does on a file.
+    keys = {role: await database_sync_to_async(_session_cookie)(world.people[role]) for role in roles}
+    sockets = {role: await _socket(world.people[role], how, keys[role] if how == "session" else None) for role in roles}
     group = await database_sync_to_async(Conversation.objects.get)(public_id=world.ids["group"])
     await database_sync_to_async(services.message_send)(
         sender=world.people[OWNER], conversation=group, text="Who's awake?", client_id="late"
