@@ -1,10 +1,11 @@
 """A socket's text sent from the event loop itself, with no thread: `chat.services._send_at_once`'s one round trip,
-over one of the loop's own PostgreSQL connections (core/loop_db.py), its rate limits counted on the loop too.
+over one of the loop's own PostgreSQL connections (core/loop_db.py), its limits on messages judged in it too
+(chat/limits.py).
 
 For the plain case only, as `_send_at_once` is: a text, to a conversation this process already
 sent to (`services._SOCKET_TARGETS`), and the rules' condition in the INSERT allowing it. Anything else goes the
-thread's way (`services.message_send_from_socket`), told what was already done here: its rate limits counted, and
-the one round trip refused by the rules' condition (the rules then say why) or never sent (no free connection).
+thread's way (`services.message_send_from_socket`), told whether the one round trip was refused by the rules'
+condition (the rules then say why) or never sent (no free connection).
 The rules, the numbering, the answer to a resend and what is announced are the thread's, read from the same
 statements; what a thread's send wakes — the pool's thread, then the loop again — is what this saves (on the
 machine of docs/performance.md, ~0.3 ms of a lone pair's 2 ms delivery, "A socket's text from the event loop").
@@ -20,7 +21,6 @@ from channels.db import database_sync_to_async
 from accounts.models import User
 from core import loop_db
 from core.prepared import Prepared
-from core.ratelimit import rate_limit_hits_on_loop
 from core.realtime import Credential
 from push.tasks import notify_new_message
 
@@ -34,10 +34,9 @@ logger = logging.getLogger(__name__)
 class Outcome(enum.Enum):
     """Why the loop did not send it, for the thread's way to carry on from."""
 
-    NOT_TRIED = "not tried"  # nothing done here: the thread's way does everything
-    NO_CONNECTION = "no connection"  # rate limits counted; the one round trip not sent
-    REFUSED = "refused"  # rate limits counted; the one round trip refused by the rules' condition, rolled back
-    BROKE = "broke"  # rate limits counted; the connection broke with the string sent: stored or not, unknown
+    NOT_TRIED = "not tried"  # nothing done here (no connection free, or not a conversation found): the thread's way
+    REFUSED = "refused"  # the one round trip refused by the rules' condition, rolled back
+    BROKE = "broke"  # the connection broke with the string sent: stored or not, unknown
 
 
 _STATEMENTS: tuple[Prepared, ...] = tuple(
@@ -58,7 +57,7 @@ async def send_text(
     *, credential: Credential, sender: User, conversation_id: str, text: str, client_id: str
 ) -> services.Sent | Outcome:
     """Store and announce a text from a socket on the loop, or say why not (`Outcome`). Raises what the thread's
-    way raises for bad input and rate limits, before anything is stored."""
+    way raises for bad input, before anything is stored."""
     if not loop_db.available():
         return Outcome.NOT_TRIED
     clean_text, clean_client_id = services._clean_text(text), services._clean_client_id(client_id)
@@ -67,16 +66,13 @@ async def send_text(
 
     try:
         async with loop_db.borrowed() as conn:
-            if conn is None and known is None:
+            if conn is None:
                 return Outcome.NOT_TRIED
             if known is None:  # the first text to it from this process: its row id and kind, one round trip more
                 known = await _look_up(conn, conversation_id)
                 if known is None:
                     return Outcome.NOT_TRIED  # no such conversation: the thread's way answers as for a stranger
                 services.remember_target(conversation_id, known)
-            await rate_limit_hits_on_loop(*services._message_hits(sender))  # before the string: its COMMIT goes with it
-            if conn is None:
-                return Outcome.NO_CONNECTION
             conversation = Conversation(pk=known[0], public_id=conversation_id, kind=known[1])
             statements = services._at_once_statements(conversation.kind, services._signed_by(credential))
             plan = services.at_once(

@@ -115,8 +115,9 @@ class Message(models.Model):
     # lets "after my read mark" be an index range (the planner picked the narrower one and filtered).
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
     seq = models.PositiveIntegerField()
+    # No index of its own either: (sender, created_at) below serves every lookup by sender.
     sender = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="messages_sent"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="messages_sent", db_index=False
     )
     kind = models.CharField(max_length=8, choices=MessageKind.choices, default=MessageKind.TEXT)
     text = models.TextField(blank=True)
@@ -141,6 +142,10 @@ class Message(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="one_message_per_seq"),
             models.UniqueConstraint(fields=["sender", "client_id"], name="one_message_per_client_id"),
+        ]
+        indexes = [
+            # A person's messages of the last minute, newest first: their limits (chat/limits.py).
+            models.Index(fields=["sender", "-created_at"], name="message_by_sender_and_time"),
         ]
 
     def __str__(self) -> str:

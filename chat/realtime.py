@@ -95,7 +95,6 @@ async def send(user: User, content: dict[str, Any], credential: Credential) -> l
                 conversation_id=conversation_id,
                 text=text,
                 client_id=client_id,
-                counted=outcome is not loop_send.Outcome.NOT_TRIED,
                 by_hand=outcome in {loop_send.Outcome.REFUSED, loop_send.Outcome.BROKE},
             )
             if outcome is loop_send.Outcome.BROKE and not sent.created:  # stored by the loop, maybe never announced

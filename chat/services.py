@@ -21,13 +21,14 @@ from accounts.services import TOKEN_TOUCH_EVERY, bearer_digest, token_user
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.prepared import Prepared, sql_for
-from core.ratelimit import Counting, rate_limit_counting, rate_limit_hit, rate_limit_hits
+from core.ratelimit import rate_limit_hit
 from core.rawsql import fetch_one, instance, select_list, width
 from core.realtime import Credential, SignedOut
 from moderation.blocks import is_blocked_between
 from posts.models import Post
 from push.tasks import notify_new_message
 
+from . import limits
 from .events import announce_message, announce_state
 from .models import Conversation, ConversationKind, ConversationState, Message, Participant
 
@@ -358,6 +359,7 @@ def _send_checked(*, conversation: Conversation, sender: User, client_id: str, f
     now = timezone.now()
     if not _take_number(conversation=conversation, sender=sender, client_id=client_id, now=now):
         return _resent(sender=sender, client_id=client_id)
+    limits.check(sender, now)
     # The membership the message is stored under: someone removed a moment ago hears nothing of it.
     members = _members(conversation=conversation, sender=sender)
     listeners, wants_push = _obey_the_rules(conversation=conversation, sender=sender, members=members)
@@ -441,10 +443,10 @@ def _send_by_hand(
     client_id: str,
     fields: dict[str, Any],
     signed_by: str | None = None,
-    counting: Counting | None = None,
 ) -> Sent:
     """`_send_checked` in a transaction written out by hand, in two round trips to PostgreSQL where Django's
-    `atomic` took five: `BEGIN`, the number (with the row lock) and the members in one string, the INSERT (with
+    `atomic` took five: `BEGIN`, the number (with the row lock), the members and the sender's recent messages
+    (chat/limits.py) in one string, the INSERT (with
     the read mark) and `COMMIT` in another. `transaction.atomic` cannot do this: psycopg sends its `BEGIN` on its
     own, and Django its `COMMIT`, each a round trip. The rules are the same function, run between the two, on
     the same connection and inside the same transaction; the members are still read after the lock was taken
@@ -455,34 +457,41 @@ def _send_by_hand(
 
     `signed_by`: the digest of the token a socket signed in with (`message_send_from_socket`): the person is read
     again in the same first round trip, and sends only if the token still signs them in and they are not
-    suspended. `counting`: the message's rate limits, counted in Redis while that round trip runs, their verdict
-    read as soon as it answered, before anything else is decided."""
+    suspended."""
     now = timezone.now()
     members_sql, members_params = _members_query(conversation=conversation, sender=sender)
     params = [*_take_number_params(conversation=conversation, sender=sender, client_id=client_id, now=now)]
     vendor = connection.vendor
-    signer, take, members_by_name, insert = sql_for(  # each planned once per connection (core/prepared.py)
+    signer, take, members_by_name, recent, insert = sql_for(  # each planned once per connection (core/prepared.py)
         _prepared("same_chat_signer", _signer_sql(vendor)),
         _prepared("same_chat_take_number", _TAKE_NUMBER_SQL),
         _prepared(f"same_chat_members_{conversation.kind}", members_sql),
+        limits.RECENT,
         _prepared("same_chat_insert", _insert_sql(vendor)[0]),
     )
     signer_sql, signer_params = (f"{signer}; ", [signed_by]) if signed_by else ("", [])
+    recent_params = limits.recent_params(sender, now)  # the person's id and age never change
     try:
         with connection.cursor() as cursor:
-            cursor.execute(f"BEGIN; {signer_sql}{take}; {members_by_name}", [*signer_params, *params, *members_params])
+            cursor.execute(
+                f"BEGIN; {signer_sql}{take}; {members_by_name}; {recent}; {recent}",
+                [*signer_params, *params, *members_params, *recent_params[0], *recent_params[1]],
+            )
             cursor.nextset()  # past BEGIN's answer
-            if counting is not None:
-                counting.verdict()
             if signed_by:
                 sender = _signed_in(cursor.fetchone())
                 cursor.nextset()
             numbered = _numbered(conversation, cursor.fetchone(), now=now)
             cursor.nextset()
             members = _as_members(cursor.fetchall())
+            cursor.nextset()
+            account_recent = cursor.fetchone()
+            cursor.nextset()
+            new_account_recent = cursor.fetchone()
         if not numbered:
             _roll_back()
             return _resent(sender=sender, client_id=client_id)
+        limits.judge(sender, now, [account_recent, new_account_recent])
         listeners, wants_push = _obey_the_rules(conversation=conversation, sender=sender, members=members)
         message = _new_message(conversation=conversation, sender=sender, client_id=client_id, fields=fields, now=now)
         _insert(message, statement=f"{insert}; COMMIT")
@@ -497,7 +506,8 @@ def _send_by_hand(
 # A socket's later text in ONE round trip to PostgreSQL (`_send_at_once`): the statements of `_send_by_hand`'s two,
 # with the rules the second waited for in Python written into the INSERT as the condition of its number. Only the
 # plain case passes — what signed the socket in still signs the sender in, the account open and not suspended, a
-# member, the conversation active, no block between the two of a 1:1 — and anything else (a request, a closed
+# member, the conversation active, no block between the two of a 1:1, the sender within the limits on messages
+# (chat/limits.py) — and anything else (a request, a closed
 # conversation, a resend) makes the statement fail (a NULL number, a unique constraint) and the transaction roll
 # back, and `_send_by_hand` decides it with the rules themselves. Strictly narrower than `_obey_the_rules`, never
 # wider: tests/test_chat_send_from_socket.py sends each refusal through both.
@@ -533,6 +543,7 @@ def _allowed_number_sql(signed_by: str) -> str:
         " JOIN moderation_block b ON (b.blocker_id = %s AND b.blocked_id = p.user_id)"
         " OR (b.blocker_id = p.user_id AND b.blocked_id = %s)"
         " WHERE p.conversation_id = c.id AND p.user_id <> %s))"
+        f" AND {limits.SQL_CONDITION}"  # the sender's recent messages within both limits
     )
 
 
@@ -622,7 +633,10 @@ def at_once(
     else:
         who = [sender.pk]
         signs_in = [sender.pk, credential.session_key, db_now, password_digest(sender), db_now]
-    allowed = [conversation.pk, *signs_in, sender.pk, sender.pk, sender.pk, sender.pk]
+    allowed = [
+        *[conversation.pk, *signs_in, sender.pk, sender.pk, sender.pk, sender.pk],
+        *limits.sql_condition_params(sender, now),
+    ]
     params = [
         *who,
         *_take_number_params(conversation=conversation, sender=sender, client_id=client_id, now=now),
@@ -676,9 +690,9 @@ def _send_at_once(
 ) -> Sent | None:
     """`_send_by_hand` in one round trip, for the plain case (above), the person read again by what signed the
     socket in; None if the rules' condition refused it, its transaction rolled back: the caller sends by hand,
-    which answers the refusal, the resend or the request as the rules say. Precondition: `_can_send_by_hand()`,
-    rate limits already judged (nothing can stop the COMMIT once the string is sent). chat/loop_send.py sends the
-    same string from the event loop."""
+    which answers the refusal, the resend or the request as the rules say. Precondition: `_can_send_by_hand()`.
+    The limits on messages are in the condition too (chat/limits.py): nothing else can stop the COMMIT once the
+    string is sent. chat/loop_send.py sends the same string from the event loop."""
     statements = _at_once_statements(conversation.kind, _signed_by(credential))
     names = sql_for(*statements)  # each planned once per connection (core/prepared.py)
     plan = at_once(
@@ -733,16 +747,10 @@ def _send_in_a_transaction(
     sender: User,
     client_id: str,
     fields: dict[str, Any],
-    counting: Counting | None = None,
 ) -> Sent:
-    """`_send_checked` in a transaction of its own: by hand on PostgreSQL (fewer round trips), else `atomic`.
-    `counting`: the message's rate limits in flight, their verdict read before anything is stored."""
+    """`_send_checked` in a transaction of its own: by hand on PostgreSQL (fewer round trips), else `atomic`."""
     if _can_send_by_hand():
-        return _send_by_hand(
-            conversation=conversation, sender=sender, client_id=client_id, fields=fields, counting=counting
-        )
-    if counting is not None:
-        counting.verdict()
+        return _send_by_hand(conversation=conversation, sender=sender, client_id=client_id, fields=fields)
     with transaction.atomic():
         return _send_checked(conversation=conversation, sender=sender, client_id=client_id, fields=fields)
 
@@ -751,18 +759,13 @@ def message_send(*, sender: User, conversation: Conversation, text: str, client_
     clean_text = _clean_text(text)
     clean_client_id = _clean_client_id(client_id)
     ensure_not_suspended(sender)
-    with rate_limit_counting(*_message_hits(sender)) as counting:  # counted while the first round trip runs
 
-        def attempt() -> Sent:
-            return _send_in_a_transaction(
-                conversation=conversation,
-                sender=sender,
-                client_id=clean_client_id,
-                fields={"text": clean_text},
-                counting=counting,
-            )
+    def attempt() -> Sent:
+        return _send_in_a_transaction(
+            conversation=conversation, sender=sender, client_id=clean_client_id, fields={"text": clean_text}
+        )
 
-        return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
+    return _answering_a_race(sender=sender, client_id=clean_client_id, attempt=attempt, answer=lambda sent: sent)
 
 
 def _session_person(session_key: str) -> User | None:
@@ -812,7 +815,6 @@ def message_send_from_socket(
     conversation_id: str,
     text: str,
     client_id: str,
-    counted: bool = False,
     by_hand: bool = False,
 ) -> Sent:
     """A text sent over a socket signed in with `credential` (a token's digest or a session's key); `sender` is the
@@ -823,15 +825,14 @@ def message_send_from_socket(
     The first text to a conversation looks up the person and the conversation, then sends as the API does (three
     round trips to PostgreSQL for a token). Later ones, with the conversation's id and kind known, read the person
     in the send's own round trip: one (`_send_at_once`), or, where its condition refuses, the rules decide by hand.
-    The rate limits count by the socket's person (their id and their account's age never change); the suspension
-    is read fresh.
+    The limits on messages are judged in the same round trip (chat/limits.py), by the socket's person (their id and
+    their account's age never change); the suspension is read fresh.
 
-    From chat/loop_send.py, which tried first: `counted`, the rate limits were counted there; `by_hand`, its one
-    round trip was refused (or its connection broke), so the rules decide at once (`_send_by_hand`)."""
+    From chat/loop_send.py, which tried first: `by_hand`, its one round trip was refused (or its connection broke),
+    so the rules decide at once (`_send_by_hand`)."""
     known = _SOCKET_TARGETS.get(conversation_id)
     if known is None or not _can_send_by_hand():
-        # `counted` and `by_hand` do not apply: chat/loop_send.py counts only for a conversation it found, and a
-        # broken lookup there counted nothing; `message_send` counts and decides it all.
+        # `by_hand` does not apply: `message_send` decides it all.
         user, conversation = socket_sender(
             token_digest=credential.token_digest, session_key=credential.session_key, conversation_id=conversation_id
         )
@@ -840,8 +841,6 @@ def message_send_from_socket(
         return sent
     clean_text, clean_client_id = _clean_text(text), _clean_client_id(client_id)
     conversation = Conversation(pk=known[0], public_id=conversation_id, kind=known[1])
-    if not counted:
-        _count_message(sender)  # before the one round trip: its COMMIT goes out with it
 
     def attempt() -> Sent:
         fields = {"text": clean_text}
@@ -892,20 +891,10 @@ def message_send_with(
 
 
 def check_message_rate(sender: User) -> None:
-    """Messages per account; a new account (its first day) gets a smaller allowance. A suspended person sends none."""
+    """Before a message's attachment is processed: refused now if the person is suspended or at a limit on
+    messages (chat/limits.py; the send judges again with the message)."""
     ensure_not_suspended(sender)
-    _count_message(sender)
-
-
-def _count_message(sender: User) -> None:
-    rate_limit_hits(*_message_hits(sender))  # both limits in one round trip to the cache
-
-
-def _message_hits(sender: User) -> tuple[tuple[str, str], ...]:
-    """The limits a message counts against: the account's, and a new account's smaller one in its first day."""
-    if is_new_account(sender):
-        return ("message_account", sender.public_id), ("message_new_account", sender.public_id)
-    return (("message_account", sender.public_id),)
+    limits.check(sender, timezone.now())
 
 
 def _as_recipient(user: User, conversation: Conversation) -> Conversation:

@@ -1,6 +1,5 @@
 """Fixed-window rate limits kept in the cache (Redis in production, so every worker shares them)."""
 
-import asyncio
 import hashlib
 import logging
 import time
@@ -42,7 +41,7 @@ class Allowance:
 tightest: ContextVar[Allowance | None] = ContextVar("tightest_rate_limit", default=None)
 
 
-def _remember(allowance: Allowance) -> None:
+def remember_allowance(allowance: Allowance) -> None:
     current = tightest.get()
     if current is None or allowance.remaining < current.remaining:
         tightest.set(allowance)
@@ -109,44 +108,6 @@ def rate_limit_hits(*hits: tuple[str, str]) -> None:
     _judge(limits, counts)
 
 
-async def rate_limit_hits_on_loop(*hits: tuple[str, str]) -> None:
-    """`rate_limit_hits` from the event loop itself, without a thread: the same counters, in one round trip to Redis
-    over a client of this loop's (redis.asyncio), or counted in process (no Redis, or Redis away)."""
-    counters, limits = _windows(hits)
-    store = caches["default"]
-    if isinstance(store, RedisCache):
-        try:
-            counts = await _count_on_loop(store, counters)
-        except (RedisError, OSError) as error:
-            counts = _count_here(counters, error)
-    else:
-        counts = _count(store, counters)  # in process: nothing to wait for
-    _judge(limits, counts)
-
-
-_loop_clients: dict[tuple[Any, ...], Any] = {}  # (loop, Redis servers) → a redis.asyncio client bound to that loop
-
-
-async def _count_on_loop(store: RedisCache, counters: list[tuple[str, int]]) -> list[int]:
-    """`_count`'s MULTI/EXEC through redis.asyncio on the running loop (its connections belong to that loop)."""
-    from redis.asyncio import Redis
-
-    loop = asyncio.get_running_loop()
-    servers = tuple(vars(store)["_servers"])
-    client = _loop_clients.get((loop, servers))
-    if client is None:
-        for gone in [key for key in _loop_clients if key[0].is_closed()]:
-            del _loop_clients[gone]  # a loop that ended took its connections with it
-        client = _loop_clients[loop, servers] = Redis.from_url(servers[0])
-    async with client.pipeline(transaction=True) as pipeline:
-        for cache_key, window in counters:
-            key = store.make_and_validate_key(cache_key)
-            pipeline.set(key, 0, ex=window + 1, nx=True)
-            pipeline.incr(key)
-        replies = await pipeline.execute()
-    return [int(value) for value in replies[1::2]]
-
-
 def _windows(hits: tuple[tuple[str, str], ...]) -> tuple[list[tuple[str, int]], list[tuple[int, int]]]:
     """Each hit's (cache key, window) counter and (limit, seconds until its window starts again)."""
     now = int(time.time())
@@ -166,73 +127,7 @@ def _count_here(counters: list[tuple[str, int]], error: BaseException) -> list[i
 
 def _judge(limits: list[tuple[int, int]], counts: list[int]) -> None:
     for (limit, reset), count in zip(limits, counts, strict=True):
-        _remember(Allowance(limit=limit, remaining=max(0, limit - count), reset=reset))
+        remember_allowance(Allowance(limit=limit, remaining=max(0, limit - count), reset=reset))
     for (limit, reset), count in zip(limits, counts, strict=True):
         if count > limit:
             raise RateLimited(retry_after=reset)
-
-
-class Counting:
-    """Rate-limit hits sent to Redis and answered later (`rate_limit_counting`): the counting's round trip runs
-    while the caller waits on something else — a chat send's first round trip to PostgreSQL — instead of before
-    it. Counted either way, as `rate_limit_hits` counts: `verdict()` raises RateLimited if a window is full.
-    Use it as a context manager: leaving it reads the answers if `verdict()` was not called, so the Redis
-    connection goes back to its pool clean whatever happened in between."""
-
-    def __init__(self, hits: tuple[tuple[str, str], ...]) -> None:
-        self._counters, self._limits = _windows(hits)
-        self._counts: list[int] | None = None
-        self._pool: Any = None
-        self._connection: Any = None
-        store = caches["default"]
-        try:
-            if not isinstance(store, RedisCache):
-                self._counts = _count(store, self._counters)  # in process: nothing to wait for
-                return
-            pool = _write_client(store).connection_pool
-            self._connection = pool.get_connection()
-            self._pool = pool
-            commands: list[tuple[Any, ...]] = [("MULTI",)]
-            for cache_key, window in self._counters:
-                key = store.make_and_validate_key(cache_key)
-                commands += [("SET", key, 0, "EX", window + 1, "NX"), ("INCR", key)]
-            commands.append(("EXEC",))
-            self._expected = len(commands)
-            self._connection.send_packed_command(self._connection.pack_commands(commands))
-        except (RedisError, OSError) as error:
-            self._drop()
-            self._counts = _count_here(self._counters, error)
-
-    def _answers(self) -> list[int]:
-        if self._counts is None:
-            try:
-                replies = [self._connection.read_response() for _ in range(self._expected)]
-                self._counts = [int(value) for value in replies[-1][1::2]]  # EXEC's: SET's, INCR's, …
-                self._pool.release(self._connection)
-                self._connection = None
-            except (RedisError, OSError) as error:
-                self._drop()
-                self._counts = _count_here(self._counters, error)
-        return self._counts
-
-    def _drop(self) -> None:
-        """A connection whose answers were not all read is never reused."""
-        if self._connection is not None:
-            self._connection.disconnect()
-            self._pool.release(self._connection)
-            self._connection = None
-
-    def verdict(self) -> None:
-        _judge(self._limits, self._answers())
-
-    def __enter__(self) -> "Counting":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._connection is not None:
-            self._answers()
-
-
-def rate_limit_counting(*hits: tuple[str, str]) -> Counting:
-    """`rate_limit_hits` in two halves: the hits go out now, their verdict is read with `verdict()`."""
-    return Counting(hits)

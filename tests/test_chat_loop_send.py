@@ -2,7 +2,8 @@
 `_send_at_once` over the loop's own PostgreSQL connection, no thread (the first text to a conversation looks its row
 up first, on the same connection). Whatever the loop does not send — a refusal
 of the rules' condition, no free connection, a connection that broke — the thread's way sends or refuses as the
-rules say, told what was done already: the rate limits are counted once, never twice."""
+rules say. The limits on messages are judged in the same statement, from the sender's stored messages
+(chat/limits.py): nothing to count before it, nothing counted twice."""
 
 import asyncio
 from datetime import timedelta
@@ -10,7 +11,6 @@ from datetime import timedelta
 import psycopg
 import pytest
 from channels.db import database_sync_to_async
-from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 
@@ -90,21 +90,21 @@ async def test_texts_are_stored_announced_and_answered_from_the_loop(through_thr
     await ben_ws.disconnect()
 
 
-async def test_a_resend_from_the_loop_answers_the_first_message_and_counts_once(settings, through_threads):
+async def test_a_resend_from_the_loop_answers_the_first_message_and_counts_nothing(settings, through_threads):
     """Ensure that a resend refused by the loop's condition is answered by the rules (created false, the first
-    message), and its rate limit was counted once: with a limit of 3 the third text is still allowed."""
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (3, 60), "message_new_account": (3, 60)}
+    message), and, storing nothing, counts nothing: with a limit of 2 the second new text is still allowed."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (2, 60), "message_new_account": (2, 60)}
     conversation, (ana, _ben) = await database_sync_to_async(_pair)()
     ana_ws = await _connect_as(ana)
     first = await _send(ana_ws, conversation, "a1")
     again = await _send(ana_ws, conversation, "a1", text="typed twice")
     assert (again["type"], again["created"], again["message"]["id"]) == ("sent", False, first["message"]["id"])
-    assert [(call["counted"], call["by_hand"]) for call in through_threads] == [(True, True)]  # the resend only
-    third = await _send(ana_ws, conversation, "a3")
-    assert (third["type"], third["created"]) == ("sent", True)
-    limited = await _send(ana_ws, conversation, "a4")
-    assert (limited["type"], limited["code"], limited["client_id"]) == ("error", "rate_limited", "a4")
-    assert sorted(await database_sync_to_async(_stored)(conversation)) == [("hello", "a1", 1), ("hello", "a3", 2)]
+    assert [call["by_hand"] for call in through_threads] == [True]  # the resend only
+    second = await _send(ana_ws, conversation, "a2")
+    assert (second["type"], second["created"]) == ("sent", True)
+    limited = await _send(ana_ws, conversation, "a3")
+    assert (limited["type"], limited["code"], limited["client_id"]) == ("error", "rate_limited", "a3")
+    assert sorted(await database_sync_to_async(_stored)(conversation)) == [("hello", "a1", 1), ("hello", "a2", 2)]
     await ana_ws.disconnect()
 
 
@@ -163,9 +163,9 @@ async def test_a_revoked_token_or_a_closed_conversation_stops_a_text_from_the_lo
     assert await database_sync_to_async(_stored)(conversation) == [("hello", "a1", 1)]
 
 
-async def test_with_no_free_connection_the_thread_sends_it_counted_once(settings, monkeypatch, through_threads):
-    """Ensure that when the loop has no connection to lend, the text goes through a thread in one round trip, its
-    rate limit counted once (by the loop)."""
+async def test_with_no_free_connection_the_thread_sends_it_within_the_same_limit(settings, through_threads):
+    """Ensure that when the loop has no connection to lend, the text goes through a thread in one round trip,
+    under the same limit on messages: the loop's text and the thread's make two of two."""
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (2, 60), "message_new_account": (2, 60)}
     conversation, (ana, _ben) = await database_sync_to_async(_pair)()
     ana_ws = await _connect_as(ana)
@@ -175,7 +175,7 @@ async def test_with_no_free_connection_the_thread_sends_it_counted_once(settings
         assert held is not None
         answer = await _send(ana_ws, conversation, "a2")
     assert (answer["type"], answer["created"], answer["message"]["seq"]) == ("sent", True, 2)
-    assert (through_threads[-1]["counted"], through_threads[-1]["by_hand"]) == (True, False)
+    assert through_threads[-1]["by_hand"] is False
     assert (await _send(ana_ws, conversation, "a3"))["code"] == "rate_limited"
     await ana_ws.disconnect()
 
@@ -211,7 +211,7 @@ async def test_a_text_whose_answer_was_lost_is_answered_and_announced_by_the_thr
     monkeypatch.setattr(loop_send, "_run", stored_then_lost)
     answer = await _send(ana_ws, conversation, "a2", text="lost answer")
     assert (answer["type"], answer["created"], answer["message"]["seq"]) == ("sent", False, 2)
-    assert (through_threads[-1]["counted"], through_threads[-1]["by_hand"]) == (True, True)
+    assert through_threads[-1]["by_hand"] is True
     heard = [frame for frame in await _drain(ben_ws) if frame["type"] == "message.new"]
     assert [(frame["seq"], frame["message"]["text"]) for frame in heard] == [(2, "lost answer")]
     assert await database_sync_to_async(Message.objects.filter(conversation=conversation).count)() == 2
@@ -279,18 +279,29 @@ async def test_close_all_closes_the_loops_idle_connections(through_threads):
     await ana_ws.disconnect()
 
 
-async def test_the_loops_rate_limit_counts_where_the_threads_does(settings):
-    """Ensure that the loop counts a text's rate limit in the same counter (Redis's, under the cache's key) as the
-    thread's way: two texts from the loop and one through a thread make 3."""
-    from core.ratelimit import _windows
-
+async def test_the_limit_on_messages_is_judged_in_the_loops_statement(settings, through_threads):
+    """Ensure that at the limit the loop's own statement refuses the text (no count asked of anyone before it):
+    the rules answer `rate_limited`, nothing is stored and no number taken; once the oldest message leaves the
+    minute, the next text goes from the loop again with the next number."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (2, 60), "message_new_account": (2, 60)}
     conversation, (ana, _ben) = await database_sync_to_async(_pair)()
     ana_ws = await _connect_as(ana)
-    for client_id in ("a1", "a2", "a3"):
+    for client_id in ("a1", "a2"):
         assert (await _send(ana_ws, conversation, client_id))["type"] == "sent"
-    counters, _limits = _windows((("message_account", ana.public_id),))
-    key = counters[0][0]
-    assert await database_sync_to_async(caches["default"].get)(key) == 3
+    assert through_threads == []
+    limited = await _send(ana_ws, conversation, "a3")
+    assert (limited["type"], limited["code"], limited["client_id"]) == ("error", "rate_limited", "a3")
+    assert [call["by_hand"] for call in through_threads] == [True]  # refused by the condition, then by the rules
+    assert len(await database_sync_to_async(_stored)(conversation)) == 2
+
+    def first_leaves_the_minute():
+        first = Message.objects.get(conversation=conversation, seq=1)
+        Message.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(seconds=61))
+
+    await database_sync_to_async(first_leaves_the_minute)()
+    answer = await _send(ana_ws, conversation, "a3")
+    assert (answer["type"], answer["created"], answer["message"]["seq"]) == ("sent", True, 3)
+    assert len(through_threads) == 1  # from the loop
     await ana_ws.disconnect()
 
 
@@ -333,8 +344,8 @@ async def test_a_web_sockets_later_text_goes_from_the_loop_until_its_session_end
     await ben_ws.disconnect()
 
 
-async def test_a_stranger_or_an_unknown_id_is_told_not_found_and_counts_nothing_twice(settings, through_threads):
+async def test_a_stranger_or_an_unknown_id_is_told_not_found(settings, through_threads):
     """Ensure that someone outside a conversation, sending first from the loop (its row found, the condition
     refusing), and an id that names no conversation are both told `not_found`, storing nothing."""
     await a_stranger_is_told_not_found()  # tests/test_chat_ws_send.py's, from the loop here
-    assert [(call["counted"], call["by_hand"]) for call in through_threads] == [(True, True), (False, False)]
+    assert [call["by_hand"] for call in through_threads] == [True, False]

@@ -40,11 +40,12 @@ def _statements(sql):
 # the token with the conversation beside it (membership; one statement: api.routers.chat.BearerWithConversation), the
 # next number taken with the row lock (UPDATE … RETURNING, which also answers a resend), its members (with blocks
 # and whether anyone wants a push notification), the insert, the sender's read mark — on PostgreSQL in the
-# insert's statement (a data-modifying WITH), on SQLite one of its own.
+# insert's statement (a data-modifying WITH), on SQLite one of its own; and the sender's messages of the last minute
+# (chat/limits.py: on PostgreSQL one statement per limit in the number's round trip, on SQLite one query for both).
 # (Before: 5 / 6, the token and the conversation apart; 6 on both; 8, and 9 for a direct message: a SELECT … FOR
 # UPDATE and an UPDATE for the number, blocks apart, the push check after the commit; earlier 10 + 1.)
 def _send_statements():
-    return 4 if connection.vendor == "postgresql" else 5
+    return 6
 
 
 def _statements_in(sql):
@@ -54,7 +55,7 @@ def _statements_in(sql):
 
 def _assert_round_trips(sql):
     """On PostgreSQL a send is 3 round trips, its transaction's BEGIN and COMMIT included: the token with the
-    conversation, `BEGIN; the number; the members`, `the insert with the read mark; COMMIT` (chat.services.
+    conversation, `BEGIN; the number; the members; the sender's recent messages`, `the insert with the read mark; COMMIT` (chat.services.
     _send_by_hand; under Django's `atomic` it was 7 with the token and the conversation apart, psycopg's BEGIN and
     Django's COMMIT each one of its own, which the capture does not list), each statement prepared once per
     connection (core/prepared.py: the warm-up send prepared them). On SQLite the statements as before."""
@@ -63,6 +64,7 @@ def _assert_round_trips(sql):
         assert sql[0].startswith("EXECUTE same_chat_token_conversation("), "\n".join(sql)
         assert sql[1].startswith("BEGIN; EXECUTE same_chat_take_number("), "\n".join(sql)
         assert "; EXECUTE same_chat_members_" in sql[1], "\n".join(sql)
+        assert sql[1].count("; EXECUTE same_chat_recent_messages(") == 2, "\n".join(sql)  # no round trip of its own
         assert sql[2].startswith("EXECUTE same_chat_insert("), "\n".join(sql)
         assert sql[2].endswith("; COMMIT"), "\n".join(sql)
         assert len(_statements(_statements_in(sql))) == _send_statements(), "\n".join(sql)

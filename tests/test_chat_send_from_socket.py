@@ -203,8 +203,8 @@ def test_bad_text_is_refused_before_anything_is_written():
 
 
 def test_a_later_text_over_the_rate_limit_is_refused_and_leaves_nothing(settings):
-    """Ensure that the rate limit counted while the first round trip runs refuses the text before anything is
-    stored: no message, no number taken, no transaction left open; the next window sends again."""
+    """Ensure that the limit on messages, judged in the one round trip's condition (then by the rules), refuses
+    the text: no message, no number taken, no transaction left open; a looser limit sends again."""
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (2, 60), "message_new_account": (2, 60)}
     ana, _bo, conversation = a_pair()
     digest = digest_of(ana)
