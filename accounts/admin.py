@@ -3,11 +3,12 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from . import signouts
+from . import services, signouts
 from .models import AccessToken, User
 
 PRIVATE = ("email", "pending_email")
@@ -82,6 +83,18 @@ class UserAdmin(BaseUserAdmin[User]):
         return sees_email(request) and super().has_add_permission(request)
 
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),)
+
+    # An account deleted here goes as its owner's own deletion goes (accounts.services.user_remove): each feature's
+    # deletion step runs first (files on storage, channels the person hosts), inside the deletion's transaction.
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.user_remove(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        # One at a time, as each would go on its own: a channel handed by one of them to another being deleted
+        # passes on again. One transaction for them all ("delete selected" runs outside the admin's atomic views).
+        with transaction.atomic(using=queryset.db):
+            for user in queryset:
+                services.user_remove(user=user)
 
 
 @admin.register(AccessToken)
