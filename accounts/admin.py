@@ -48,6 +48,9 @@ class PasswordSetByOperatorForm(AdminPasswordChangeForm[User]):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin[User]):
     # Unticking "active" or deleting the account ends everything of theirs whoever saves it (accounts/signouts.py).
+    # The row's signals say so, and a queryset's update() sends none: this admin has no list-editable column and no
+    # action but "delete selected", so every change here saves its row. An action or a list_editable "is_active"
+    # added later must save each row too (list_editable does: the changelist's formset saves row by row).
     change_password_form = PasswordSetByOperatorForm
     list_display = ("username", "email_verified", "is_active", "is_staff", "suspended_until", "date_joined")
     list_filter = ("is_active", "is_staff", "email_verified", SuspendedFilter, "language")
