@@ -106,6 +106,12 @@ class AccessTokenAdmin(admin.ModelAdmin[AccessToken]):
     readonly_fields = ("public_id", "digest", "created_at", "last_used_at")
     search_fields = ("user__username", "name")
 
+    def get_readonly_fields(self, request: HttpRequest, obj: AccessToken | None = None) -> Any:
+        # A token is one person's for its life: moved to another, the app holding its secret would act as them, and
+        # the sockets it signed in would go on hearing the first person's events. Revoke it (delete) instead.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "user") if obj is not None else fields
+
     # A token deleted here is revoked as the person revoking it would (accounts.services.token_revoke): its
     # sockets close.
     def delete_model(self, request: HttpRequest, obj: AccessToken) -> None:

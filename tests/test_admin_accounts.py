@@ -1,6 +1,6 @@
 """An operator ends an account in the admin as its owner would: a deletion there runs every feature's deletion step
 (accounts/deletion.py) as the owner's own does (accounts.services.user_remove), for each person of a "delete
-selected", and closes their sockets once."""
+selected", and closes their sockets once; a token stays its owner's for its life."""
 
 from pathlib import Path
 
@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
-from accounts.services import user_delete
+from accounts.models import AccessToken, User
+from accounts.services import token_issue, user_delete
 from chat import attachments
 from chat import services as chat_services
 from chat.models import Conversation, Message
@@ -125,3 +125,23 @@ def test_delete_selected_removes_each_person_in_turn_and_closes_each_ones_socket
     shared.refresh_from_db()
     assert (shared.host, shared.member_count) == (carol, 1)
     assert sorted(ending.person for ending in closings) == sorted([ana.public_id, ben.public_id])
+
+
+def test_a_tokens_owner_stays_its_owner_in_the_admin():
+    """Ensure that the admin's change page of a token shows its owner without a field to change it, and that a POST
+    naming another owner leaves the token with its person (the app holding it still acts as ana, never as ben)
+    while the rest of the form is saved."""
+    ana, ben = make_user(username="ana"), make_user(username="ben")
+    issued = token_issue(login="ana", password=PASSWORD, client_ip="x", name="phone")
+    operator = _superuser_client()
+    page = reverse("admin:accounts_accesstoken_change", args=[issued.token.pk])
+    shown = operator.get(page)
+    assert shown.status_code == 200
+    assert 'name="user"' not in shown.text
+    assert operator.post(page, {"user": ben.pk, "name": "old phone", "_save": "Save"}).status_code == 302
+    token = AccessToken.objects.get(pk=issued.token.pk)
+    assert (token.user, token.name) == (ana, "old phone")
+    me = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    assert me.json()["username"] == "ana"
+    # A token added here still names its person.
+    assert 'name="user"' in operator.get(reverse("admin:accounts_accesstoken_add")).text
