@@ -3,11 +3,12 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from . import signouts
+from . import services, signouts
 from .models import AccessToken, User
 
 PRIVATE = ("email", "pending_email")
@@ -47,6 +48,9 @@ class PasswordSetByOperatorForm(AdminPasswordChangeForm[User]):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin[User]):
     # Unticking "active" or deleting the account ends everything of theirs whoever saves it (accounts/signouts.py).
+    # The row's signals say so, and a queryset's update() sends none: this admin has no list-editable column and no
+    # action but "delete selected", so every change here saves its row. An action or a list_editable "is_active"
+    # added later must save each row too (list_editable does: the changelist's formset saves row by row).
     change_password_form = PasswordSetByOperatorForm
     list_display = ("username", "email_verified", "is_active", "is_staff", "suspended_until", "date_joined")
     list_filter = ("is_active", "is_staff", "email_verified", SuspendedFilter, "language")
@@ -83,12 +87,30 @@ class UserAdmin(BaseUserAdmin[User]):
 
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),)
 
+    # An account deleted here goes as its owner's own deletion goes (accounts.services.user_remove): each feature's
+    # deletion step runs first (files on storage, channels the person hosts), inside the deletion's transaction.
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.user_remove(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        # One at a time, as each would go on its own: a channel handed by one of them to another being deleted
+        # passes on again. One transaction for them all ("delete selected" runs outside the admin's atomic views).
+        with transaction.atomic(using=queryset.db):
+            for user in queryset:
+                services.user_remove(user=user)
+
 
 @admin.register(AccessToken)
 class AccessTokenAdmin(admin.ModelAdmin[AccessToken]):
     list_display = ("user", "name", "created_at", "last_used_at")
     readonly_fields = ("public_id", "digest", "created_at", "last_used_at")
     search_fields = ("user__username", "name")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: AccessToken | None = None) -> Any:
+        # A token is one person's for its life: moved to another, the app holding its secret would act as them, and
+        # the sockets it signed in would go on hearing the first person's events. Revoke it (delete) instead.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "user") if obj is not None else fields
 
     # A token deleted here is revoked as the person revoking it would (accounts.services.token_revoke): its
     # sockets close.

@@ -2,7 +2,8 @@
 
 Rows the person owns go by cascade. Files stay on storage unless someone removes them, and some
 rows (a channel the person hosts) belong to others too; each feature registers a step here that
-runs, inside the deletion's transaction, before the person's row is deleted.
+runs, inside the deletion's transaction, before the person's row is deleted. An account goes one
+way, whoever deletes it (its owner, an operator in the admin): accounts.services.user_remove.
 """
 
 from collections.abc import Callable

@@ -310,8 +310,17 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
 def user_delete(*, user: User, password: str) -> None:
     """Remove the account and everything it made. Asks for the password: it cannot be undone."""
     _check_password(user, password)
+    user_remove(user=user)
+
+
+@transaction.atomic
+def user_remove(*, user: User) -> None:
+    """Remove the account and everything it made, with no question asked: the one way an account goes, for the
+    doors that have already decided (its owner's password in `user_delete`, an operator in the admin). Each
+    feature's deletion step runs (accounts/deletion.py: files on storage, channels the person hosts), then the row
+    goes, which ends every session and token of theirs and closes their sockets (accounts/signouts.py)."""
     run_deletion_steps(user)
-    user.delete()  # which ends every session and token of theirs, and closes their sockets (accounts/signouts.py)
+    user.delete()
 
 
 @dataclass(frozen=True)
