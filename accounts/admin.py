@@ -103,14 +103,15 @@ class UserAdmin(BaseUserAdmin[User]):
 @admin.register(AccessToken)
 class AccessTokenAdmin(admin.ModelAdmin[AccessToken]):
     list_display = ("user", "name", "created_at", "last_used_at")
-    readonly_fields = ("public_id", "digest", "created_at", "last_used_at")
+    # "user": a token is one person's for its life. Moved to another, the app holding its secret would act as them,
+    # and the sockets it signed in would go on hearing the first person's events. Revoke it (delete) instead.
+    readonly_fields = ("user", "public_id", "digest", "created_at", "last_used_at")
     search_fields = ("user__username", "name")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: AccessToken | None = None) -> Any:
-        # A token is one person's for its life: moved to another, the app holding its secret would act as them, and
-        # the sockets it signed in would go on hearing the first person's events. Revoke it (delete) instead.
-        fields = super().get_readonly_fields(request, obj)
-        return (*fields, "user") if obj is not None else fields
+    # Made only by a person signing in an app (accounts.services.token_issue), which alone ever sees its secret:
+    # one added here would have no secret at all (an empty digest no app can present; a second, a unique clash).
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     # A token deleted here is revoked as the person revoking it would (accounts.services.token_revoke): its
     # sockets close.

@@ -130,7 +130,7 @@ def test_delete_selected_removes_each_person_in_turn_and_closes_each_ones_socket
 def test_a_tokens_owner_stays_its_owner_in_the_admin():
     """Ensure that the admin's change page of a token shows its owner without a field to change it, and that a POST
     naming another owner leaves the token with its person (the app holding it still acts as ana, never as ben)
-    while the rest of the form is saved."""
+    while the rest of the form is saved; and that none can be added there."""
     ana, ben = make_user(username="ana"), make_user(username="ben")
     issued = token_issue(login="ana", password=PASSWORD, client_ip="x", name="phone")
     operator = _superuser_client()
@@ -143,5 +143,7 @@ def test_a_tokens_owner_stays_its_owner_in_the_admin():
     assert (token.user, token.name) == (ana, "old phone")
     me = Client().get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
     assert me.json()["username"] == "ana"
-    # A token added here still names its person.
-    assert 'name="user"' in operator.get(reverse("admin:accounts_accesstoken_add")).text
+    # None is added here: a token is made by its person signing in an app, who alone sees its secret.
+    assert operator.get(reverse("admin:accounts_accesstoken_add")).status_code == 403
+    assert operator.post(reverse("admin:accounts_accesstoken_add"), {"user": ben.pk, "name": "x"}).status_code == 403
+    assert not AccessToken.objects.filter(user=ben).exists()
