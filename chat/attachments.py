@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from accounts.models import User, new_public_id
+from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, ServiceError, ValidationFailed
 from media.errors import MediaError
 from media.images import process_image
@@ -55,9 +56,9 @@ def _remover(*names: str) -> Callable[[], None]:
 
 def message_send_voice(*, sender: User, conversation: Conversation, audio: UploadedFile[bytes], client_id: str) -> Sent:
     clean_client_id = _clean_client_id(client_id)
-    check_message_rate(sender)
     if (resent := _resent(sender, clean_client_id)) is not None:
         return resent
+    check_message_rate(sender)  # before the file is processed; the send judges again as it stores
     # PyAV (FFmpeg's libraries, ~27 MB of memory) comes in with the first upload that needs it,
     # not with the web process (tests/test_web_process.py).
     from media.audio import process_voice
@@ -92,9 +93,9 @@ def message_send_photo(
 ) -> Sent:
     clean_client_id = _clean_client_id(client_id)
     caption = _caption(text)
-    check_message_rate(sender)
     if (resent := _resent(sender, clean_client_id)) is not None:
         return resent
+    check_message_rate(sender)  # before the file is processed; the send judges again as it stores
     try:
         processed = process_image(image, max_side=PHOTO_MAX_SIDE)
     except MediaError as error:
@@ -122,7 +123,7 @@ def message_forward(*, sender: User, conversation: Conversation, post_id: str, c
     """Share a post the sender can see; what others see of it follows the post (removed → gone)."""
     clean_client_id = _clean_client_id(client_id)
     comment = _caption(text)
-    check_message_rate(sender)
+    ensure_not_suspended(sender)  # the limits on messages: judged as it is stored (a resend answered first)
     try:
         post: Post = post_get(viewer=sender, public_id=post_id)
     except NotFound:
@@ -139,7 +140,7 @@ def message_forward(*, sender: User, conversation: Conversation, post_id: str, c
 def message_send_sticker(*, sender: User, conversation: Conversation, sticker_id: str, client_id: str) -> Sent:
     """Send a sticker from your collection."""
     clean_client_id = _clean_client_id(client_id)
-    check_message_rate(sender)
+    ensure_not_suspended(sender)  # the limits on messages: judged as it is stored (a resend answered first)
     try:
         sticker = sticker_get(viewer=sender, public_id=sticker_id)
     except NotFound:

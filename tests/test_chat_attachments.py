@@ -112,6 +112,40 @@ class TestVoice:
         assert stored(settings) == []
         assert list(Message.objects.order_by("seq").values_list("kind", "audio")) == [("deleted", ""), ("deleted", "")]
 
+    def test_at_the_limit_on_messages_a_recording_or_photo_is_refused_before_its_file(
+        self, client, media_root, settings, monkeypatch
+    ):
+        """Ensure that at the limit on messages (counted from the person's messages: chat/limits.py) a voice message
+        or a photo is refused with `rate_limited` before its file is processed, storing nothing, while a resend of
+        one already stored is still answered with it."""
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (2, 60), "message_new_account": (2, 60)}
+        _author, knocker, conversation, _channel = talking()  # the knock's words: one message of the two
+        first = attachments.message_send_voice(sender=knocker, conversation=conversation, audio=voice(), client_id="v1")
+        import media.audio
+
+        processed: list[str] = []
+
+        def noting(kind, real):
+            def process(*args, **kwargs):
+                processed.append(kind)
+                return real(*args, **kwargs)
+
+            return process
+
+        monkeypatch.setattr(media.audio, "process_voice", noting("voice", media.audio.process_voice))
+        monkeypatch.setattr(attachments, "process_image", noting("photo", attachments.process_image))
+        headers = token_header(client, "knocker")
+        url = f"/api/v1/conversations/{conversation.public_id}/messages"
+        for upload in ({"audio": voice(), "client_id": "v2"}, {"image": png(), "client_id": "p1"}):
+            refused = client.post(url, upload, headers=headers)
+            assert (refused.status_code, refused.json()["code"]) == (429, "rate_limited"), refused.content
+            assert 0 < int(refused["Retry-After"]) <= 60
+        assert processed == []
+        assert len(stored(settings)) == 1  # the first recording's file only
+        assert Message.objects.filter(sender=knocker).count() == 2
+        again = attachments.message_send_voice(sender=knocker, conversation=conversation, audio=voice(), client_id="v1")
+        assert (again.created, again.message.pk) == (False, first.message.pk)
+
     def test_a_refused_message_removes_its_stored_file(self, media_root, settings):
         author, knocker = make_user(), make_user()
         post = post_create_text(author=author, channel=make_channel(host=author), text="hi")
