@@ -1,15 +1,19 @@
 """A message the socket stored whose answer was lost, sent again through the API with its client_id and refused
-there (here the rate limit, full since the socket's send): the page shows the refusal until the message itself
-comes, by its echo or a resume, and then shows it sent, once, whichever came first. The socket's answers are
+there (here: an operator suspended the sender meanwhile; a resend is otherwise answered with the stored message,
+whatever the limits): the page shows the refusal until the message itself comes, by its echo or a resume, and
+then shows it sent, once, whichever came first. The socket's answers are
 held back or lost by the test (tests/browser/test_chat_socket_send_e2e.py's Wire); the refusal is the server's."""
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Route, WebSocketRoute, expect
+from django.utils import timezone
+from playwright.sync_api import Page, Request, Route, WebSocketRoute, expect
 
+from accounts.models import User
 from chat.models import Message
 from stickers.services import sticker_create
 from tests.browser.conftest import Contexts
@@ -20,15 +24,13 @@ from tests.samples import png
 TEXT = "The tide tables are on the harbour wall."
 
 
-@pytest.fixture(autouse=True)
-def one_message_allowed(settings) -> None:
-    """The socket's send is the knocker's one message allowed: its resend through the API is refused. The window
-    is long enough never to turn over during a test."""
-    settings.RATE_LIMITS = {
-        **settings.RATE_LIMITS,
-        "message_account": (1, 1_000_000),
-        "message_new_account": (1, 1_000_000),
-    }
+def _suspend(person: User) -> None:
+    """What an operator does in the admin: they may read, not speak (accounts/suspension.py)."""
+    User.objects.filter(pk=person.pk).update(suspended_until=timezone.now() + timedelta(days=1))
+
+
+def _lift(person: User) -> None:
+    User.objects.filter(pk=person.pk).update(suspended_until=None)
 
 
 Fate = Callable[[int, dict[str, Any]], str]  # (which socket of the page, 0 first; the frame) → what becomes of it
@@ -75,17 +77,28 @@ class Astray(Wire):
 
 
 def _refused_as_expected(contexts: Contexts, page: Page, url: str) -> None:
-    """The API's 429 to the page's script is the refusal under test: not a problem of the page."""
+    """The API's 403 to the page's script is the refusal under test: not a problem of the page."""
     for context, problems in contexts.opened:
         if context is page.context:
-            problems.errors.remove(f"429 for fetch {url}")
+            problems.errors.remove(f"403 for fetch {url}")
             problems.document_4xx.add(url)
 
 
-def _send_and_see_it_refused(lark: Page, contexts: Contexts, send: Callable[[], None]) -> None:
+def _send_and_see_it_refused(lark: Page, contexts: Contexts, send: Callable[[], None], person: User) -> None:
+    """`send` ends in the page's resend through the API, which reaches the server once `person` was suspended
+    (after the socket stored the message)."""
+
+    def suspended_first(route: Route, request: Request) -> None:
+        if _is_send_post(request):
+            _suspend(person)
+        route.fallback()
+
+    lark.route("**/messages", suspended_first)
     with lark.expect_response(lambda response: _is_send_post(response.request), timeout=15_000) as answered:
         send()
-    assert answered.value.status == 429
+    lark.unroute("**/messages", suspended_first)
+    assert answered.value.status == 403
+    assert answered.value.json()["code"] == "suspended"
     _refused_as_expected(contexts, lark, answered.value.url)
 
 
@@ -98,7 +111,7 @@ def _expect_sent_once(lark: Page, composer: str = "") -> None:
 
 
 def _expect_refused(lark: Page, text: str = TEXT) -> None:
-    expect(lark.locator("#composer-error")).to_contain_text("Too many attempts.")
+    expect(lark.locator("#composer-error")).to_contain_text("Your account is suspended")
     expect(lark.locator("#chat-text")).to_have_value(text)  # put back, as for any refusal
     expect(lark.locator(".bubble.mine", has_text=TEXT)).to_have_count(0)
 
@@ -127,7 +140,7 @@ def test_the_message_coming_after_the_refusal_shows_it_sent(
     wire = Astray(lark, _silent_after_the_send if comes == "by its echo" else _drops_then_silent)
     _open_chat(lark, url, wire)
 
-    _send_and_see_it_refused(lark, contexts, lambda: _type_and_send(lark, TEXT))
+    _send_and_see_it_refused(lark, contexts, lambda: _type_and_send(lark, TEXT), knocker)
     _expect_refused(lark)
     shot(lark, f"chat-refused-resend-01-refused-{slug}", full_page=False)
     kept = TEXT
@@ -155,10 +168,10 @@ def test_a_sticker_marked_not_sent_becomes_sent_when_it_comes(
     send = lark.get_by_role("button", name="Send “anchor”")
     expect(send).to_be_visible()
 
-    _send_and_see_it_refused(lark, contexts, send.tap)
+    _send_and_see_it_refused(lark, contexts, send.tap, knocker)
     failed = lark.locator(".bubble.mine.failed .bubble-sticker")
     expect(failed).to_have_count(1)
-    expect(lark.locator("#composer-error")).to_contain_text("Too many attempts.")
+    expect(lark.locator("#composer-error")).to_contain_text("Your account is suspended")
     shot(lark, "chat-refused-resend-03-sticker-refused", full_page=False)
 
     wire.release()
@@ -196,7 +209,8 @@ def test_the_message_coming_before_the_refusal_stays_sent(
     _type_and_send(lark, TEXT)
     _wait_for(lark, lambda: bool(resends))
     expect(lark.locator(".bubble.mine:not(.pending)", has_text=TEXT)).to_have_count(1)
-    _send_and_see_it_refused(lark, contexts, resends[0].continue_)
+    _suspend(knocker)  # the held resend goes straight on: suspended before it does
+    _send_and_see_it_refused(lark, contexts, resends[0].continue_, knocker)
     # Something after the refusal, to know the page has read it: the owl answers.
     _type_and_send(owl, "Thanks, found them.")
     expect(lark.locator(".bubble:not(.mine)").last).to_contain_text("Thanks, found them.")
@@ -228,7 +242,7 @@ def test_the_message_never_coming_leaves_the_refusal_unless_a_resume_finds_it(
     wire = Astray(lark, fate)
     _open_chat(lark, url, wire)
 
-    _send_and_see_it_refused(lark, contexts, lambda: _type_and_send(lark, TEXT))
+    _send_and_see_it_refused(lark, contexts, lambda: _type_and_send(lark, TEXT), knocker)
     if lost == "everything":
         _expect_refused(lark)
         lark.wait_for_timeout(2000)  # nothing comes: it stays so
@@ -243,7 +257,7 @@ def test_the_message_never_coming_leaves_the_refusal_unless_a_resume_finds_it(
 
 
 def test_words_put_back_and_sent_again_unchanged_are_stored_once(
-    asgi_live_server, signed_in, contexts: Contexts, settings, shot
+    asgi_live_server, signed_in, contexts: Contexts, shot
 ) -> None:
     """Ensure that the words put back by the refusal, sent again as they are before the first message's echo came,
     go with its client_id: the server answers with the message it stored, one bubble, stored once."""
@@ -252,9 +266,9 @@ def test_words_put_back_and_sent_again_unchanged_are_stored_once(
     wire = Astray(lark, _silent_after_the_send)
     _open_chat(lark, f"/chats/{conversation.public_id}", wire)
 
-    _send_and_see_it_refused(lark, contexts, lambda: _type_and_send(lark, TEXT))
+    _send_and_see_it_refused(lark, contexts, lambda: _type_and_send(lark, TEXT), knocker)
     _expect_refused(lark)
-    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "message_account": (99, 60), "message_new_account": (99, 60)}
+    _lift(knocker)
     with lark.expect_response(lambda response: _is_send_post(response.request), timeout=15_000) as answered:
         lark.locator("#chat-text").press("Enter")  # the socket stays silent: the page asks the API after 5 s
     assert answered.value.status == 200  # a resend's answer: the message stored by the socket
