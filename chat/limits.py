@@ -4,7 +4,7 @@ The limits are `settings.RATE_LIMITS["message_account"]` (every account) and `["
 account's first day), each (messages, seconds): a message is refused while the person already stored that many in
 the last that many seconds — a sliding window over their own rows, read in the transaction that stores the next.
 Nothing is kept beside the messages, so there is nothing to count before the send's own round trip to the
-database: a socket's text judges its limits inside the one statement that stores it (`sql_condition`), where a
+database: a socket's text judges its limits inside the one statement that stores it (`SQL_CONDITION`), where a
 counter in Redis had to answer before that statement could go out (~0.7 ms of each send: docs/performance.md).
 Exact across processes and through a Redis outage; a resend, which stores nothing, counts nothing. Two sends of
 one person whose transactions overlap each read the other's as not there yet, so a burst may pass the limit by the
@@ -100,7 +100,8 @@ def judge(sender: User, now: datetime, recent: list[tuple[int, datetime | None]]
 def check(sender: User, now: datetime) -> None:
     """`judge` with the counts read now, in one query through the ORM (any database): before a message is stored
     in a transaction of its own, or before its attachment is processed (the send judges again)."""
-    applying = [limit for limit in message_limits(sender) if limit.window]
+    limits = message_limits(sender)
+    applying = [limit for limit in limits if limit.window]
     times = list(  # newest first: each limit's window is a beginning of it
         Message.objects.filter(
             sender=sender, created_at__gt=now - timedelta(seconds=max(limit.window for limit in applying))
@@ -110,7 +111,7 @@ def check(sender: User, now: datetime) -> None:
         .values_list("created_at", flat=True)[: max(limit.count for limit in applying)]
     )
     recent: list[tuple[int, datetime | None]] = []
-    for limit in message_limits(sender):
+    for limit in limits:
         within = [time for time in times if time > now - timedelta(seconds=limit.window)][: limit.count]
         recent.append((len(within), within[-1] if within else None))
     judge(sender, now, recent)
