@@ -92,7 +92,8 @@ MIDDLEWARE = [
     # HTML pages go out gzipped (Home: 49 KB → 6.5 KB); static files never reach it: WhiteNoise, above,
     # answers them with the .gz/.br made at collectstatic. CSRF tokens are masked per response (BREACH).
     "core.middleware.PageGZipMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, except that a late answer to an old cookie leaves the new session's cookie alone.
+    "accounts.sessions.SessionMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
