@@ -15,9 +15,10 @@ import json
 import logging
 import os
 import secrets
+import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -151,9 +152,11 @@ _serving_loop: asyncio.AbstractEventLoop | None = None  # the event loop of this
 
 
 def publish(public_ids: list[str], text: str) -> None:
-    """From a request's thread, after its commit: send one encoded event to these people's sockets (`send_to_people`)
-    without waiting for it to go out: the request answers while the event loop delivers. Events are handed to the
-    loop in the order of the calls.
+    """After the commit: send one encoded event to these people's sockets (`send_to_people`) without waiting for it
+    to go out. From a request's thread it is handed to the event loop and the request answers while the loop
+    delivers; on the loop (a socket's text) it goes out at once, before the sender's answer is written: this
+    process's sockets have it queued and the PUBLISH for the others is written before this returns. Either way
+    events reach the loop in the order of the calls (`_hand_over`).
 
     A process that serves no socket (the task worker, a command) has no such loop: there it waits for the event
     to be published."""
@@ -164,12 +167,69 @@ def publish(public_ids: list[str], text: str) -> None:
         async_to_sync(send_to_people)(public_ids, text)
         return
     if isinstance(get_channel_layer(), InMemoryChannelLayer):
-        loop.call_soon_threadsafe(_push_local, public_ids, text)
+        _hand_over(loop, _push_local, public_ids, text)
     else:
-        asyncio.run_coroutine_threadsafe(send_to_people(public_ids, text), loop).add_done_callback(_log_failure)
+        _hand_over(loop, _start, send_to_people, public_ids, text)
 
 
-def _log_failure(future: "Future[None]") -> None:
+class _HandOvers:
+    """Hand-overs from other threads (requests) to one loop, counted as they are queued and as the loop takes them:
+    while one waits, what the loop itself hands over queues behind it, so every event and ending keeps the order
+    of the calls."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.handed = 0  # under _handing
+        self.taken = 0  # on the loop
+
+    def take(self, callback: Callable[..., None], args: tuple[Any, ...]) -> None:
+        self.taken += 1
+        callback(*args)
+
+
+_hand_overs: _HandOvers | None = None
+_handing = threading.Lock()
+
+
+def _hand_over(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
+    """Run `callback(*args)` on `loop`, in the order of the calls whatever their thread: at once when called on the
+    loop's own thread with nothing from another thread waiting, else queued on the loop."""
+    global _hand_overs
+    counts = _hand_overs
+    if counts is None or counts.loop is not loop:
+        with _handing:
+            if _hand_overs is None or _hand_overs.loop is not loop:
+                _hand_overs = _HandOvers(loop)
+            counts = _hand_overs
+    try:
+        on_loop = asyncio.get_running_loop() is loop
+    except RuntimeError:
+        on_loop = False
+    if on_loop:
+        if counts.taken == counts.handed:
+            callback(*args)
+        else:
+            loop.call_soon(callback, *args)
+        return
+    with _handing:
+        counts.handed += 1
+    loop.call_soon_threadsafe(counts.take, callback, args)
+
+
+_in_flight: set["asyncio.Task[None]"] = set()  # publishes under way: a task nobody holds may be collected
+
+
+def _start(send: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> None:
+    """On the loop: start `send(*args)` now, as an eager task, so that what it writes first (the local sockets'
+    queue, the PUBLISH) is written before the caller goes on; its answer from Redis is not waited for."""
+    task = asyncio.eager_task_factory(asyncio.get_running_loop(), send(*args))
+    if not task.done():
+        _in_flight.add(task)
+        task.add_done_callback(_in_flight.discard)
+    task.add_done_callback(_log_failure)
+
+
+def _log_failure(future: "Future[None] | asyncio.Future[None]") -> None:
     if not future.cancelled() and (error := future.exception()) is not None:
         logger.error("an event was not published", exc_info=error)
 
@@ -207,11 +267,11 @@ async def send_to_people(public_ids: list[str], text: str) -> None:
 
 
 def end_sockets(ending: Ending) -> None:
-    """From a request's thread, after its commit: close every socket the ended credentials signed in, on every
-    process, with 4401; from then on they hear nothing. Handed to the event loop in order with `publish`'s events,
-    and this process's sockets ended before any goes out through Redis: in this process an event published after
-    this never reaches those sockets, whichever the layer. On other processes the ending and a later event are two
-    messages through Redis, which may cross: such an event can reach a socket there just before it closes."""
+    """After the commit: close every socket the ended credentials signed in, on every process, with 4401; from then
+    on they hear nothing. Handed to the event loop in order with `publish`'s events (`_hand_over`), and this
+    process's sockets ended before any goes out through Redis: in this process an event published after this never
+    reaches those sockets, whichever the layer. On other processes the ending and a later event are two messages
+    through Redis, which may cross: such an event can reach a socket there just before it closes."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -220,11 +280,11 @@ def end_sockets(ending: Ending) -> None:
     if isinstance(layer, InMemoryChannelLayer):
         if running:  # no loop: this process serves no socket
             assert loop is not None
-            loop.call_soon_threadsafe(_end_local, ending)
+            _hand_over(loop, _end_local, ending)
         return
     if running:
         assert loop is not None
-        asyncio.run_coroutine_threadsafe(_announce_ending(ending), loop).add_done_callback(_log_failure)
+        _hand_over(loop, _start, _announce_ending, ending)
     else:
         async_to_sync(_announce_ending)(ending)
 
