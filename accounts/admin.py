@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from . import services, signouts
+from .deletion import deletion_notes
 from .models import AccessToken, User
 
 PRIVATE = ("email", "pending_email")
@@ -98,6 +99,14 @@ class UserAdmin(BaseUserAdmin[User]):
         with transaction.atomic(using=queryset.db):
             for user in queryset:
                 services.user_remove(user=user)
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[Any, Any], set[str], list[Any]]:
+        """The confirmation lists the rows that go with them, then what the deletion steps do that no row shows:
+        files removed, channels passed on, messages blanked (accounts/deletion.py)."""
+        rows, counts, missing_permissions, protected = super().get_deleted_objects(objs, request)
+        return [*rows, *deletion_notes(list(objs))], counts, missing_permissions, protected
 
 
 @admin.register(AccessToken)

@@ -1,8 +1,11 @@
 """Deleting an account takes its posts' files along (the rows go by cascade) and mends counters."""
 
-from django.db.models import Count, F
+from collections.abc import Sequence
 
-from accounts.deletion import register_deletion_step
+from django.db.models import Count, F
+from django.utils.translation import ngettext
+
+from accounts.deletion import register_deletion_note, register_deletion_step
 from accounts.models import User
 from interests.models import Channel
 
@@ -20,3 +23,18 @@ def remove_posts_and_sames(user: User) -> None:
     for row in live.values("channel_id").annotate(n=Count("pk")).order_by():
         Channel.objects.filter(pk=row["channel_id"]).update(post_count=F("post_count") - row["n"])
     Post.objects.filter(sames__user=user).update(same_count=F("same_count") - 1)
+
+
+@register_deletion_note
+def posts_note(people: Sequence[User]) -> list[str]:
+    count = Post.objects.filter(author__in=people).count()
+    if not count:
+        return []
+    return [
+        ngettext(
+            "Their %(count)d post goes with its photo or recording, if it has one, and the counts it was in are mended.",
+            "Their %(count)d posts go with their photos and recordings, and the counts they were in are mended.",
+            count,
+        )
+        % {"count": count}
+    ]

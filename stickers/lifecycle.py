@@ -1,11 +1,13 @@
 """A deleted account takes its stickers (picture and voice) along; export lists them."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.translation import ngettext
 
-from accounts.deletion import register_deletion_step
+from accounts.deletion import register_deletion_note, register_deletion_step
 from accounts.models import User
 from accounts.selectors import register_export_section
 
@@ -32,4 +34,19 @@ def stickers_section(user: User) -> list[dict[str, Any]]:
         for public_id, caption, transcript, at in Sticker.objects.filter(owner=user)
         .order_by("created_at")
         .values_list("public_id", "caption", "transcript", "created_at")
+    ]
+
+
+@register_deletion_note
+def stickers_note(people: Sequence[User]) -> list[str]:
+    count = Sticker.objects.filter(owner__in=people).count()
+    if not count:
+        return []
+    return [
+        ngettext(
+            "Their %(count)d sticker goes with its picture and voice, also from the messages it was sent in.",
+            "Their %(count)d stickers go with their pictures and voices, also from the messages they were sent in.",
+            count,
+        )
+        % {"count": count}
     ]

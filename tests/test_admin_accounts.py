@@ -147,3 +147,49 @@ def test_a_tokens_owner_stays_its_owner_in_the_admin():
     assert operator.get(reverse("admin:accounts_accesstoken_add")).status_code == 403
     assert operator.post(reverse("admin:accounts_accesstoken_add"), {"user": ben.pk, "name": "x"}).status_code == 403
     assert not AccessToken.objects.filter(user=ben).exists()
+
+
+def _confirmation(client: Client, door: str, *people: User) -> str:
+    """The page that asks the operator to confirm, before anything is deleted."""
+    if door == "admin_delete_view":
+        (person,) = people
+        response = client.get(reverse("admin:accounts_user_delete", args=[person.pk]))
+    else:
+        response = client.post(
+            reverse("admin:accounts_user_changelist"),
+            {"action": "delete_selected", "_selected_action": [p.pk for p in people]},
+        )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("door", ["admin_delete_view", "admin_delete_selected"])
+def test_the_confirmation_says_what_the_deletion_steps_will_do(door, media_root):
+    ana, ben, shared, lonely, conversation = _ana_on_her_way_out()
+    post_create_text(author=ana, channel=shared, text="before I go")
+    client = _superuser_client()
+
+    page = _confirmation(client, door, ana)
+    assert "1 channel they host passes to its longest-standing member." in page
+    assert "1 channel they host has no other member: it is deleted, with everything posted in it." in page
+    assert "Their 1 post goes with its photo or recording, if it has one" in page
+    assert "The words, voices and photos of the 2 messages they sent are erased" in page
+    assert "sticker" not in page.split("Summary")[-1].lower(), "she made no sticker: nothing said of stickers"
+    # Asking deletes nothing.
+    assert User.objects.filter(pk=ana.pk).exists()
+    assert Channel.objects.filter(pk=lonely.pk).exists()
+    assert Message.objects.filter(sender=ana, conversation=conversation).exclude(text="").count() == 1
+
+    page = _confirmation(client, door, ben)
+    assert "channel they host" not in page, "ben hosts nothing"
+    assert "Their 1 post goes" in page
+    assert "messages they sent" not in page
+
+
+def test_the_confirmation_of_several_counts_them_together(media_root):
+    ana, ben, shared, _lonely, _conversation = _ana_on_her_way_out()
+    page = _confirmation(_superuser_client(), "admin_delete_selected", ana, ben)
+    # With ben deleted too, the channel he joined has no other member left to pass to.
+    assert "2 channels they host have no other member: they are deleted, with everything posted in them." in page
+    assert "passes to" not in page
+    assert "Their 1 post goes" in page  # ben's
