@@ -187,7 +187,7 @@ def test_the_confirmation_says_what_the_deletion_steps_will_do(door, media_root)
 
 
 def test_the_confirmation_of_several_counts_them_together(media_root):
-    ana, ben, shared, _lonely, _conversation = _ana_on_her_way_out()
+    ana, ben, _shared, _lonely, _conversation = _ana_on_her_way_out()
     page = _confirmation(_superuser_client(), "admin_delete_selected", ana, ben)
     # With ben deleted too, the channel he joined has no other member left to pass to.
     assert "2 channels they host have no other member: they are deleted, with everything posted in them." in page
