@@ -106,8 +106,8 @@ def _vacuum() -> str:
     """On PostgreSQL, VACUUM (ANALYZE) the tables a send reads and writes, as autovacuum keeps them in a database that
     runs: this machine's PostgreSQL runs without it (the CI's conf.d), and each run deletes the last run's
     conversations, so dead rows and statistics never read would pile up from run to run. With 17,000 dead versions
-    of 251 conversation rows, a send's round trip took 0.4 ms more at p50 here, and stalled 100–400 ms a few times a
-    minute (stop 23, docs/performance.md)."""
+    of 251 conversation rows, a send's round trip took ~0.4 ms more at p50 here, and paused for 100–400 ms in 5 of 14
+    batches of 550 sends, against 1 in 18 once vacuumed (stop 23, docs/performance.md)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
