@@ -33,6 +33,10 @@ class RecommendationPrefs(models.Model):
     # list's instead of reading every stored row back. Empty when nothing is stored.
     listed = models.CharField(max_length=32, blank=True, default="")
 
+    class Meta:
+        verbose_name = "recommendation preferences"
+        verbose_name_plural = "recommendation preferences"
+
     def __str__(self) -> str:
         return f"prefs of {self.user_id}"
 

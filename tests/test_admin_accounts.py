@@ -18,6 +18,7 @@ from chat.models import Conversation, Message
 from interests.models import Channel
 from interests.services import channel_join
 from posts.services import post_create_text
+from recommendations.models import RecommendationPrefs
 from tests.factories import PASSWORD, make_channel, make_user
 from tests.samples import png, voice_webm
 from tests.test_socket_signout import _account_closings
@@ -167,9 +168,11 @@ def _confirmation(client: Client, door: str, *people: User) -> str:
 def test_the_confirmation_says_what_the_deletion_steps_will_do(door, media_root):
     ana, ben, shared, lonely, conversation = _ana_on_her_way_out()
     post_create_text(author=ana, channel=shared, text="before I go")
+    RecommendationPrefs.objects.create(user=ana, personalised=False)
     client = _superuser_client()
 
     page = _confirmation(client, door, ana)
+    assert "Recommendation preferences: 1" in page, "the rows that go are named in plain words"
     assert "1 channel they host passes to its longest-standing member." in page
     assert "1 channel they host has no other member: it is deleted, with everything posted in it." in page
     assert "Their 1 post goes with its photo or recording, if it has one" in page
