@@ -32,11 +32,13 @@ def leave_every_channel(user: User) -> None:
 
 @register_deletion_note
 def hosted_channels_note(people: Sequence[User]) -> list[str]:
-    hosted = Channel.objects.filter(host__in=people).annotate(
-        others=Exists(Membership.objects.filter(channel=OuterRef("pk")).exclude(user__in=people))
+    has_others = list(
+        Channel.objects.filter(host__in=people)
+        .annotate(others=Exists(Membership.objects.filter(channel=OuterRef("pk")).exclude(user__in=people)))
+        .values_list("others", flat=True)
     )
-    passed = sum(1 for others in hosted.values_list("others", flat=True) if others)
-    closed = hosted.count() - passed
+    passed = sum(has_others)
+    closed = len(has_others) - passed
     notes = []
     if passed:
         notes.append(
