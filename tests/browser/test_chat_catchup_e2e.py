@@ -15,7 +15,11 @@ from tests.factories import make_user
 
 
 def _resumes(frames: list[str]) -> int:
-    return sum(1 for frame in frames if json.loads(frame).get("type") == "resume")
+    return _count(frames, "resume")
+
+
+def _count(frames: list[str], kind: str) -> int:
+    return sum(1 for frame in frames if json.loads(frame).get("type") == kind)
 
 
 def _in_a_thread[T](work: Callable[..., T], **kwargs: Any) -> T:
@@ -45,10 +49,19 @@ def test_a_resync_brings_the_missed_message_and_one_naming_what_the_page_holds_a
 
     page = signed_in(ana)
     sent: list[str] = []
-    page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(str(payload))))
+    received: list[str] = []
+
+    def listen(socket: Any) -> None:
+        socket.on("framesent", lambda payload: sent.append(str(payload)))
+        socket.on("framereceived", lambda payload: received.append(str(payload)))
+
+    page.on("websocket", listen)
     page.goto(f"/chats/{group.public_id}")
     expect(page.locator(".bubble").last).to_contain_text("still up?")
     _wait_for(page, lambda: _resumes(sent) == 1)  # the page's own resume, once connected
+    # ... and its answer: one read after the next message is stored would bring that message itself, and the
+    # page would rightly not ask again.
+    _wait_for(page, lambda: _count(received, "resume.done") == 1)
 
     group.refresh_from_db()
     held = group.next_seq - 1
