@@ -177,7 +177,7 @@ class Ballot(models.Model):
 
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ballots")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ballots")
-    options = models.ManyToManyField(PollOption, related_name="ballots")
+    options = models.ManyToManyField(PollOption, related_name="ballots", through="BallotChoice")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -185,3 +185,18 @@ class Ballot(models.Model):
 
     def __str__(self) -> str:
         return f"ballot of {self.user_id} on {self.poll_id}"
+
+
+class BallotChoice(models.Model):
+    """An option a ballot chose. The table Django made for `Ballot.options` as it was, named here so that what lists
+    these rows (the admin's delete confirmation) says "ballot choices", not "Ballot-polloption relationships"."""
+
+    ballot = models.ForeignKey(Ballot, on_delete=models.CASCADE)
+    option = models.ForeignKey(PollOption, on_delete=models.CASCADE, db_column="polloption_id")
+
+    class Meta:
+        db_table = "posts_ballot_options"
+        unique_together = [("ballot", "option")]
+
+    def __str__(self) -> str:
+        return f"choice of {self.option_id} on ballot {self.ballot_id}"

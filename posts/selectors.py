@@ -18,7 +18,7 @@ from core.errors import NotFound
 from core.pagination import Page, cursor_of, cursor_values, keyset_merge, keyset_page
 from interests.models import Channel, ChannelKind, Membership
 
-from .models import Ballot, FilmTally, Movie, PollOption, Post, PostImage, Same
+from .models import Ballot, BallotChoice, FilmTally, Movie, PollOption, Post, PostImage, Same
 from .movies import film_standing, film_stats
 
 PAGE_SIZE = 20
@@ -153,7 +153,7 @@ def _attach_poll_options(posts: list[Post], viewer: User | None) -> None:
     chosen = viewer is not None and viewer.is_authenticated
     ids = [poll.pk for poll in polls]
     mine = (
-        f", EXISTS (SELECT 1 FROM {Ballot.options.through._meta.db_table} bo"  # noqa: S608  (names from the models)
+        f", EXISTS (SELECT 1 FROM {BallotChoice._meta.db_table} bo"  # noqa: S608  (names from the models)
         f" JOIN {Ballot._meta.db_table} b ON b.id = bo.ballot_id WHERE b.user_id = %s AND bo.polloption_id = o.id)"
     )
     sql = (

@@ -17,6 +17,7 @@ from chat import services as chat_services
 from chat.models import Conversation, Message
 from interests.models import Channel
 from interests.services import channel_join
+from posts.polls import poll_vote, post_create_poll
 from posts.services import post_create_text
 from recommendations.models import RecommendationPrefs
 from tests.factories import PASSWORD, make_channel, make_user
@@ -169,10 +170,18 @@ def test_the_confirmation_says_what_the_deletion_steps_will_do(door, media_root)
     ana, ben, shared, lonely, conversation = _ana_on_her_way_out()
     post_create_text(author=ana, channel=shared, text="before I go")
     RecommendationPrefs.objects.create(user=ana, personalised=False)
+    cy = make_user(username="cy")
+    polls = make_channel(host=cy, name="Tonight", kind="vote")
+    channel_join(user=ana, channel=polls)
+    poll = post_create_poll(author=cy, channel=polls, question="Tea?", options=["mint", "black"], multiple=True)
+    poll_vote(user=ana, post=poll, option_ids=[o.public_id for o in poll.poll.options.all()])
     client = _superuser_client()
 
     page = _confirmation(client, door, ana)
     assert "Recommendation preferences: 1" in page, "the rows that go are named in plain words"
+    assert "Ballots: 1" in page
+    assert "Ballot choices: 2" in page
+    assert "relationship" not in page
     assert "1 channel they host passes to its longest-standing member." in page
     assert "1 channel they host has no other member: it is deleted, with everything posted in it." in page
     assert "Their 1 post goes with its photo or recording, if it has one" in page
