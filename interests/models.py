@@ -52,6 +52,15 @@ class Channel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def cover_url(self) -> str:
+        """`cover.url`, or "" without a cover, from the stored name: reading `cover` makes a FieldFile that holds the
+        channel back, a reference cycle left to the garbage collector for each channel a page lists."""
+        value = self.__dict__.get("cover")
+        if type(value) is str:
+            return str(Channel._meta.get_field("cover").storage.url(value)) if value else ""
+        return self.cover.url if self.cover else ""
+
 
 class Membership(models.Model):
     """A person in a channel. Home shows the posts of the channels one is a member of."""

@@ -41,10 +41,10 @@ def explore(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "interests/explore.html", {"error": error.message, "categories": CATEGORIES}, status=400)
     context = {"page": page, "q": q, "category": category, "sort": sort, "categories": CATEGORIES}
     if request.htmx and request.GET.get("cursor"):
-        return render(request, "interests/explore.html#channel_rows", context)
+        return render_page(request, "interests/explore.html#channel_rows", context)
     if request.htmx and request.htmx.target == "channel-results":
-        return render(request, "interests/explore.html#results", context)
-    return render(request, "interests/explore.html", context)
+        return render_page(request, "interests/explore.html#results", context)
+    return render_page(request, "interests/explore.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -132,10 +132,10 @@ def film_tally_forget(posts: QuerySet[Post]) -> None:
 def film_stats(posts: Iterable[Post]) -> dict[int, tuple[int, float]]:
     """For each movie post: how many *other* live posts in its channel name the same film (same title and
     year), and the average of their ratings. One query for the page."""
-    movies = [post.movie for post in posts if post.kind == ChannelKind.MOVIE and hasattr(post, "movie")]
+    movies = [(post, post.movie) for post in posts if post.kind == ChannelKind.MOVIE and hasattr(post, "movie")]
     if not movies:
         return {}
-    films = sorted({(m.post.channel_id, m.title_key, m.year or 0) for m in movies})
+    films = sorted({(post.channel_id, m.title_key, m.year or 0) for post, m in movies})
     # A written SELECT (core/rawsql.py): the ORM spent ~1 ms of CPU building this OR of a page's films.
     wanted = " OR ".join(["(channel_id = %s AND title_key = %s AND year = %s)"] * len(films))
     rows = rawsql.fetch_all(
@@ -144,10 +144,8 @@ def film_stats(posts: Iterable[Post]) -> dict[int, tuple[int, float]]:
     )
     groups = {(channel_id, title_key, year): (posts, stars) for channel_id, title_key, year, posts, stars in rows}
     return {
-        movie.post_id: film_standing(
-            movie.post, movie, groups.get((movie.post.channel_id, movie.title_key, movie.year or 0))
-        )
-        for movie in movies
+        post.pk: film_standing(post, movie, groups.get((post.channel_id, movie.title_key, movie.year or 0)))
+        for post, movie in movies
     }
 
 

@@ -67,7 +67,8 @@ def _rows_of_posts[T: Model](model: type[T], post_ids: list[int], *, order: str 
 
 def _attach_side_rows(posts: list[Post], joined: frozenset[str] = frozenset()) -> None:
     """One query per kind present on the page; every other post learns it has none (no lazy loads). `joined`: the
-    side rows the page's query already brought (and cached on its posts)."""
+    side rows the page's query already brought (and cached on its posts). A row is not given its post back: see
+    `_post_with_author`."""
     for kind, name in SIDE_ROWS.items():
         if name in joined:
             continue
@@ -75,10 +76,8 @@ def _attach_side_rows(posts: list[Post], joined: frozenset[str] = frozenset()) -
         ids = [post.pk for post in posts if post.kind == kind]
         found = {row.post_id: row for row in _rows_of_posts(related.related_model, ids)} if ids else {}
         for post in posts:
-            row = found.get(post.pk) if found else None  # no pk read when none was found (a channel has one kind)
-            related.set_cached_value(post, row)
-            if row is not None:
-                related.field.set_cached_value(row, post)
+            # no pk read when none was found (a channel has one kind)
+            related.set_cached_value(post, found.get(post.pk) if found else None)
 
 
 def _attach_same_by_me(posts: list[Post], viewer: User | None) -> None:
@@ -110,16 +109,12 @@ def _prefetched[T: Model](instance: Model, name: str, model: type[T], rows: list
     setattr(instance, "_prefetched_objects_cache", cache)  # noqa: B010  (as prefetch_related_objects sets it)
 
 
-def _hand_out[T: Model](
-    parents: Sequence[Model], name: str, model: type[T], parent_field: Any, found: dict[int, list[T]]
-) -> None:
-    """Give each parent its rows of `found` (by its pk) as `parent.<name>.all()`, each row knowing its parent
-    through `parent_field` (the rows' foreign key): what prefetch_related leaves behind, without its machinery."""
+def _hand_out[T: Model](parents: Sequence[Model], name: str, model: type[T], found: dict[int, list[T]]) -> None:
+    """Give each parent its rows of `found` (by its pk) as `parent.<name>.all()`: what prefetch_related leaves
+    behind, without its machinery — but a row is not given its parent back (`image.post`, `option.poll` would be read
+    from the database; no page asks), which would make a reference cycle of each (`_post_with_author`)."""
     for parent in parents:
-        rows = found.get(parent.pk, [])
-        for row in rows:
-            parent_field.set_cached_value(row, parent)
-        _prefetched(parent, name, model, rows)
+        _prefetched(parent, name, model, found.get(parent.pk, []))
 
 
 _empty_queries: dict[type[Model], Any] = {}
@@ -141,7 +136,7 @@ def _attach_photos(posts: list[Post]) -> None:
     found: dict[int, list[PostImage]] = {}
     for image in _rows_of_posts(PostImage, ids, order="post_id, position") if ids else []:
         found.setdefault(image.post_id, []).append(image)
-    _hand_out(posts, "images", PostImage, PostImage.post.field, found)
+    _hand_out(posts, "images", PostImage, found)
 
 
 def _attach_poll_options(posts: list[Post], viewer: User | None) -> None:
@@ -167,7 +162,7 @@ def _attach_poll_options(posts: list[Post], viewer: User | None) -> None:
         if chosen:
             option.chosen_by_me = bool(row[-1])  # type: ignore[attr-defined]  # as the ORM's annotation was named
         found.setdefault(option.poll_id, []).append(option)
-    _hand_out(polls, "options", PollOption, PollOption.poll.field, found)
+    _hand_out(polls, "options", PollOption, found)
 
 
 def decorate_posts(posts: list[Post], viewer: User | None, *, joined: frozenset[str] = frozenset()) -> list[Post]:

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import ServiceError
 from core.forms import add_service_error
 from core.http import HtmxHttpRequest, signed_in_user
+from core.pages import render_page
 from interests.selectors import channel_get
 
 from . import cards, selectors, services
@@ -24,10 +25,10 @@ from .selectors import home_feed
 def home(request: HtmxHttpRequest) -> HttpResponse:
     page = home_feed(user=signed_in_user(request), cursor=request.GET.get("cursor") or None)
     if request.htmx and request.GET.get("cursor"):
-        return render(
+        return render_page(
             request, "posts/_feed.html#post_rows", {"page": page, "more_url": request.path, "show_channel": True}
         )
-    return render(request, "posts/home.html", {"page": page})
+    return render_page(request, "posts/home.html", {"page": page})
 
 
 @require_POST

@@ -2,10 +2,11 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from core.http import HtmxHttpRequest, signed_in_user
+from core.pages import render_page
 from interests.selectors import channel_get
 from posts.selectors import post_get
 
@@ -26,8 +27,8 @@ def for_you(request: HtmxHttpRequest) -> HttpResponse:
     services.refresh_if_due(user=viewer, prefs=prefs)
     context = {"picks": selectors.channel_picks(viewer=viewer, prefs=prefs), "prefs": prefs}
     if request.htmx:
-        return render(request, "recommendations/for_you.html#strip", context)
-    return render(request, "recommendations/for_you.html", context)
+        return render_page(request, "recommendations/for_you.html#strip", context)
+    return render_page(request, "recommendations/for_you.html", context)
 
 
 @require_GET
@@ -39,8 +40,8 @@ def discover(request: HtmxHttpRequest) -> HttpResponse:
     page = selectors.post_picks(viewer=viewer, cursor=request.GET.get("cursor") or None, prefs=prefs)
     context = {"page": page, "prefs": prefs}
     if request.htmx and request.GET.get("cursor"):
-        return render(request, "recommendations/discover.html#rows", context)
-    return render(request, "recommendations/discover.html", context)
+        return render_page(request, "recommendations/discover.html#rows", context)
+    return render_page(request, "recommendations/discover.html", context)
 
 
 @require_POST
