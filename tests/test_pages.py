@@ -86,7 +86,8 @@ def _rows_of(post: Post) -> list[object]:
 
 @pytest.fixture
 def a_mixed_home(media_root):
-    """ana joined channels of photos, films and polls, each with posts: her Home shows every kind's rows."""
+    """ana joined channels of photos, films and polls, each with posts: her Home shows every kind's rows. A fourth
+    channel of photos she did not join."""
     host, ana = make_user(username="host"), make_user(username="ana")
     photos = make_channel(host=host, kind="image", cover=png())
     films = make_channel(host=host, kind="movie")
@@ -98,6 +99,9 @@ def a_mixed_home(media_root):
         post_create_movie(author=host, channel=films, title="Paris, Texas", year=1984, rating=4 + n % 2)
         poll = post_create_poll(author=host, channel=polls, question=f"Tea {n}?", options=["mint", "black"])
     poll_vote(user=ana, post=poll, option_ids=[poll.poll.options.all()[0].public_id])
+    elsewhere = make_channel(host=host, kind="image")  # not hers: Discover shows its posts
+    for _ in range(2):
+        post_create_photos(author=host, channel=elsewhere, images=[png()])
     return ana
 
 
@@ -151,16 +155,20 @@ def test_home_frees_its_posts_and_their_rows_without_the_collector(client, monke
     assert left == 0
 
 
-def test_explore_and_discover_free_what_they_showed_without_the_collector(client, monkeypatch, a_mixed_home):
+def test_explore_frees_what_it_showed_without_the_collector(client, monkeypatch, a_mixed_home):
     client.force_login(a_mixed_home)
     watched, left = _freed_after_the_page(
         client, monkeypatch, "/explore", interest_views.selectors, "channel_list", lambda channel: [channel]
     )
-    assert (watched, left) == (3, 0)  # the photo channel's cover shown by its stored name (`Channel.cover_url`)
+    assert (watched, left) == (4, 0)  # the photo channel's cover shown by its stored name (`Channel.cover_url`)
+
+
+def test_discover_frees_what_it_showed_without_the_collector(client, monkeypatch, a_mixed_home):
+    client.force_login(a_mixed_home)
     watched, left = _freed_after_the_page(
-        client, monkeypatch, "/discover", recommendation_views.selectors, "post_picks", lambda pick: [pick.post]
+        client, monkeypatch, "/discover", recommendation_views.selectors, "post_picks", lambda pick: _rows_of(pick.post)
     )
-    assert left == 0
+    assert (watched, left) == (2 + 2, 0)  # the other channel's two posts and their photos
 
 
 def test_a_channels_cover_url_is_its_fields(a_mixed_home):
