@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.shortcuts import render
 from django.test import RequestFactory
 
@@ -132,6 +134,9 @@ def _freed_after_the_page(client, monkeypatch, url: str, module: object, name: s
         statuses.append(status)
         return lambda data: None
 
+    # As the test client does, the request's start and end leave the test's connection (and its transaction) open.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     gc.collect()
     gc.disable()
     try:
@@ -144,6 +149,8 @@ def _freed_after_the_page(client, monkeypatch, url: str, module: object, name: s
         return len(watched), sum(1 for ref in watched if ref() is not None)
     finally:
         gc.enable()
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def test_home_frees_its_posts_and_their_rows_without_the_collector(client, monkeypatch, a_mixed_home):
