@@ -56,6 +56,9 @@ def test_sign_up_confirm_settle_in_export_and_leave(new_page, shot, smtp_server,
 
     page.get_by_role("link", name="Join same").tap()
     expect(page).to_have_url(path_is("/signup"))
+    # The name is checked as it is typed once the page's script runs: typed in full before that (the URL changes
+    # as the page starts), no check would go out until the next keystroke.
+    page.wait_for_load_state("load")
     page.locator("#id_email").fill(NEW_EMAIL)
     page.locator("#id_username").press_sequentially(NEW_USERNAME)
     expect(page.locator("#username-status")).to_contain_text(f"“{NEW_USERNAME}” is yours if you want it")
