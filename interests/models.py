@@ -53,13 +53,20 @@ class Channel(models.Model):
         return self.name
 
     @property
-    def cover_url(self) -> str:
-        """`cover.url`, or "" without a cover, from the stored name: reading `cover` makes a FieldFile that holds the
-        channel back, a reference cycle left to the garbage collector for each channel a page lists."""
+    def cover_name(self) -> str:
+        """The cover's stored name, "" without one, read without making the FieldFile when it is still a plain name:
+        reading `cover` makes one that holds the channel back, a reference cycle left to the garbage collector for
+        each channel a page lists."""
         value = self.__dict__.get("cover")
         if type(value) is str:
-            return str(Channel._meta.get_field("cover").storage.url(value)) if value else ""
-        return self.cover.url if self.cover else ""
+            return value
+        return self.cover.name or "" if self.cover else ""
+
+    @property
+    def cover_url(self) -> str:
+        """`cover.url`, or "" without a cover, from the stored name (`cover_name`)."""
+        name = self.cover_name
+        return str(Channel._meta.get_field("cover").storage.url(name)) if name else ""
 
 
 class Membership(models.Model):

@@ -22,14 +22,6 @@ LIMIT = 500
 _cards = Kept(LIMIT)
 
 
-def _cover_name(channel: Any) -> str:
-    """The cover's stored name ("" without one), read without making the FieldFile when it is a plain name."""
-    stored = channel.__dict__.get("cover")
-    if type(stored) is str:
-        return stored
-    return channel.cover.name or "" if channel.cover else ""
-
-
 def _card(channel: Any, language: str | None, prefix: str) -> str:
     key = (
         language,
@@ -37,7 +29,7 @@ def _card(channel: Any, language: str | None, prefix: str) -> str:
         channel.public_id,
         channel.name,
         channel.kind,
-        _cover_name(channel),
+        channel.cover_name,
         bool(getattr(channel, "joined", False)),
         channel.description,
         channel.rule,
@@ -77,7 +69,7 @@ def channel_head(context: template.Context) -> SafeString:
         channel.name,
         channel.kind,
         channel.category,
-        channel.cover.name if channel.cover else "",
+        channel.cover_name,
         channel.member_count,
         channel.description,
         channel.rule,
