@@ -465,11 +465,12 @@ def wait_until_up(url: str, seconds: float = 60) -> None:
 
 
 def start_server(
-    port: int, layer: str, redis_url: str, log: Path, prefix: str, members: str
+    port: int, layer: str, redis_url: str, log: Path, prefix: str, members: str, trace: Path | None = None
 ) -> subprocess.Popen[bytes]:
     """uvicorn, one process. "redis-no-timeout" and "redis-pubsub" run it through `serve()` below with
     another channel-layer configuration (experiments, not settings of the app); the floors run
-    bench/chat_floor.py instead of the app. Processes of one layer share `prefix` (and so their events)."""
+    bench/chat_floor.py instead of the app. Processes of one layer share `prefix` (and so their events).
+    `trace`: the steps of each text stamped, into this directory (bench/chat_trace.py)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "same.settings", "LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)
     if "redis" in layer:
@@ -479,7 +480,11 @@ def start_server(
     if layer in FLOORS:
         env["FLOOR_MEMBERS"] = members
         app = "bench.chat_floor:application"
-    if layer in EXPERIMENTS:
+    ws = "auto" if layer in FLOORS or layer in UVICORN_WS else APP_WS
+    if trace is not None and layer not in EXPERIMENTS:
+        command = [sys.executable, __file__, "--traced-app", app, "--ws", ws, "--port", str(port)]
+        command += ["--trace-dir", str(trace)]
+    elif layer in EXPERIMENTS:
         command = [sys.executable, __file__, "--serve", layer, "--port", str(port)]
     else:
         command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1"]
@@ -586,8 +591,9 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
     prefix = f"{args.prefix}-{secrets.token_hex(4)}"
     members = floor_members(seeded) if layer in FLOORS else ""
     logs_at = [Path(tempfile.gettempdir()) / f"chat-delivery-{layer}-{port}.log" for port in ports]
+    trace = Path(tempfile.mkdtemp(prefix=f"chat-trace-{layer}-")) if args.trace else None
     servers = [
-        start_server(port, layer, args.redis_url, log, prefix, members)
+        start_server(port, layer, args.redis_url, log, prefix, members, trace)
         for port, log in zip(ports, logs_at, strict=True)
     ]
     server = servers[0]
@@ -693,6 +699,12 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
             server.wait(timeout=30)
         if members:
             Path(members).unlink(missing_ok=True)
+    if trace is not None:
+        from bench import chat_trace
+
+        for row in rows:
+            label = f"[{layer}] {row['phase']}, round {args.round_}: the steps of a text (bench/chat_trace.py)"
+            row["trace"] = chat_trace.report(trace, row["code"], label)
     return rows
 
 
@@ -794,10 +806,18 @@ def main() -> None:
         default=0,
         help="run this process and the receivers this much nicer than the servers (servers keep the start's niceness)",
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="stamp each text's steps in the servers and print where its time went (bench/chat_trace.py)",
+    )
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve", choices=EXPERIMENTS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--traced-app", help=argparse.SUPPRESS)
+    parser.add_argument("--ws", help=argparse.SUPPRESS)
+    parser.add_argument("--trace-dir", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--origin", help=argparse.SUPPRESS)
     parser.add_argument("--accounts", help=argparse.SUPPRESS)
@@ -810,6 +830,11 @@ def main() -> None:
         return
     if args.serve:
         serve(args.serve, args.port)
+        return
+    if args.traced_app:
+        from bench import chat_trace
+
+        chat_trace.serve(args.traced_app, args.port, args.ws, Path(args.trace_dir))
         return
     args.phases = [p for p in args.phases.split(",") if p]
     if args.client_nice:
@@ -835,6 +860,7 @@ def main() -> None:
     if unknown_layers := [layer for layer in layers if layer not in known]:
         raise SystemExit(f"unknown layers {unknown_layers}")
     for round_ in range(1, args.rounds + 1):
+        args.round_ = round_
         for layer in layers:
             rows += [row | {"round": round_} for row in run_layer(layer, args, seeded)]
     table(rows)
