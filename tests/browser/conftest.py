@@ -12,6 +12,7 @@ that fails to load or any 5xx response fails the test.
 
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +237,27 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+# htmx (a deferred script) processes the page on DOMContentLoaded, so by the page's `load` it has bound every
+# hx-trigger; what it then fetches (`load` and `intersect once` triggers) carries the `htmx-request` class until
+# the answer is swapped in, and the swapped content `htmx-settling`/`htmx-added` until it settles. Looked at after
+# two frames, so that an intersection observer has reported what is in view and its request has gone out.
+# (A promise: `page.evaluate` awaits it, where `page.wait_for_function` would take it as true.)
+HTMX_IDLE = """() => new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(() => resolve(
+    window.htmx !== undefined
+    && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")))))"""
+
+
+def htmx_settled(page: Page, *, timeout: float = 10.0) -> None:
+    """Wait until htmx has processed the page (its hx-triggers are live: typing now is heard) and what it fetched
+    as the page opened is swapped in. After a navigation a locator is ready as soon as the HTML is parsed, which
+    can be before htmx has bound the field's triggers."""
+    page.wait_for_load_state("load")
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(HTMX_IDLE):
+        if time.monotonic() > deadline:
+            pytest.fail(f"htmx still busy on {page.url} after {timeout} s", pytrace=False)
+
+
 # For a full-page picture only, on a phone: the tab bar, fixed to the bottom of the screen, is
 # drawn at the end of the page (where a person who scrolled down sees it), not over its first
 # screen. Set through the CSSOM, which the Content-Security-Policy allows (a <style> it refuses).
@@ -326,7 +348,6 @@ def asgi_live_server(live_server, contexts: Contexts, settings) -> Iterator[str]
     speaks WSGI only). Pages opened through `contexts` go here; the database is the test database."""
     import socket
     import threading
-    import time
 
     import uvicorn
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import User
-from tests.browser.conftest import COMPUTER, DESKTOP
+from tests.browser.conftest import COMPUTER, DESKTOP, htmx_settled
 
 NEW_EMAIL = "fern@example.org"
 NEW_USERNAME = "quiet_fern"
@@ -56,9 +56,9 @@ def test_sign_up_confirm_settle_in_export_and_leave(new_page, shot, smtp_server,
 
     page.get_by_role("link", name="Join same").tap()
     expect(page).to_have_url(path_is("/signup"))
-    # The name is checked as it is typed once the page's script runs: typed in full before that (the URL changes
-    # as the page starts), no check would go out until the next keystroke.
-    page.wait_for_load_state("load")
+    # The name is checked as it is typed once htmx has processed the page: typed in full before that (the URL
+    # changes as the page starts), no check would go out until the next keystroke.
+    htmx_settled(page)
     page.locator("#id_email").fill(NEW_EMAIL)
     page.locator("#id_username").press_sequentially(NEW_USERNAME)
     expect(page.locator("#username-status")).to_contain_text(f"“{NEW_USERNAME}” is yours if you want it")

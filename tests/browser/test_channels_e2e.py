@@ -14,7 +14,7 @@ from interests.models import Channel
 from interests.services import channel_join
 from posts.models import Ballot, Movie, Post, PostImage, Same, Song
 from posts.services import post_create_text
-from tests.browser.conftest import Shot
+from tests.browser.conftest import Shot, htmx_settled
 from tests.factories import make_channel, make_user
 from tests.samples import GPS_MARK, TAG_MARK, photo_with_gps, png, song
 
@@ -432,6 +432,7 @@ def test_search_channels_live_in_english_and_chinese(signed_in, shot):
     page.on("request", lambda request: documents.append(request.url) if request.resource_type == "document" else None)
     page.evaluate(MARK_PAGE)
     search = page.get_by_role("searchbox", name="Search channels")
+    htmx_settled(page)  # typed before htmx binds the box, "insom" would send no search
     search.press_sequentially("insom", delay=30)
     expect(cards).to_have_count(1)
     expect(cards.first).to_contain_text("Insomnia club")
