@@ -225,7 +225,7 @@ async def receiver(url: str, origin: str, accounts: list[tuple[str, str]], defla
     sys.stdout.write(json.dumps({"ready": len(sockets), "errors": errors[:5]}) + "\n")
     sys.stdout.flush()
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    reader = asyncio.StreamReader(limit=1 << 24)  # a SEND line lists every job of the phase
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while True:
         line = (await reader.readline()).decode().strip()
