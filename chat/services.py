@@ -61,8 +61,8 @@ def conversation_for_participant(*, user: User, conversation_id: str) -> Convers
 
 @cache
 def _token_and_conversation_sql(vendor: str) -> str:
-    """The token's person and, beside them, the conversation if they are in it (NULLs if not): `_BEARER_LOOKUP_SQL`
-    and `_PARTICIPANT_LOOKUP_SQL` in one statement."""
+    """The token's person and, beside them, the conversation if they are in it (NULLs if not): the SELECT of
+    `accounts.services._bearer_lookup` and `_PARTICIPANT_LOOKUP_SQL` in one statement."""
     return (
         f"SELECT {select_list(User, 'u')}, t.id, t.last_used_at, {select_list(Conversation, 'c')}"  # noqa: S608  (the models' columns)
         " FROM accounts_accesstoken t JOIN accounts_user u ON u.id = t.user_id"

@@ -41,7 +41,8 @@ def test_last_use_is_written_at_most_once_a_minute():
     later = timezone.now() + timedelta(seconds=61)
     with mock.patch("accounts.services.timezone.now", return_value=later), CaptureQueriesContext(connection) as queries:
         assert token_authenticate(secret=SECRET) == owl
-    assert len(queries) == 2
+    # PostgreSQL writes the last use in the lookup's own statement; elsewhere it is an UPDATE after it.
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
     assert AccessToken.objects.get().last_used_at == later
 
 
