@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import AccessToken
 from accounts.services import _digest, token_authenticate
+from core.prepared import Prepared, sql_for
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +68,25 @@ def test_a_revoked_token_finds_nobody():
     assert token_authenticate(secret=SECRET) == owl
     AccessToken.objects.all().delete()
     assert token_authenticate(secret=SECRET) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lasting_connection_runs_the_lookup_by_name_and_touches_the_token_in_it():
+    """Ensure that on a lasting PostgreSQL connection (the server's pool) the lookup is prepared once and run by name,
+    one statement that writes a stale token's last use and leaves a fresh one alone."""
+    if connection.vendor != "postgresql" or not sql_for(Prepared("same_test_lasting", "SELECT 1"))[0].startswith(
+        "EXECUTE"
+    ):
+        pytest.skip("PostgreSQL's lasting connections only: elsewhere the statement runs as itself")
+    owl = make_user(username="owl")
+    AccessToken.objects.create(user=owl, digest=_digest(SECRET))
+    with CaptureQueriesContext(connection) as queries:
+        assert token_authenticate(secret=SECRET) == owl
+    ran = [q["sql"][:35] for q in queries.captured_queries if not q["sql"].startswith("PREPARE")]
+    assert ran == ["EXECUTE same_bearer_lookup_touched("]
+    first_use = AccessToken.objects.get().last_used_at
+    assert first_use is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert token_authenticate(secret=SECRET) == owl
+    assert [q["sql"][:35] for q in queries.captured_queries] == ["EXECUTE same_bearer_lookup_touched("]
+    assert AccessToken.objects.get().last_used_at == first_use  # fresh: not written again
