@@ -405,6 +405,9 @@ def clock_update(
     _require_host(channel, by)
     if channel.kind != ChannelKind.PUNCH:
         raise ServiceError("wrong_kind", _("This channel has no clock."))
+    for name, end in (("window_start", window_start), ("window_end", window_end)):
+        if end is not None and end.utcoffset() is not None:  # the clock reads each person's local time
+            raise ValidationFailed({name: [_("A time of day, without a UTC offset: each person's own local time.")]})
     if (window_start is None) != (window_end is None):
         raise ValidationFailed({"window_end": [_("Give both ends of the window, or neither.")]})
     if window_start is not None and window_start == window_end:

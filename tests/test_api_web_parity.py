@@ -118,6 +118,15 @@ class TestPunchPages:
         half = send(client, "put", base + "/clock", mine, {"window_start": "05:00"})
         assert (half.status_code, list(half.json()["fields"])) == (400, ["window_end"])
         assert send(client, "put", base + "/clock", theirs, {"prompt": "x"}).status_code == 403
+        # A time with a UTC offset is no time of a person's own day: refused by name, the clock as it was (a 500
+        # on SQLite, which stores no offset, before; the stateful API walk found it).
+        offset = send(client, "put", base + "/clock", mine, {"window_start": "05:00+01:00", "window_end": "09:00"})
+        assert (offset.status_code, offset.json()["code"], list(offset.json()["fields"])) == (
+            400,
+            "invalid",
+            ["window_start"],
+        )
+        assert client.get(API + base + "/clock", headers=mine).json()["window_start"] == "05:00:00"
 
         musician = make_user()
         music = make_channel(host=musician, name="Tunes", kind="music", category="music")
