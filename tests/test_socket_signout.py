@@ -43,13 +43,22 @@ async def _token_socket(user: User) -> tuple[WebsocketCommunicator, str, str]:
     return ws, issued.secret, issued.token.public_id
 
 
-async def _session_socket(user: User) -> tuple[WebsocketCommunicator, str]:
-    """A socket signed in with a web session of its own: the socket and the session's key."""
-    key = await database_sync_to_async(_session_cookie)(user)
+async def _session_socket(user: User, key: str | None = None) -> tuple[WebsocketCommunicator, str]:
+    """A socket signed in with a web session of its own (`key`: one made beforehand with `_sessions`): the socket and
+    the session's key."""
+    key = key or await database_sync_to_async(_session_cookie)(user)
     ws = WebsocketCommunicator(application, "/ws/", headers=[*HOST, (b"cookie", f"sessionid={key}".encode())])
     assert (await ws.connect())[0]
     assert (await ws.receive_json_from(timeout=5))["type"] == "auth.ok"
     return ws, key
+
+
+async def _sessions(user: User, count: int) -> list[str]:
+    """`count` sessions of `user`, every one saved before a socket opens: on the SQLite test database (in memory, its
+    cache shared) a socket's own read of its session, in another thread, can hold the table a moment as the next is
+    written, and SQLite refuses such a write at once ("database table is locked"), as tests/test_permission_matrix_ws.py
+    found."""
+    return [await database_sync_to_async(_session_cookie)(user) for _ in range(count)]
 
 
 def _browser(session_key: str) -> Client:
@@ -141,8 +150,9 @@ async def test_signing_out_of_the_web_closes_that_sessions_socket_only():
     """Ensure that the web's logout closes the socket its session signed in (4401), which then hears nothing, while
     the same person's socket of another session and their app's socket stay open and hear the next message."""
     conversation, ana, ben = await database_sync_to_async(_pair)()
-    shared_phone, shared_key = await _session_socket(ana)
-    home, _home_key = await _session_socket(ana)
+    keys = await _sessions(ana, 2)
+    shared_phone, shared_key = await _session_socket(ana, keys[0])
+    home, _home_key = await _session_socket(ana, keys[1])
     app, _secret, _id = await _token_socket(ana)
 
     answer = await database_sync_to_async(_browser(shared_key).post)("/logout")
@@ -161,8 +171,9 @@ async def test_a_password_change_closes_every_session_socket_and_keeps_the_apps(
     (their sessions are stale: the one the change was made in goes on under a new key, and its page reconnects),
     while the apps' token sockets stay open and hear the next message."""
     conversation, ana, ben = await database_sync_to_async(_pair)()
-    here, here_key = await _session_socket(ana)
-    elsewhere, _key = await _session_socket(ana)
+    keys = await _sessions(ana, 2)
+    here, here_key = await _session_socket(ana, keys[0])
+    elsewhere, _key = await _session_socket(ana, keys[1])
     app, _secret, _id = await _token_socket(ana)
     answer = await database_sync_to_async(_browser(here_key).post)(
         "/me/password", {"old_password": PASSWORD, "new_password": "another calm river at dusk"}
@@ -194,8 +205,9 @@ async def test_deleting_the_account_closes_all_its_sockets_and_no_one_elses():
     """Ensure that deleting the account (on the web) closes every socket of that person — sessions and tokens,
     the page's own included — with 4401, and the other person's socket stays open."""
     _conversation, ana, ben = await database_sync_to_async(_pair)()
-    page, page_key = await _session_socket(ana)
-    other_session, _key = await _session_socket(ana)
+    keys = await _sessions(ana, 2)
+    page, page_key = await _session_socket(ana, keys[0])
+    other_session, _key = await _session_socket(ana, keys[1])
     app, _secret, _id = await _token_socket(ana)
     bens, _ben_secret, _ben_id = await _token_socket(ben)
     answer = await database_sync_to_async(_browser(page_key).post)("/me/delete", {"password": PASSWORD})
