@@ -344,7 +344,7 @@ def token_issue(*, login: str, password: str, client_ip: str, name: str = "") ->
 @cache
 def _bearer_lookup(vendor: str) -> Prepared:
     """A bearer token's person, the token's row id and last use, by the token's digest. On PostgreSQL the token's
-    last use is written in the same statement when it is due (`_touched_params`): one round trip, where a stale
+    last use is written in the same statement when it is due (`token_touch_params`): one round trip, where a stale
     token took two. The UPDATE does not change what the SELECT reads (one snapshot for both)."""
     select = (
         f"SELECT {select_list(User, 'u')}, t.id, t.last_used_at"  # noqa: S608  (the model's columns)
@@ -360,8 +360,9 @@ def _bearer_lookup(vendor: str) -> Prepared:
     )
 
 
-def _touched_params(digest: str, now: Any) -> list[Any]:
-    """The touch's parameters: now, the digest, and the time before which a last use is stale."""
+def token_touch_params(digest: str, now: Any) -> list[Any]:
+    """The parameters of a token's touch when stale (`last_used_at = %s WHERE digest = %s AND (last_used_at IS NULL
+    OR last_used_at < %s)`): now, the digest, and the time before which a last use is stale."""
     adapt = connection.ops.adapt_datetimefield_value
     return [adapt(now), digest, adapt(now - TOKEN_TOUCH_EVERY)]
 
@@ -377,7 +378,7 @@ def token_authenticate(*, secret: str) -> User | None:
     lookup = _bearer_lookup(connection.vendor)
     touch_here = connection.vendor == "postgresql"
     (sql,) = sql_for(lookup)
-    row = fetch_one(sql, [*_touched_params(digest, timezone.now()), digest] if touch_here else [digest])
+    row = fetch_one(sql, [*token_touch_params(digest, timezone.now()), digest] if touch_here else [digest])
     if row is None:
         return None
     user = instance(User, row)

@@ -489,8 +489,8 @@ def start_server(
     else:
         command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1"]
         command += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
-        if layer not in FLOORS and layer not in UVICORN_WS:
-            command += ["--ws", APP_WS]  # as `manage.py serve` runs it
+        if ws != "auto":
+            command += ["--ws", ws]  # as `manage.py serve` runs it
     with log.open("wb") as sink:
         return subprocess.Popen(
             command, cwd=ROOT, env=env, start_new_session=True, stderr=sink, stdout=sink, preexec_fn=_server_priority
@@ -585,7 +585,7 @@ def warm_up(receivers: "Receivers", jobs: list[tuple[str, str]]) -> None:
     out(f"warmed up: {len(unique)} texts sent first, {last} deliveries")
 
 
-def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict[str, Any]]:
+def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded, round_: int = 1) -> list[dict[str, Any]]:
     count = args.redis_procs if "redis" in layer else 1
     ports = [args.port_base + i if args.port_base else free_port() for i in range(count)]
     prefix = f"{args.prefix}-{secrets.token_hex(4)}"
@@ -703,7 +703,7 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded) -> list[dict
         from bench import chat_trace
 
         for row in rows:
-            label = f"[{layer}] {row['phase']}, round {args.round_}: the steps of a text (bench/chat_trace.py)"
+            label = f"[{layer}] {row['phase']}, round {round_}: the steps of a text (bench/chat_trace.py)"
             row["trace"] = chat_trace.report(trace, row["code"], label)
     return rows
 
@@ -860,9 +860,8 @@ def main() -> None:
     if unknown_layers := [layer for layer in layers if layer not in known]:
         raise SystemExit(f"unknown layers {unknown_layers}")
     for round_ in range(1, args.rounds + 1):
-        args.round_ = round_
         for layer in layers:
-            rows += [row | {"round": round_} for row in run_layer(layer, args, seeded)]
+            rows += [row | {"round": round_} for row in run_layer(layer, args, seeded, round_)]
     table(rows)
     ratios(rows)
     if args.json:

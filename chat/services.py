@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.newcomers import is_new_account
-from accounts.services import TOKEN_TOUCH_EVERY, bearer_digest, token_user
+from accounts.services import bearer_digest, token_touch_params, token_user
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.prepared import Prepared, sql_for
@@ -628,8 +628,7 @@ def at_once(
     signs_in: list[Any]
     if credential.token_digest is not None:
         digest = credential.token_digest
-        touch = [db_now, digest, connection.ops.adapt_datetimefield_value(now - TOKEN_TOUCH_EVERY)]
-        who, signs_in = [*touch, digest], [digest, sender.pk, db_now]
+        who, signs_in = [*token_touch_params(digest, now), digest], [digest, sender.pk, db_now]
     else:
         who = [sender.pk]
         signs_in = [sender.pk, credential.session_key, db_now, password_digest(sender), db_now]

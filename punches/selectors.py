@@ -40,9 +40,10 @@ def punch_channel_get(*, viewer: User, public_id: str) -> Channel:
     ~2 ms of CPU."""
     (sql,) = sql_for(_punch_channel_lookup())
     row = fetch_one(sql, [viewer.pk, public_id, False])
-    channel = instance(Channel, row) if row is not None else None
-    if row is None or channel is None:
+    if row is None:
         raise NotFound(_("No such channel."))
+    channel = instance(Channel, row)
+    assert channel is not None  # the row is the channel's
     channel.joined = bool(row[width(Channel)])  # type: ignore[attr-defined]  # as channel_get annotates it
     clock = instance(PunchClock, row, width(Channel) + 1)
     if clock is not None:
