@@ -133,7 +133,7 @@ def test_a_second_punch_the_same_day_is_refused_by_the_database_without_breaking
 def test_a_zone_postgresql_does_not_know_takes_the_orm_path(monkeypatch):
     """Ensure that a time zone only Python knows still punches, through the ORM's transaction."""
     postgres_only()
-    monkeypatch.setattr(services, "_postgres_zones", lambda: frozenset({"UTC"}))
+    monkeypatch.setattr(services, "_ZONES_POSTGRES_KNOWS", {"Asia/Kathmandu": False})
     one_trip = []
     monkeypatch.setattr(services, "_punch_row_in_one_trip", lambda **kwargs: one_trip.append(kwargs))
     channel = make_channel(name="Far away", kind="punch", category="rituals")
@@ -142,6 +142,23 @@ def test_a_zone_postgresql_does_not_know_takes_the_orm_path(monkeypatch):
     punch = services.punch_in(user=someone, channel=channel, now=datetime(2026, 3, 2, 0, 0, tzinfo=UTC)).punch
     assert one_trip == []
     assert (punch.local_date.isoformat(), punch.local_seconds) == ("2026-03-02", 5 * 3600 + 45 * 60)
+
+
+def test_postgresql_is_asked_about_a_zone_once_and_a_refusal_leaves_the_transaction_usable(
+    monkeypatch, django_assert_num_queries
+):
+    """Ensure that each zone is checked by one cheap statement per process, and an unknown one is a plain no."""
+    postgres_only()
+    monkeypatch.setattr(services, "_ZONES_POSTGRES_KNOWS", {})
+    with transaction.atomic():
+        with django_assert_num_queries(3):  # savepoint, the check, release
+            assert services._postgres_knows_zone("Europe/Paris") is True
+        with django_assert_num_queries(0):
+            assert services._postgres_knows_zone("Europe/Paris") is True
+        assert services._postgres_knows_zone("Nowhere/Atlantis") is False
+        assert services._postgres_knows_zone("Nowhere/Atlantis") is False
+        assert make_user().pk  # the transaction still works after PostgreSQL's refusal
+    assert services._ZONES_POSTGRES_KNOWS == {"Europe/Paris": True, "Nowhere/Atlantis": False}
 
 
 def test_an_api_punch_makes_few_queries(client, django_assert_max_num_queries):
