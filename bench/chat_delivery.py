@@ -53,6 +53,7 @@ from bench.benchlib import ROOT, bench_people, cpu_seconds, free_port, out, perc
 PREFIX = "deliv"
 EXPERIMENTS = ("redis-no-timeout", "redis-pubsub")  # channel layers that are not a setting of the app: serve()
 FLOORS = ("floor-memory", "floor-redis")  # bench/chat_floor.py: bare Channels, no database, same wire protocol
+STORED_FLOORS = ("floor-stored-memory", "floor-stored-redis")  # the same, each text first stored: one durable INSERT
 # The app served with uvicorn's own WebSocket protocol (a compression per socket per event) instead of the app's
 # `core.ws_protocol.SharedFrameProtocol` (one compressed frame per event): for before/after in one run.
 UVICORN_WS = ("memory-uvicorn-ws", "redis-uvicorn-ws")
@@ -477,10 +478,12 @@ def start_server(
         env["REDIS_URL"] = redis_url
         env["CACHE_PREFIX"] = prefix  # fresh rate-limit counters, events apart from other runs
     app = "same.asgi:application"
-    if layer in FLOORS:
+    if layer in FLOORS + STORED_FLOORS:
         env["FLOOR_MEMBERS"] = members
         app = "bench.chat_floor:application"
-    ws = "auto" if layer in FLOORS or layer in UVICORN_WS else APP_WS
+    if layer in STORED_FLOORS:
+        env["FLOOR_STORE_DSN"] = os.environ["DATABASE_URL"]
+    ws = "auto" if layer in FLOORS + STORED_FLOORS or layer in UVICORN_WS else APP_WS
     if trace is not None and layer not in EXPERIMENTS:
         command = [sys.executable, __file__, "--traced-app", app, "--ws", ws, "--port", str(port)]
         command += ["--trace-dir", str(trace)]
@@ -589,7 +592,7 @@ def run_layer(layer: str, args: argparse.Namespace, seeded: Seeded, round_: int 
     count = args.redis_procs if "redis" in layer else 1
     ports = [args.port_base + i if args.port_base else free_port() for i in range(count)]
     prefix = f"{args.prefix}-{secrets.token_hex(4)}"
-    members = floor_members(seeded) if layer in FLOORS else ""
+    members = floor_members(seeded) if layer in FLOORS + STORED_FLOORS else ""
     logs_at = [Path(tempfile.gettempdir()) / f"chat-delivery-{layer}-{port}.log" for port in ports]
     trace = Path(tempfile.mkdtemp(prefix=f"chat-trace-{layer}-")) if args.trace else None
     servers = [
@@ -726,37 +729,51 @@ def table(rows: list[dict[str, Any]]) -> None:
         )
 
 
+def _bases(layer: str) -> list[str]:
+    """The floors a row is set against: an app's, its floor and its stored floor; a stored floor, its floor."""
+    if layer in FLOORS:
+        return []
+    if layer in STORED_FLOORS:
+        return [f"floor-{layer.removeprefix('floor-stored-')}"]
+    kind = layer.removesuffix("-uvicorn-ws")
+    return [f"floor-{kind}", f"floor-stored-{kind}"]
+
+
 def ratios(rows: list[dict[str, Any]]) -> None:
-    """Each app row's p99 over the p99 of its floor (same layer kind, phase and round): the goal is ≤ 1.5."""
-    floors = {(r["layer"].removeprefix("floor-"), r["phase"], r.get("round")): r for r in rows if r["layer"] in FLOORS}
+    """Each row's p99 over the p99 of its floors (same layer kind, phase and round): the goal is ≤ 1.5 against the
+    floor. Against the stored floor: how much of the app's time is more than storing the text at all."""
+    by_key = {(r["layer"], r["phase"], r.get("round")): r for r in rows}
     lines = []
     for r in rows:
-        floor = floors.get((r["layer"].removesuffix("-uvicorn-ws"), r["phase"], r.get("round")))
-        if floor is None or not floor["p99_us"]:
-            continue
-        lines.append(
-            f"| {r['layer']} | {r['phase']} | {r.get('round')} | {ms(floor['p99_us'])} | {ms(r['p99_us'])} "
-            f"| **{r['p99_us'] / floor['p99_us']:.2f}** | {ms(floor['p50_us'])} | {ms(r['p50_us'])} |"
-        )
+        for base in _bases(r["layer"]):
+            floor = by_key.get((base, r["phase"], r.get("round")))
+            if floor is None or not floor["p99_us"]:
+                continue
+            lines.append(
+                f"| {r['layer']} | {r['phase']} | {r.get('round')} | {base} | {ms(floor['p99_us'])} | {ms(r['p99_us'])} "
+                f"| **{r['p99_us'] / floor['p99_us']:.2f}** | {ms(floor['p50_us'])} | {ms(r['p50_us'])} |"
+            )
     # Every round's deliveries together: a p99 of a few hundred deliveries is their 3rd slowest, and on an idle
     # machine the floor's alone moves 2× between rounds; pooled, it is the 1% of all of them.
     pooled: dict[tuple[str, str], list[int]] = {}
     for r in rows:
-        pooled.setdefault((r["layer"].removesuffix("-uvicorn-ws"), r["phase"]), []).extend(r.get("other_us", []))
+        pooled.setdefault((r["layer"], r["phase"]), []).extend(r.get("other_us", []))
     for (layer, phase), app in pooled.items():
-        floor_us = pooled.get((f"floor-{layer}", phase))
         rounds = sum(1 for r in rows if r["layer"] == layer and r["phase"] == phase)
-        if layer in FLOORS or not floor_us or not app or rounds < 2:
-            continue
-        floor_p99, app_p99 = percentile([float(v) for v in floor_us], 0.99), percentile([float(v) for v in app], 0.99)
-        lines.append(
-            f"| {layer} | {phase} | all {rounds} ({len(app)} deliveries) | {ms(floor_p99)} | {ms(app_p99)} "
-            f"| **{app_p99 / floor_p99:.2f}** | {ms(percentile([float(v) for v in floor_us], 0.5))} "
-            f"| {ms(percentile([float(v) for v in app], 0.5))} |"
-        )
+        for base in _bases(layer):
+            floor_us = pooled.get((base, phase))
+            if not floor_us or not app or rounds < 2:
+                continue
+            floor_p99 = percentile([float(v) for v in floor_us], 0.99)
+            app_p99 = percentile([float(v) for v in app], 0.99)
+            lines.append(
+                f"| {layer} | {phase} | all {rounds} ({len(app)} deliveries) | {base} | {ms(floor_p99)} | {ms(app_p99)} "
+                f"| **{app_p99 / floor_p99:.2f}** | {ms(percentile([float(v) for v in floor_us], 0.5))} "
+                f"| {ms(percentile([float(v) for v in app], 0.5))} |"
+            )
     if lines:
-        out("| layer | phase | round | floor p99 ms | app p99 ms | app / floor p99 | floor p50 ms | app p50 ms |")
-        out("|---|---|---:|---:|---:|---:|---:|---:|")
+        out("| layer | phase | round | against | its p99 ms | p99 ms | ÷ its p99 | its p50 ms | p50 ms |")
+        out("|---|---|---:|---|---:|---:|---:|---:|---:|")
         for line in lines:
             out(line)
 
@@ -769,7 +786,7 @@ def main() -> None:
     parser.add_argument(
         "--layers",
         default="memory,redis",
-        help="any of memory, redis, floor-memory, floor-redis, redis-no-timeout, redis-pubsub, memory-uvicorn-ws, "
+        help="any of memory, redis, floor-memory, floor-redis, floor-stored-memory, floor-stored-redis, redis-no-timeout, redis-pubsub, memory-uvicorn-ws, "
         "redis-uvicorn-ws (the app on uvicorn's own WebSocket protocol, without the shared frames)",
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
@@ -856,9 +873,11 @@ def main() -> None:
     connection.close()
     rows: list[dict[str, Any]] = []
     layers = [name for name in args.layers.split(",") if name]
-    known = ("memory", "redis", *EXPERIMENTS, *FLOORS, *UVICORN_WS)
+    known = ("memory", "redis", *EXPERIMENTS, *FLOORS, *STORED_FLOORS, *UVICORN_WS)
     if unknown_layers := [layer for layer in layers if layer not in known]:
         raise SystemExit(f"unknown layers {unknown_layers}")
+    if set(layers) & set(STORED_FLOORS) and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("the stored floors write to PostgreSQL: set DATABASE_URL=postgres://…")
     for round_ in range(1, args.rounds + 1):
         for layer in layers:
             rows += [row | {"round": round_} for row in run_layer(layer, args, seeded, round_)]

@@ -10,8 +10,14 @@ builds a `message.new` event like the app's, sends it with one `group_send` to t
 and answers 201; a socket's {"type": "send", "conversation_id", "text", "client_id"} frame does the same and is
 answered {"type": "sent", "created": true, "message"} (the app's `send` frame, chat/realtime.py). Each socket is a Channels `AsyncWebsocketConsumer` that writes what its group sends.
 The layer is the app's: InMemoryChannelLayer, or RedisPubSubChannelLayer when REDIS_URL is set.
+
+With FLOOR_STORE_DSN (a PostgreSQL URL) it is the *stored* floor: before its `group_send` each text is written
+to PostgreSQL, one durable INSERT in one round trip (autocommit, planned once, on one connection per process,
+the table `bench_floor_message` made if missing). No rules, no numbering: the least a server that stores a text
+before anyone sees it must wait for, to set the app's cost beside.
 """
 
+import asyncio
 import json
 import os
 from datetime import UTC, datetime
@@ -46,18 +52,50 @@ MEMBERS: dict[str, list[Any]] = (
 )
 
 
+STORE_DSN = os.environ.get("FLOOR_STORE_DSN", "")
+_TABLE = (
+    "CREATE TABLE IF NOT EXISTS bench_floor_message (id bigserial PRIMARY KEY, conversation text NOT NULL,"
+    " sender text NOT NULL, client_id text NOT NULL, text text NOT NULL, created_at timestamptz NOT NULL)"
+)
+_INSERT = (
+    "INSERT INTO bench_floor_message (conversation, sender, client_id, text, created_at)"
+    " VALUES (%s, %s, %s, %s, %s) RETURNING id"
+)
+_store: dict[str, Any] = {}  # "connection": this process's one connection; "lock": who may use it now
+
+
+async def store(conversation_id: str, sender: str, data: dict[str, Any], created_at: datetime) -> None:
+    """The stored floor's one durable INSERT (FLOOR_STORE_DSN), in one round trip; one at a time per process."""
+    import psycopg
+
+    lock = _store.setdefault("lock", asyncio.Lock())
+    async with lock:
+        if "connection" not in _store:
+            conn = await psycopg.AsyncConnection.connect(STORE_DSN, autocommit=True, prepare_threshold=0)
+            await conn.execute(_TABLE)
+            _store["connection"] = conn
+        cursor = await _store["connection"].execute(
+            _INSERT, [conversation_id, sender, str(data["client_id"]), str(data["text"]), created_at]
+        )
+        await cursor.fetchone()
+
+
 def conversation_group(conversation_id: str) -> str:
     return f"c.{conversation_id}"
 
 
 async def publish(member: list[Any], conversation_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    """A `message.new` event like the app's, sent with one `group_send` to the conversation's group; the message."""
+    """A `message.new` event like the app's, sent with one `group_send` to the conversation's group (stored first,
+    for the stored floor); the message."""
+    created_at = datetime.now(UTC)
+    if STORE_DSN:
+        await store(conversation_id, member[0], data, created_at)
     event: dict[str, Any] = {
         "type": "message.new",
         "conversation_id": conversation_id,
         "seq": 0,
         "message": {"sender": {"username": member[0]}, "kind": "text", "text": data["text"]}
-        | {"created_at": datetime.now(UTC).isoformat(), "client_id": data["client_id"]},
+        | {"created_at": created_at.isoformat(), "client_id": data["client_id"]},
     }
     layer = get_channel_layer()
     assert layer is not None
