@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.cache import cache as shared_cache
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -194,7 +194,7 @@ def _postgres_knows_zone(name: str) -> bool:
             with transaction.atomic(), connection.cursor() as cursor:  # a savepoint inside a caller's transaction
                 cursor.execute("SELECT now() AT TIME ZONE %s", [name])
             known = True
-        except DatabaseError:  # 22023: time zone "…" not recognized
+        except DataError:  # 22023: time zone "…" not recognized (a connection that broke raises, and is not noted)
             known = False
         _ZONES_POSTGRES_KNOWS[name] = known
     return known

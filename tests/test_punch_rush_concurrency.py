@@ -7,7 +7,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count
 
 from accounts.models import AccessToken
@@ -159,6 +159,20 @@ def test_postgresql_is_asked_about_a_zone_once_and_a_refusal_leaves_the_transact
         assert services._postgres_knows_zone("Nowhere/Atlantis") is False
         assert make_user().pk  # the transaction still works after PostgreSQL's refusal
     assert services._ZONES_POSTGRES_KNOWS == {"Europe/Paris": True, "Nowhere/Atlantis": False}
+
+
+def test_a_database_that_cannot_answer_about_a_zone_is_not_taken_for_a_no(monkeypatch):
+    """Ensure that a broken connection while asking about a zone raises, and nothing is noted about the zone."""
+    postgres_only()
+    monkeypatch.setattr(services, "_ZONES_POSTGRES_KNOWS", {})
+
+    def broken(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services.connection, "cursor", broken)
+    with pytest.raises(OperationalError):
+        services._postgres_knows_zone("Europe/Paris")
+    assert services._ZONES_POSTGRES_KNOWS == {}
 
 
 def test_an_api_punch_makes_few_queries(client, django_assert_max_num_queries):
