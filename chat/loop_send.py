@@ -120,7 +120,7 @@ async def _run(conn: Any, plan: services.AtOnce) -> services.Stored | None:
         await conn.execute("ROLLBACK")  # nothing stored, no number taken
         return None
     for _answer in range(plan.skip):
-        cursor.nextset()  # past BEGIN's answer, and the token's touch
+        cursor.nextset()  # past BEGIN's answer
     signer = await cursor.fetchone()
     cursor.nextset()
     number = await cursor.fetchone()

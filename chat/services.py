@@ -511,9 +511,12 @@ def _send_by_hand(
 # conversation, a resend) makes the statement fail (a NULL number, a unique constraint) and the transaction roll
 # back, and `_send_by_hand` decides it with the rules themselves. Strictly narrower than `_obey_the_rules`, never
 # wider: tests/test_chat_send_from_socket.py sends each refusal through both.
-_LAST_USE_SQL = (
-    "UPDATE accounts_accesstoken SET last_used_at = %s WHERE digest = %s"
-    " AND (last_used_at IS NULL OR last_used_at < %s)"  # written at most once a minute, as `token_user` does
+# The socket's person by its token's digest, the token's last use written in the same statement when it is due (at
+# most once a minute, as `token_user` does; `accounts.services.token_touch_params`). The SELECT reads the token as it
+# was (one snapshot for both): its last use is not read again, as the INSERT's condition checked the person may send.
+_TOUCHED_SIGNER_SQL = (
+    "WITH touched AS (UPDATE accounts_accesstoken SET last_used_at = %s WHERE digest = %s"
+    " AND (last_used_at IS NULL OR last_used_at < %s)) {signer}"
 )
 _MAY_SEND = "u.is_active AND (u.suspended_until IS NULL OR u.suspended_until <= %s)"
 # What signed the socket in still signs them in. A token: its row, by digest. A session: its row, unexpired, and the
@@ -569,10 +572,7 @@ def _at_once_statements(kind: str, signed_by: str) -> tuple[Prepared, ...]:
     members_sql = _MEMBERS_OF_GROUP_SQL if kind == ConversationKind.GROUP else _MEMBERS_OF_DIRECT_SQL
     who: tuple[Prepared, ...]
     if signed_by == "token":
-        who = (
-            _prepared("same_chat_touch_token", _LAST_USE_SQL),
-            _prepared("same_chat_signer", _signer_sql("postgresql")),
-        )
+        who = (_prepared("same_chat_signer_touched", _TOUCHED_SIGNER_SQL.format(signer=_signer_sql("postgresql"))),)
     else:
         session_signer = _SESSION_SIGNER_SQL.format(columns=select_list(User, "u"))
         who = (_prepared("same_chat_session_signer", session_signer),)
@@ -603,7 +603,7 @@ class AtOnce:
     conversation: Conversation
     now: Any
     signed_by: str
-    skip: int  # answers before the signer's row: BEGIN's, and the token's touch
+    skip: int  # answers before the signer's row: BEGIN's
 
 
 def at_once(
@@ -649,7 +649,7 @@ def at_once(
         conversation=conversation,
         now=now,
         signed_by=signed_by,
-        skip=len(names) - 3,  # BEGIN's answer, and the touch's where there is one
+        skip=len(names) - 3,  # BEGIN's answer
     )
 
 
@@ -662,8 +662,8 @@ class Stored:
     wants_push: bool
 
 
-def _session_signed_in(row: Any) -> User:
-    """The person of `_SESSION_SIGNER_SQL`'s row (the condition checked they may send)."""
+def _signer_as_checked(row: Any) -> User:
+    """The person of the one round trip's signer row (the INSERT's condition checked they may send)."""
     user = instance(User, row) if row is not None else None
     if user is None:
         raise SignedOut
@@ -671,9 +671,8 @@ def _session_signed_in(row: Any) -> User:
 
 
 def stored_at_once(plan: AtOnce, *, signer: Any, number: Any, members: list[Any], inserted: Any, alias: str) -> Stored:
-    """The message `plan` stored, from the rows its statements answered (after BEGIN's and the touch's nothing)."""
-    # As the condition found them (it checked the same).
-    sender = _signed_in(signer) if plan.signed_by == "token" else _session_signed_in(signer)
+    """The message `plan` stored, from the rows its statements answered (after BEGIN's nothing)."""
+    sender = _signer_as_checked(signer)
     assert _numbered(plan.conversation, number, now=plan.now), "stored only with the number this transaction took"
     assert inserted is not None
     message = plan.message
@@ -706,7 +705,7 @@ def _send_at_once(
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, plan.params)
             for _answer in range(plan.skip):
-                cursor.nextset()  # past BEGIN's answer, and the token's touch
+                cursor.nextset()  # past BEGIN's answer
             signer = cursor.fetchone()
             cursor.nextset()
             number = cursor.fetchone()
