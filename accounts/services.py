@@ -342,10 +342,11 @@ def token_issue(*, login: str, password: str, client_ip: str, name: str = "") ->
 
 
 @cache
-def _bearer_lookup(vendor: str) -> Prepared:
+def bearer_lookup(vendor: str) -> Prepared:
     """A bearer token's person, the token's row id and last use, by the token's digest. On PostgreSQL the token's
     last use is written in the same statement when it is due (`token_touch_params`): one round trip, where a stale
-    token took two. The UPDATE does not change what the SELECT reads (one snapshot for both)."""
+    token took two. The UPDATE does not change what the SELECT reads (one snapshot for both). A socket's text runs
+    the same statement as the first of its one round trip (chat.services.at_once)."""
     select = (
         f"SELECT {select_list(User, 'u')}, t.id, t.last_used_at"  # noqa: S608  (the model's columns)
         " FROM accounts_user u JOIN accounts_accesstoken t ON t.user_id = u.id WHERE t.digest = %s"
@@ -375,7 +376,7 @@ def token_authenticate(*, secret: str) -> User | None:
     digest = bearer_digest(secret)
     if digest is None:
         return None
-    lookup = _bearer_lookup(connection.vendor)
+    lookup = bearer_lookup(connection.vendor)
     touch_here = connection.vendor == "postgresql"
     (sql,) = sql_for(lookup)
     row = fetch_one(sql, [*token_touch_params(digest, timezone.now()), digest] if touch_here else [digest])

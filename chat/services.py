@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.newcomers import is_new_account
-from accounts.services import bearer_digest, token_touch_params, token_user
+from accounts.services import bearer_digest, bearer_lookup, token_touch_params, token_user
 from accounts.suspension import ensure_not_suspended
 from core.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from core.prepared import Prepared, sql_for
@@ -62,7 +62,7 @@ def conversation_for_participant(*, user: User, conversation_id: str) -> Convers
 @cache
 def _token_and_conversation_sql(vendor: str) -> str:
     """The token's person and, beside them, the conversation if they are in it (NULLs if not): the SELECT of
-    `accounts.services._bearer_lookup` and `_PARTICIPANT_LOOKUP_SQL` in one statement."""
+    `accounts.services.bearer_lookup` and `_PARTICIPANT_LOOKUP_SQL` in one statement."""
     return (
         f"SELECT {select_list(User, 'u')}, t.id, t.last_used_at, {select_list(Conversation, 'c')}"  # noqa: S608  (the models' columns)
         " FROM accounts_accesstoken t JOIN accounts_user u ON u.id = t.user_id"
@@ -511,13 +511,6 @@ def _send_by_hand(
 # conversation, a resend) makes the statement fail (a NULL number, a unique constraint) and the transaction roll
 # back, and `_send_by_hand` decides it with the rules themselves. Strictly narrower than `_obey_the_rules`, never
 # wider: tests/test_chat_send_from_socket.py sends each refusal through both.
-# The socket's person by its token's digest, the token's last use written in the same statement when it is due (at
-# most once a minute, as `token_user` does; `accounts.services.token_touch_params`). The SELECT reads the token as it
-# was (one snapshot for both): its last use is not read again, as the INSERT's condition checked the person may send.
-_TOUCHED_SIGNER_SQL = (
-    "WITH touched AS (UPDATE accounts_accesstoken SET last_used_at = %s WHERE digest = %s"
-    " AND (last_used_at IS NULL OR last_used_at < %s)) {signer}"
-)
 _MAY_SEND = "u.is_active AND (u.suspended_until IS NULL OR u.suspended_until <= %s)"
 # What signed the socket in still signs them in. A token: its row, by digest. A session: its row, unexpired, and the
 # person's password what it was when the socket signed in — what Django's session check compares (the session's
@@ -572,7 +565,9 @@ def _at_once_statements(kind: str, signed_by: str) -> tuple[Prepared, ...]:
     members_sql = _MEMBERS_OF_GROUP_SQL if kind == ConversationKind.GROUP else _MEMBERS_OF_DIRECT_SQL
     who: tuple[Prepared, ...]
     if signed_by == "token":
-        who = (_prepared("same_chat_signer_touched", _TOUCHED_SIGNER_SQL.format(signer=_signer_sql("postgresql"))),)
+        # The person by the token's digest, its last use written in the same statement when due (as an API request's
+        # lookup does); the row read as it was, which is enough: the INSERT's condition checks the person may send.
+        who = (bearer_lookup("postgresql"),)
     else:
         session_signer = _SESSION_SIGNER_SQL.format(columns=select_list(User, "u"))
         who = (_prepared("same_chat_session_signer", session_signer),)

@@ -91,7 +91,7 @@ def test_a_later_text_takes_one_round_trip(django_assert_num_queries):
     send(digest, ana, conversation, "a2")  # the statements of the one round trip prepared on this connection
     with django_assert_num_queries(1) as queries:
         send(digest, ana, conversation, "a3")
-    assert queries.captured_queries[0]["sql"].startswith("BEGIN; EXECUTE same_chat_signer_touched(")
+    assert queries.captured_queries[0]["sql"].startswith("BEGIN; EXECUTE same_bearer_lookup_touched(")
     assert queries.captured_queries[0]["sql"].endswith("; COMMIT")
     assert numbers(conversation) == [("a1", 1), ("a2", 2), ("a3", 3)]
 
