@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,14 +116,6 @@ async def measure(senders: list[tuple[Any, Any, str]], n: int, every: float) -> 
         )
         sent["pipelined"] += 1
 
-    async def timed(times: list[float], step: Callable[[], Awaitable[Any]] | Callable[[], Any]) -> Any:
-        started = time.perf_counter()
-        result = step()
-        if asyncio.iscoroutine(result):
-            result = await result
-        times.append((time.perf_counter() - started) * 1000)
-        return result
-
     out(f"{len(senders)} senders; {n} texts each way, every {every * 1000:g} ms and back to back; ms")
     out("| step | pace | p50 | p90 | p99 |")
     out("|---|---|---:|---:|---:|")
@@ -134,10 +125,16 @@ async def measure(senders: list[tuple[Any, Any, str]], n: int, every: float) -> 
         for _ in range(n):
             for way, run in (("round trip", round_trip), ("pipelined", pipelined)):
                 await asyncio.sleep(pace)
-                at_once = await timed(times["plan"], lambda i=i: plan(i))
+                started = time.perf_counter()
+                at_once = plan(i)
+                planned = time.perf_counter()
+                times["plan"].append((planned - started) * 1000)
                 if way == "round trip":
-                    await timed(times["quoting"], lambda at_once=at_once: quoter.mogrify(at_once.sql, at_once.params))
-                await timed(times[way], lambda run=run, at_once=at_once: run(at_once))
+                    quoter.mogrify(at_once.sql, at_once.params)
+                    times["quoting"].append((time.perf_counter() - planned) * 1000)
+                started = time.perf_counter()
+                await run(at_once)
+                times[way].append((time.perf_counter() - started) * 1000)
                 i += 1
         label = f"every {every * 1000:g} ms" if pace else "back to back"
         for step, values in times.items():
